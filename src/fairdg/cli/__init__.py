@@ -1,0 +1,59 @@
+"""The ``fairdg`` command line: thin wrappers that build configs and call library functions.
+
+Each command lives in its own module with ``add_parser(subparsers)``; to add one, write the
+module and add it to `COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from fairdg import __version__
+from fairdg.cli import listing, run
+
+COMMANDS = [run, listing]
+
+
+class UsageError(ValueError):
+    """A command-line mistake reported as one line with exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fairdg",
+        description="Accurate, fair and shift-robust models: affinity loss, FDDG, DG baselines.",
+    )
+    parser.add_argument("--version", action="version", version=f"fairdg {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as err:
+        # user-facing errors: one message, no traceback (use -v for the traceback)
+        if args.verbose:
+            raise
+        print(f"fairdg: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fairdg: interrupted; finished evaluations are saved and the run resumes "
+              "when started again", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

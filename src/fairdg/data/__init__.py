@@ -1,0 +1,64 @@
+"""Datasets: the multi-domain data model and a registry of loaders.
+
+``load_dataset(name, root=None, **options)`` builds a `MultiDomainDataset`. To add a dataset,
+write ``data/<name>.py`` with a loader and add one line to `_ENTRIES` below.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from fairdg.data.adult import load_adult
+from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
+from fairdg.registry import Registry
+
+DATASETS = Registry("dataset")
+
+_ENTRIES = [
+    ("adult", load_adult, "UCI Adult income > 50K; z = sex or race; bundled", "affinity 3.2"),
+]
+for _name, _loader, _description, _paper in _ENTRIES:
+    DATASETS.register(_name, _loader, _description, _paper)
+
+
+def dataset_options(name: str) -> dict[str, Any]:
+    """The keyword options of a dataset's loader with their defaults."""
+    loader = DATASETS.get(name)
+    params = inspect.signature(loader).parameters
+    return {
+        k: (None if p.default is inspect.Parameter.empty else p.default)
+        for k, p in params.items()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
+
+
+def load_dataset(name: str, root: str | None = None, **options: Any) -> MultiDomainDataset:
+    """Load a registered dataset by name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (with the closest valid one) or an unknown option (listing the
+        valid options).
+    """
+    loader = DATASETS.get(name)
+    valid = dataset_options(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for dataset {name!r}; "
+            f"valid options: {', '.join(sorted(valid))}"
+        )
+    return loader(root=root, **options)
+
+
+__all__ = [
+    "DATASETS",
+    "Batch",
+    "Domain",
+    "MultiDomainDataset",
+    "Split",
+    "dataset_options",
+    "load_dataset",
+]

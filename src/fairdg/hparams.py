@@ -1,0 +1,181 @@
+"""Hyperparameters: a default next to a declarative search space, resolved and sampled.
+
+Resolution order (later wins): algorithm defaults, dataset overrides, values sampled from the
+search spaces (``hparams_seed > 0``; seed 0 means defaults), explicit overrides. Each knob is
+drawn from its own random stream seeded by ``(hparams_seed, name)``, so adding a knob does not
+change the draws of the others.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    """``base ** U(low, high)``; rounded to an int when ``integer``."""
+
+    low: float
+    high: float
+    base: float = 10.0
+    integer: bool = False
+
+    def sample(self, rng: np.random.Generator) -> float | int:
+        value = self.base ** rng.uniform(self.low, self.high)
+        return int(round(value)) if self.integer else float(value)
+
+    def __str__(self) -> str:
+        kind = "int " if self.integer else ""
+        return f"{kind}{self.base:g}^U({self.low:g}, {self.high:g})"
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """``U(low, high)``; rounded to an int when ``integer``."""
+
+    low: float
+    high: float
+    integer: bool = False
+
+    def sample(self, rng: np.random.Generator) -> float | int:
+        value = rng.uniform(self.low, self.high)
+        return int(round(value)) if self.integer else float(value)
+
+    def __str__(self) -> str:
+        kind = "int " if self.integer else ""
+        return f"{kind}U({self.low:g}, {self.high:g})"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed list of values, uniformly."""
+
+    values: tuple
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def __str__(self) -> str:
+        return "{" + ", ".join(map(str, self.values)) + "}"
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """Not searched: sampling returns the default."""
+
+    def sample(self, rng: np.random.Generator) -> None:
+        return None
+
+    def __str__(self) -> str:
+        return "fixed"
+
+
+Space = LogUniform | Uniform | Choice | Fixed
+
+
+@dataclass(frozen=True)
+class HParam:
+    """A hyperparameter: its default, its search space and a one-line help."""
+
+    default: Any
+    space: Space = Fixed()
+    help: str = ""
+
+
+def _knob_rng(hparams_seed: int, name: str) -> np.random.Generator:
+    return np.random.default_rng([int(hparams_seed), zlib.crc32(name.encode())])
+
+
+def sample(declared: Mapping[str, HParam], hparams_seed: int) -> dict[str, Any]:
+    """Draw every knob from its space; seed 0 returns the defaults."""
+    values = {}
+    for name, hp in declared.items():
+        drawn = None if hparams_seed == 0 else hp.space.sample(_knob_rng(hparams_seed, name))
+        values[name] = hp.default if drawn is None else drawn
+    return values
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """Cast a user value to the default's type (ints stay ints, bools stay bools)."""
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            low = value.lower()
+            if low in ("true", "1", "yes", "on"):
+                return True
+            if low in ("false", "0", "no", "off"):
+                return False
+            raise ValueError(f"hyperparameter {name!r} expects true/false, got {value!r}")
+        return bool(value)
+    if isinstance(default, int) and not isinstance(default, bool):
+        number = float(value)
+        if not number.is_integer():
+            raise ValueError(f"hyperparameter {name!r} expects an integer, got {value!r}")
+        return int(number)
+    if isinstance(default, float):
+        number = float(value)
+        if math.isnan(number):
+            raise ValueError(f"hyperparameter {name!r} must not be NaN")
+        return number
+    return value
+
+
+def resolve(
+    declared: Mapping[str, HParam],
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    hparams_seed: int = 0,
+    dataset_overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Resolve the final hyperparameter values.
+
+    Raises
+    ------
+    ValueError
+        For an override key that is not declared (the message lists the valid keys).
+    """
+    values = {name: hp.default for name, hp in declared.items()}
+    for name, value in (dataset_overrides or {}).items():
+        if name in declared:  # a dataset may tune knobs only some algorithms have
+            values[name] = value
+    if hparams_seed:
+        values.update(sample(declared, hparams_seed))
+    unknown = sorted(set(overrides or {}) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameter(s) {', '.join(map(repr, unknown))}; "
+            f"valid keys: {', '.join(sorted(declared))}"
+        )
+    for name, value in (overrides or {}).items():
+        values[name] = _coerce(name, value, declared[name].default)
+    return values
+
+
+def parse_value(text: str) -> Any:
+    """Parse a command-line value: JSON when it parses (numbers, true/false, lists), else text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_assignments(items: list[str] | None, what: str) -> dict[str, Any]:
+    """Parse repeated ``KEY=VALUE`` flags into a dict; `what` names the flag in errors."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what} expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def describe(declared: Mapping[str, HParam]) -> list[tuple[str, str, str, str]]:
+    """Rows (name, default, space, help) for listings."""
+    return [(n, repr(hp.default), str(hp.space), hp.help) for n, hp in declared.items()]

@@ -1,0 +1,116 @@
+"""Run records on disk: JSON lines appended and flushed, atomic JSON files. Standard library only.
+
+A run folder holds ``config.json`` (written first), ``env.json``, ``results.jsonl`` (one line per
+evaluation), optional checkpoints, and ``done.json`` (written last: the completion marker).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return obj.item()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def _clean(obj: Any) -> Any:
+    """NaN and inf are not JSON: store them as null so every reader can parse the file."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def dumps(obj: Any, **kwargs: Any) -> str:
+    """JSON text with NaN/inf as null and numpy/torch scalars as numbers."""
+    return json.dumps(_clean(obj), default=_default, allow_nan=False, **kwargs)
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, no whitespace: the input of stable hashes."""
+    return dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a file via a temporary file in the same folder and a rename (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Atomically write `obj` as indented JSON."""
+    atomic_write_text(path, dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def append_jsonl(path: str | os.PathLike, record: dict) -> None:
+    """Append one record as a line and flush it to disk."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_jsonl(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
+    """Read a JSONL file, skipping unparsable lines.
+
+    Returns
+    -------
+    records, problems
+        The parsed records and one message per skipped line (a partial last line after a
+        crash, a corrupt line), so callers can report them instead of crashing.
+    """
+    records, problems = [], []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                problems.append(f"{path}:{number}: unparsable line skipped ({err.msg})")
+                continue
+            if not isinstance(record, dict):
+                problems.append(f"{path}:{number}: not a JSON object, skipped")
+                continue
+            records.append(record)
+    return records, problems
+
+
+def truncate_jsonl(path: str | os.PathLike, keep: int) -> None:
+    """Keep the first `keep` parsable records (used when a run resumes from a checkpoint)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    records, _ = load_jsonl(path)
+    atomic_write_text(path, "".join(dumps(r) + "\n" for r in records[:keep]))

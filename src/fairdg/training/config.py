@@ -1,0 +1,94 @@
+"""`RunConfig`: everything that defines a run, a frozen, serialisable object with a stable hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from fairdg.records import canonical_json
+
+# Fields that do not change what a run computes and so stay out of its hash.
+_NOT_HASHED = ("device", "output_dir", "quiet", "save_model")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A run: dataset (and options), algorithm (and hyperparameters), held-out domains, seed.
+
+    Parameters
+    ----------
+    dataset, data_options
+        Registry name of the dataset and the keyword options of its loader.
+    algorithm, hparams, hparams_seed
+        Registry name of the algorithm, explicit hyperparameter overrides, and the seed of the
+        random hyperparameter draw (0 = defaults).
+    test_domains
+        Domains held out from training (evaluated only). Empty: train on every domain and
+        test on each domain's test split.
+    seed
+        Trial seed: data split, initialisation and minibatch order.
+    steps, eval_every
+        Training steps (None: the dataset's default) and evaluation period (None: steps / 10).
+    selection
+        Validation criterion that picks the reported checkpoint, ``"<set>.<metric>"``.
+    transformation
+        Path of a trained transformation-model artifact (FDDG), or None.
+    device, output_dir, quiet, save_model
+        Where to run and write; these do not enter the run's hash.
+    """
+
+    dataset: str = "adult"
+    data_options: dict[str, Any] = field(default_factory=dict)
+    algorithm: str = "erm"
+    hparams: dict[str, Any] = field(default_factory=dict)
+    hparams_seed: int = 0
+    test_domains: tuple[str, ...] = ()
+    seed: int = 0
+    steps: int | None = None
+    eval_every: int | None = None
+    selection: str = "val.accuracy"
+    transformation: str | None = None
+    device: str = "cpu"
+    output_dir: str = "fairdg-runs"
+    quiet: bool = False
+    save_model: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "test_domains", tuple(self.test_domains))
+        object.__setattr__(self, "data_options", dict(self.data_options))
+        object.__setattr__(self, "hparams", dict(self.hparams))
+        for name in ("seed", "hparams_seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        for name in ("steps", "eval_every"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        if "." not in self.selection:
+            raise ValueError(
+                f"selection must look like 'val.accuracy' (<set>.<metric>), got {self.selection!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown RunConfig field(s) {unknown}; valid: {sorted(known)}")
+        return cls(**data)
+
+    def hashed_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
+
+    def run_id(self) -> str:
+        """Short stable hash of the fields that define what the run computes."""
+        return hashlib.sha1(canonical_json(self.hashed_dict()).encode()).hexdigest()[:12]
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,88 @@
+"""Evaluation: one inference pass per (domain, split), every metric derived from it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from fairdg.data.base import Split
+from fairdg.metrics import evaluate as evaluate_metrics
+
+
+@torch.no_grad()
+def predict_proba(algorithm, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Class probabilities for `x` (in chunks), on the CPU."""
+    outs = [torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1).cpu()
+            for i in range(0, len(x), batch_size)]
+    return torch.cat(outs)
+
+
+def evaluation_sets(split: Split) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    """The (domain, part) pairs to predict and the pooled sets built from them.
+
+    Pooled sets: ``val`` (training domains' validation rows: model selection), ``test``
+    (held-out domains' test rows, or every domain's test rows when none is held out) and
+    ``oracle`` (held-out domains' validation rows; test-domain selection, reference only).
+    """
+    pairs = [(name, part) for name in split.train_domains for part in ("val", "test")]
+    pairs += [(name, part) for name in split.test_domains for part in ("val", "test")]
+    pooled = {"val": [(n, "val") for n in split.train_domains]}
+    if split.test_domains:
+        pooled["test"] = [(n, "test") for n in split.test_domains]
+        pooled["oracle"] = [(n, "val") for n in split.test_domains]
+    else:
+        pooled["test"] = [(n, "test") for n in split.train_domains]
+    return pairs, pooled
+
+
+def evaluate_split(algorithm, split: Split, device: str | torch.device) -> dict[str, dict]:
+    """Metrics for every domain part (key ``"<domain>/<part>"``) and every pooled set."""
+    pairs, pooled = evaluation_sets(split)
+    was_training = algorithm.training
+    algorithm.eval()
+    cache: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+    for name, part in pairs:
+        data = split.parts[name][part]
+        cache[(name, part)] = (data.y.cpu(), predict_proba(algorithm, data.x.to(device)),
+                               data.z.cpu())
+    algorithm.train(was_training)
+    metrics: dict[str, dict[str, Any]] = {}
+    for key, members in pooled.items():
+        ys, ps, zs = zip(*(cache[m] for m in members), strict=True)
+        metrics[key] = _metrics(torch.cat(ys), torch.cat(ps), torch.cat(zs))
+    for (name, part), (y, p, z) in cache.items():
+        metrics[f"{name}/{part}"] = _metrics(y, p, z)
+    return metrics
+
+
+def _metrics(y: torch.Tensor, probs: torch.Tensor, z: torch.Tensor) -> dict[str, Any]:
+    if len(y) == 0:
+        return {"n": 0.0}
+    if len(torch.unique(z)) < 2:  # fairness is undefined; accuracy is not
+        return {"n": float(len(y)),
+                "accuracy": float((probs.argmax(1) == y).double().mean())}
+    return evaluate_metrics(y.numpy(), probs.numpy(), sensitive=z.numpy(), on_undefined="ignore")
+
+
+def lookup(metrics: dict[str, dict], criterion: str) -> float:
+    """Value of ``"<set>.<metric>"`` in an evaluation (NaN when absent)."""
+    set_name, _, metric = criterion.partition(".")
+    value = metrics.get(set_name, {}).get(metric)
+    return math.nan if value is None else float(value)
+
+
+# Metrics where smaller is better; everything else (accuracy, ratios) is maximised.
+MINIMISED = {"dp_diff", "eopp_diff", "tnr_diff", "eodds_diff", "fairness_auc",
+             "accuracy_gap", "loss"}
+
+
+def better(criterion: str, new: float, old: float | None) -> bool:
+    """Whether `new` improves on `old` under `criterion` (NaN never improves)."""
+    if math.isnan(new):
+        return False
+    if old is None or math.isnan(old):
+        return True
+    metric = criterion.partition(".")[2]
+    return new < old if metric in MINIMISED else new > old

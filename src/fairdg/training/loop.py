@@ -1,0 +1,185 @@
+"""The training loop: ``train(config) -> RunResult``.
+
+Reads top to bottom: load and split the data, resolve hyperparameters, build the algorithm,
+resume from a checkpoint if one exists, then alternate update steps and evaluations (each
+evaluation appended to the run's ``results.jsonl`` and checkpointed), and finally write the
+selected checkpoint's metrics to ``done.json`` and to the summary file ``<output>/results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+import fairdg
+from fairdg import records
+from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
+from fairdg.data import load_dataset
+from fairdg.data.base import MultiDomainDataset, Split
+from fairdg.hparams import resolve
+from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
+from fairdg.training.config import RunConfig
+from fairdg.training.evaluate import better, evaluate_split, lookup
+from fairdg.training.sampler import DomainSampler
+
+log = logging.getLogger("fairdg")
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class RunResult:
+    """What a run produced: its folder, the summary record, the trained algorithm."""
+
+    run_dir: Path
+    record: dict[str, Any]
+    algorithm: Algorithm | None = None
+    split: Split | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str, Any]:
+    cls = ALGORITHMS.get(config.algorithm)
+    return resolve(cls.declared_hparams(), config.hparams, hparams_seed=config.hparams_seed,
+                   dataset_overrides=dataset.default_hparams)
+
+
+def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extra: Any):
+    """Load data, split it, resolve hyperparameters and build the algorithm (no training)."""
+    ALGORITHMS.entry(config.algorithm)  # fail fast on an unknown name, before loading data
+    if dataset is None:
+        dataset = load_dataset(config.dataset, **config.data_options)
+    split = dataset.split(config.seed, config.test_domains)
+    hparams = resolve_hparams(config, dataset)
+    torch.manual_seed(config.seed)
+    algorithm = build_algorithm(
+        config.algorithm, dataset.input_shape, dataset.num_classes,
+        len(split.train_domains), hparams, num_groups=dataset.num_groups, **extra,
+    ).to(config.device)
+    return dataset, split, hparams, algorithm
+
+
+def environment(device: str) -> dict[str, Any]:
+    return {"fairdg": fairdg.__version__, "torch": torch.__version__,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "device": device, "argv": sys.argv}
+
+
+def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
+    save_checkpoint(path, {
+        "format": CHECKPOINT_FORMAT, "step": step, "n_evals": n_evals,
+        "model": algorithm.state_dict(), "extra": algorithm.extra_state(),
+        "sampler": sampler.state_dict(), "torch_rng": torch.get_rng_state(), "best": best,
+    })
+
+
+def _resume(path: Path, run_dir: Path, algorithm, sampler, device) -> tuple[int, int, dict]:
+    """Restore a checkpoint; drop evaluation records written after it."""
+    state = load_checkpoint(path, map_location=device)
+    algorithm.load_state_dict(state["model"])
+    algorithm.load_extra(state["extra"])
+    sampler.load_state_dict(state["sampler"])
+    torch.set_rng_state(state["torch_rng"])
+    records.truncate_jsonl(run_dir / "results.jsonl", state["n_evals"])
+    log.info("resumed %s at step %d", run_dir, state["step"])
+    return state["step"], state["n_evals"], state["best"]
+
+
+def _start_run_dir(config: RunConfig, run_dir: Path) -> None:
+    """Write config.json and env.json; refuse a folder that holds a different run."""
+    config_path = run_dir / "config.json"
+    if config_path.exists():
+        old = records.read_json(config_path)
+        if old.get("run_id") != config.run_id():
+            raise ValueError(f"{run_dir} holds a different run (run_id {old.get('run_id')}); "
+                             "choose another --output folder")
+        return
+    records.write_json(config_path, {"run_id": config.run_id(), **config.to_dict()})
+    records.write_json(run_dir / "env.json", environment(config.device))
+
+
+def train(config: RunConfig, dataset: MultiDomainDataset | None = None,
+          force: bool = False, **extra: Any) -> RunResult:
+    """Train and evaluate one run; resumable, and a no-op when the run is already done."""
+    run_dir = Path(config.output_dir) / config.run_id()
+    if (run_dir / "done.json").exists() and not force:
+        log.info("run %s is already complete", run_dir)
+        return RunResult(run_dir, records.read_json(run_dir / "done.json"))
+    started = time.perf_counter()
+
+    # -- data, hyperparameters, model -------------------------------------------------------
+    dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
+    steps = config.steps or dataset.default_steps
+    eval_every = config.eval_every or max(1, steps // 10)
+    sampler = DomainSampler(split.train(), int(hparams["batch_size"]), config.seed,
+                            config.device)
+    _start_run_dir(config, run_dir)
+    ckpt_path = run_dir / "checkpoint.pt"
+
+    # -- resume ------------------------------------------------------------------------------
+    step, n_evals, best = 0, 0, {"value": None, "step": None, "metrics": None, "state": None}
+    if force:
+        (run_dir / "results.jsonl").unlink(missing_ok=True)
+        ckpt_path.unlink(missing_ok=True)
+    elif ckpt_path.exists():
+        step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
+
+    # -- training ----------------------------------------------------------------------------
+    bar = tqdm(total=steps, initial=step, desc=f"{config.algorithm} on {config.dataset}",
+               disable=config.quiet or not sys.stderr.isatty(), leave=False)
+    running: dict[str, float] = {}
+    algorithm.train()
+    while step < steps:
+        stats = algorithm.update(sampler(), step)
+        step += 1
+        for key, value in stats.items():  # exponential moving average for display
+            running[key] = value if key not in running else 0.98 * running[key] + 0.02 * value
+        bar.update(1)
+        if "loss" in running and step % 20 == 0:
+            bar.set_postfix(loss=f"{running['loss']:.4f}")
+        if step % eval_every == 0 or step == steps:
+            metrics = evaluate_split(algorithm, split, config.device)
+            value = lookup(metrics, config.selection)
+            record = {"step": step, "stats": stats, "metrics": metrics,
+                      "wall_seconds": time.perf_counter() - started}
+            records.append_jsonl(run_dir / "results.jsonl", record)
+            n_evals += 1
+            if better(config.selection, value, best["value"]) or best["step"] is None:
+                best = {"value": value, "step": step, "metrics": metrics,
+                        "state": copy.deepcopy(algorithm.state_dict())}
+            _save_state(ckpt_path, algorithm, sampler, step, n_evals, best)
+    bar.close()
+
+    # -- finish ------------------------------------------------------------------------------
+    if config.save_model and best["state"] is not None:
+        save_checkpoint(run_dir / "model.pt", {"format": CHECKPOINT_FORMAT, "model": best["state"],
+                                               "config": config.to_dict(), "hparams": hparams})
+    record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
+    records.write_json(run_dir / "done.json", record)
+    records.append_jsonl(Path(config.output_dir) / "results.jsonl", record)
+    ckpt_path.unlink(missing_ok=True)
+    history, _ = records.load_jsonl(run_dir / "results.jsonl")
+    return RunResult(run_dir, record, algorithm, split, history)
+
+
+def summary_record(config, split, hparams, steps, best, wall) -> dict[str, Any]:
+    """The one-line result of a run: metrics at the checkpoint chosen by the selection rule."""
+    value = best["value"]
+    return {
+        "run_id": config.run_id(), "dataset": config.dataset,
+        "data_options": config.data_options, "algorithm": config.algorithm,
+        "hparams": hparams, "hparams_seed": config.hparams_seed, "seed": config.seed,
+        "steps": steps, "train_domains": split.train_domains, "test_domains": split.test_domains,
+        "selection": config.selection, "selected_step": best["step"],
+        "selection_value": None if value is None or math.isnan(value) else value,
+        "metrics": best["metrics"], "wall_seconds": wall, "fairdg_version": fairdg.__version__,
+    }
