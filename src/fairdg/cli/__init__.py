@@ -11,9 +11,9 @@ import logging
 import sys
 
 from fairdg import __version__
-from fairdg.cli import listing, run
+from fairdg.cli import listing, reproduce, run
 
-COMMANDS = [run, listing]
+COMMANDS = [run, listing, reproduce]
 
 
 class UsageError(ValueError):

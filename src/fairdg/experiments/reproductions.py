@@ -1,0 +1,44 @@
+"""Reproductions of the papers' tables: ``fairdg reproduce NAME [--quick]``.
+
+A reproduction is a function ``(options: ReproOptions) -> str`` that runs the experiments of a
+table, writes its outputs under ``options.output`` and returns a markdown report (our numbers next
+to the paper's). Each lives in its own module; add it with one line in `_ENTRIES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from fairdg.registry import Registry
+
+
+@dataclass(frozen=True)
+class ReproOptions:
+    """Options shared by every reproduction.
+
+    ``quick`` runs a small version (one seed, few steps, a subsample) for CI; ``seeds`` overrides
+    the number of seeds; ``extra`` holds reproduction-specific ``KEY=VALUE`` options.
+    """
+
+    output: str = "fairdg-runs/reproduce"
+    quick: bool = False
+    seeds: int | None = None
+    device: str = "cpu"
+    quiet: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+REPRODUCTIONS = Registry("reproduction")
+
+# name, "module:function", description, paper. Modules are imported only when run.
+_ENTRIES: list[tuple[str, str, str, str]] = []
+for _name, _target, _description, _paper in _ENTRIES:
+    REPRODUCTIONS.register(_name, _target, _description, _paper)
+
+
+def run_reproduction(name: str, options: ReproOptions) -> str:
+    """Run a registered reproduction and return its markdown report."""
+    module_name, _, function = REPRODUCTIONS.get(name).partition(":")
+    return getattr(import_module(module_name), function)(options)
