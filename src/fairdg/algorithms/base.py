@@ -56,6 +56,13 @@ class Algorithm(nn.Module):
             merged.update(getattr(klass, "HPARAMS", {}))
         return merged
 
+    @classmethod
+    def test_extras(cls, dataset: Any) -> dict[str, Any]:
+        """Extra constructor arguments (e.g. a small transformation model) that registry-driven
+        tests pass when building this algorithm on a tiny `dataset`; most algorithms need none.
+        """
+        return {}
+
     def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
         raise NotImplementedError
 
