@@ -17,7 +17,9 @@ def grouped_predictions(draw):
     """Two to five groups (int or string labels), each with a positive and a negative."""
     n_groups = draw(st.integers(2, 5))
     if draw(st.booleans()):
-        labels = draw(st.lists(st.integers(-50, 50), min_size=n_groups, max_size=n_groups, unique=True))
+        labels = draw(
+            st.lists(st.integers(-50, 50), min_size=n_groups, max_size=n_groups, unique=True)
+        )
     else:
         text = st.text(alphabet="abxyz _", min_size=1, max_size=4)
         labels = draw(st.lists(text, min_size=n_groups, max_size=n_groups, unique=True))
@@ -39,60 +41,85 @@ def by_group(metric, y_true, y_pred, z):
     return frame.by_group
 
 
+def all_rates(y_true, y_pred, z):
+    """One fairlearn MetricFrame with every rate (fairlearn's named metrics are built on it)."""
+    metrics = {
+        "sr": fairlearn_metrics.selection_rate,
+        "tpr": fairlearn_metrics.true_positive_rate,
+        "tnr": fairlearn_metrics.true_negative_rate,
+        "fpr": fairlearn_metrics.false_positive_rate,
+    }
+    return fairlearn_metrics.MetricFrame(
+        metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=z
+    )
+
+
+def all_defined(frame, y_pred):
+    rates = frame.by_group
+    return bool(y_pred.any()) and rates["tpr"].max() > 0 and rates["fpr"].max() > 0
+
+
 @settings(deadline=None, max_examples=150)
 @given(grouped_predictions())
-def test_agrees_with_fairlearn(data):
+def test_agrees_with_fairlearn_metric_frame(data):
     y_true, y_pred, z = data
-    fl = {"sensitive_features": z}
-    tpr = by_group(fairlearn_metrics.true_positive_rate, y_true, y_pred, z)
-    fpr = by_group(fairlearn_metrics.false_positive_rate, y_true, y_pred, z)
-    assume(y_pred.any() and tpr.max() > 0 and fpr.max() > 0)  # every ratio defined
+    frame = all_rates(y_true, y_pred, z)
+    assume(all_defined(frame, y_pred))  # every ratio defined
+    diff, ratio, rates = frame.difference(), frame.ratio(), frame.by_group
 
-    pairs = [
-        (
-            fm.demographic_parity_difference(y_pred, sensitive=z),
-            fairlearn_metrics.demographic_parity_difference(y_true, y_pred, **fl),
-        ),
-        (
-            fm.demographic_parity_ratio(y_pred, sensitive=z),
-            fairlearn_metrics.demographic_parity_ratio(y_true, y_pred, **fl),
-        ),
-        (
-            fm.equal_opportunity_difference(y_true, y_pred, sensitive=z),
-            fairlearn_metrics.equal_opportunity_difference(y_true, y_pred, **fl),
-        ),
-        (
-            fm.true_negative_rate_difference(y_true, y_pred, sensitive=z),
-            fairlearn_metrics.true_negative_rate_difference(y_true, y_pred, **fl),
-        ),
-        (
-            fm.equalized_odds_difference(y_true, y_pred, sensitive=z),
-            fairlearn_metrics.equalized_odds_difference(y_true, y_pred, **fl),
-        ),
-        (
-            fm.equalized_odds_ratio(y_true, y_pred, sensitive=z),
-            fairlearn_metrics.equalized_odds_ratio(y_true, y_pred, **fl),
-        ),
-    ]
-    for ours, theirs in pairs:
-        assert ours == pytest.approx(theirs, abs=TOL)
+    expected = {
+        "dp_diff": diff["sr"],
+        "dp_ratio": ratio["sr"],
+        "eopp_diff": diff["tpr"],
+        "tnr_diff": diff["tnr"],
+        "eodds_diff": max(diff["tpr"], diff["fpr"]),
+        "eodds_ratio": min(ratio["tpr"], ratio["fpr"]),
+    }
+    ours = {
+        "dp_diff": fm.demographic_parity_difference(y_pred, sensitive=z),
+        "dp_ratio": fm.demographic_parity_ratio(y_pred, sensitive=z),
+        "eopp_diff": fm.equal_opportunity_difference(y_true, y_pred, sensitive=z),
+        "tnr_diff": fm.true_negative_rate_difference(y_true, y_pred, sensitive=z),
+        "eodds_diff": fm.equalized_odds_difference(y_true, y_pred, sensitive=z),
+        "eodds_ratio": fm.equalized_odds_ratio(y_true, y_pred, sensitive=z),
+    }
+    for key, value in expected.items():
+        assert ours[key] == pytest.approx(value, abs=TOL), key
 
-    rates = fm.selection_rate(y_pred, sensitive=z)
-    expected = by_group(fairlearn_metrics.selection_rate, y_true, y_pred, z)
-    assert set(rates) == set(expected.index)
-    for group, rate in rates.items():
-        assert rate == pytest.approx(expected[group], abs=TOL)
-
+    selection = fm.selection_rate(y_pred, sensitive=z)
+    assert set(selection) == set(rates.index)
     # evaluate derives the same values from its single set of counts
     result = fm.evaluate(y_true, y_pred.astype(float), sensitive=z, threshold=0.5)
-    tnr = by_group(fairlearn_metrics.true_negative_rate, y_true, y_pred, z)
-    for group in tpr.index:
-        assert result[f"tpr/{group}"] == pytest.approx(tpr[group], abs=TOL)
-        assert result[f"tnr/{group}"] == pytest.approx(tnr[group], abs=TOL)
-        assert result[f"selection_rate/{group}"] == pytest.approx(expected[group], abs=TOL)
-    keys = ["dp_diff", "dp_ratio", "eopp_diff", "tnr_diff", "eodds_diff", "eodds_ratio"]
-    for key, (ours, _) in zip(keys, pairs, strict=True):
-        assert result[key] == ours
+    for group in rates.index:
+        assert selection[group] == pytest.approx(rates["sr"][group], abs=TOL)
+        assert result[f"selection_rate/{group}"] == pytest.approx(rates["sr"][group], abs=TOL)
+        assert result[f"tpr/{group}"] == pytest.approx(rates["tpr"][group], abs=TOL)
+        assert result[f"tnr/{group}"] == pytest.approx(rates["tnr"][group], abs=TOL)
+    for key, value in ours.items():
+        assert result[key] == value
+
+
+@settings(deadline=None, max_examples=30)
+@given(grouped_predictions())
+def test_agrees_with_fairlearn_functions(data):
+    y_true, y_pred, z = data
+    assume(all_defined(all_rates(y_true, y_pred, z), y_pred))
+    fl = {"sensitive_features": z}
+    dp = [
+        (fm.demographic_parity_difference, fairlearn_metrics.demographic_parity_difference),
+        (fm.demographic_parity_ratio, fairlearn_metrics.demographic_parity_ratio),
+    ]
+    for ours, theirs in dp:
+        assert ours(y_pred, sensitive=z) == pytest.approx(theirs(y_true, y_pred, **fl), abs=TOL)
+    pairwise = [
+        (fm.equal_opportunity_difference, fairlearn_metrics.equal_opportunity_difference),
+        (fm.true_negative_rate_difference, fairlearn_metrics.true_negative_rate_difference),
+        (fm.equalized_odds_difference, fairlearn_metrics.equalized_odds_difference),
+        (fm.equalized_odds_ratio, fairlearn_metrics.equalized_odds_ratio),
+    ]
+    for ours, theirs in pairwise:
+        expected = theirs(y_true, y_pred, **fl)
+        assert ours(y_true, y_pred, sensitive=z) == pytest.approx(expected, abs=TOL)
 
 
 def test_fairlearn_gives_tpr_zero_where_we_give_nan():
@@ -102,4 +129,6 @@ def test_fairlearn_gives_tpr_zero_where_we_give_nan():
     z = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     tpr = by_group(fairlearn_metrics.true_positive_rate, y_true, y_pred, z)
     assert tpr[1] == 0.0
-    assert np.isnan(fm.equal_opportunity_difference(y_true, y_pred, sensitive=z, on_undefined="ignore"))
+    assert np.isnan(
+        fm.equal_opportunity_difference(y_true, y_pred, sensitive=z, on_undefined="ignore")
+    )

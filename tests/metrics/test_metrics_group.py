@@ -75,13 +75,17 @@ def test_bool_and_float_labels():
 NO_POSITIVE_B = np.array([1, 1, 0, 0, 0, 0, 0, 0])  # group b has no y_true = 1
 
 
-@pytest.mark.parametrize("metric", [m for m in PAIRWISE if m is not fm.true_negative_rate_difference])
+@pytest.mark.parametrize(
+    "metric", [m for m in PAIRWISE if m is not fm.true_negative_rate_difference]
+)
 def test_group_without_positives_warns(metric):
     with pytest.warns(UndefinedMetricWarning, match="TPR needs positives.*group 'b' has none"):
         assert math.isnan(metric(NO_POSITIVE_B, Y_PRED, sensitive=Z))
 
 
-@pytest.mark.parametrize("metric", [m for m in PAIRWISE if m is not fm.true_negative_rate_difference])
+@pytest.mark.parametrize(
+    "metric", [m for m in PAIRWISE if m is not fm.true_negative_rate_difference]
+)
 def test_group_without_positives_raises(metric):
     with pytest.raises(ValueError, match="group 'b' has none"):
         metric(NO_POSITIVE_B, Y_PRED, sensitive=Z, on_undefined="raise")
@@ -176,6 +180,12 @@ def test_two_dimensional_inputs():
 def test_nan_sensitive_rejected():
     with pytest.raises(ValueError, match="sensitive must not contain NaN"):
         fm.demographic_parity_difference(Y_PRED, sensitive=[0, 0, 1, 1, np.nan, 0, 1, 0])
+
+
+def test_unsortable_sensitive_rejected():
+    z = np.array([1, "a", 1, "a", None, 1, "a", 1], dtype=object)
+    with pytest.raises(ValueError, match="sensitive must hold comparable group labels"):
+        fm.demographic_parity_difference(Y_PRED, sensitive=z)
 
 
 def test_bad_on_undefined():

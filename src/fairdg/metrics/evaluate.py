@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -74,9 +75,9 @@ def evaluate(
         functions for the formulas and when each value is undefined.
     """
     check_on_undefined(on_undefined)
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise ValueError(f"threshold must be a number in [0, 1]; got {threshold!r}")
-    if not 0.0 <= threshold <= 1.0:
+    if not 0.0 <= threshold <= 1.0:  # also rejects NaN
         raise ValueError(f"threshold must be a number in [0, 1]; got {threshold!r}")
     s = to_numpy(scores)
     if s.ndim == 2 and s.shape[1] > 2:
