@@ -64,10 +64,10 @@ def cache_dir() -> Path:
 
 def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
     """Folders searched for a dataset's files, in order."""
-    dirs = []
-    if root is not None:
+    if root is not None:  # an explicit folder is the only place looked at
         root = Path(root).expanduser()
-        dirs += [root, root / dataset]
+        return [root, root / dataset]
+    dirs = []
     env = os.environ.get(DATA_ENV)
     if env:
         dirs.append(Path(env).expanduser() / dataset)

@@ -165,6 +165,7 @@ def train(config: RunConfig, dataset: MultiDomainDataset | None = None,
                                                "config": config.to_dict(), "hparams": hparams})
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
     records.write_json(run_dir / "done.json", record)
+    record = records.read_json(run_dir / "done.json")  # the JSON form (NaN as null) everywhere
     records.append_jsonl(Path(config.output_dir) / "results.jsonl", record)
     ckpt_path.unlink(missing_ok=True)
     history, _ = records.load_jsonl(run_dir / "results.jsonl")

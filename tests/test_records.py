@@ -1,0 +1,32 @@
+import json
+import math
+
+from fairdg import records
+
+
+def test_append_load_and_corrupt_lines(tmp_path):
+    path = tmp_path / "r.jsonl"
+    records.append_jsonl(path, {"a": 1, "x": math.nan})
+    records.append_jsonl(path, {"a": 2})
+    with open(path, "a") as handle:
+        handle.write('{"a": 3, "trunc')  # a crash mid-line
+    got, problems = records.load_jsonl(path)
+    assert got == [{"a": 1, "x": None}, {"a": 2}]
+    assert len(problems) == 1 and ":3:" in problems[0]
+
+
+def test_atomic_write_json_and_truncate(tmp_path):
+    path = tmp_path / "sub" / "f.json"
+    records.write_json(path, {"b": [1, 2], "inf": math.inf})
+    assert json.loads(path.read_text()) == {"b": [1, 2], "inf": None}
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    lines = tmp_path / "l.jsonl"
+    for i in range(5):
+        records.append_jsonl(lines, {"i": i})
+    records.truncate_jsonl(lines, 2)
+    assert records.load_jsonl(lines)[0] == [{"i": 0}, {"i": 1}]
+
+
+def test_canonical_json_is_order_independent():
+    assert records.canonical_json({"b": 1, "a": (1, 2)}) == records.canonical_json(
+        {"a": [1, 2], "b": 1})
