@@ -39,9 +39,12 @@ def engine_steps_per_second(split, dataset, steps: int) -> float:
 def dataloader_steps_per_second(split, dataset, steps: int) -> float:
     algorithm = _algorithm(dataset)
     train = split.train()[0]
-    loader = DataLoader(TensorDataset(train.x, train.y, train.z,
-                                      torch.zeros(len(train), dtype=torch.long)),
-                        batch_size=512, shuffle=True, drop_last=True)
+    loader = DataLoader(
+        TensorDataset(train.x, train.y, train.z, torch.zeros(len(train), dtype=torch.long)),
+        batch_size=512,
+        shuffle=True,
+        drop_last=True,
+    )
 
     def batches():
         while True:
@@ -67,10 +70,13 @@ def main() -> None:
     dataset = load_dataset("adult")
     split = dataset.split(0)
     engine = max(engine_steps_per_second(split, dataset, args.steps) for _ in range(args.repeats))
-    plain = max(dataloader_steps_per_second(split, dataset, args.steps)
-                for _ in range(args.repeats))
-    print(f"torch threads: {torch.get_num_threads()}, steps per run: {args.steps}, "
-          f"best of {args.repeats}")
+    plain = max(
+        dataloader_steps_per_second(split, dataset, args.steps) for _ in range(args.repeats)
+    )
+    print(
+        f"torch threads: {torch.get_num_threads()}, steps per run: {args.steps}, "
+        f"best of {args.repeats}"
+    )
     print(f"fairdg engine        : {engine:8.1f} steps/s")
     print(f"DataLoader(TensorDS) : {plain:8.1f} steps/s")
     print(f"ratio engine / DataLoader: {engine / plain:.2f}x (target >= 3x)")

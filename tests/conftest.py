@@ -17,9 +17,14 @@ import torch
 from fairdg.data.base import Domain, MultiDomainDataset
 
 
-def make_tiny(image: bool = False, n_per_domain: int = 48, n_domains: int = 3, seed: int = 0,
-              n_features: int = 6) -> MultiDomainDataset:
-    """A dataset where y depends on x, z on y (with a per-domain strength) and x shifts by domain."""
+def make_tiny(
+    image: bool = False,
+    n_per_domain: int = 48,
+    n_domains: int = 3,
+    seed: int = 0,
+    n_features: int = 6,
+) -> MultiDomainDataset:
+    """y depends on x, z on y (per-domain strength), and x shifts by domain."""
     g = torch.Generator().manual_seed(seed)
     domains = []
     for d in range(n_domains):

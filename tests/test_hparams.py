@@ -45,8 +45,12 @@ def test_adding_a_knob_does_not_change_the_others():
 
 
 def test_resolution_order_and_coercion():
-    values = resolve(DECLARED, {"lr": "0.5", "batch_size": "64", "flag": "true"},
-                     hparams_seed=3, dataset_overrides={"width": 64, "not_mine": 1})
+    values = resolve(
+        DECLARED,
+        {"lr": "0.5", "batch_size": "64", "flag": "true"},
+        hparams_seed=3,
+        dataset_overrides={"width": 64, "not_mine": 1},
+    )
     assert values["lr"] == 0.5 and values["batch_size"] == 64 and values["flag"] is True
     assert resolve(DECLARED, dataset_overrides={"width": 64})["width"] == 64
 
@@ -62,7 +66,11 @@ def test_unknown_and_bad_overrides():
 
 def test_parse_assignments():
     assert parse_assignments(["a=1", "b=x", "c=[1, 2]", "d=true"], "--hparam") == {
-        "a": 1, "b": "x", "c": [1, 2], "d": True}
+        "a": 1,
+        "b": "x",
+        "c": [1, 2],
+        "d": True,
+    }
     with pytest.raises(ValueError, match="--hparam expects KEY=VALUE"):
         parse_assignments(["oops"], "--hparam")
 

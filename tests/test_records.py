@@ -29,4 +29,5 @@ def test_atomic_write_json_and_truncate(tmp_path):
 
 def test_canonical_json_is_order_independent():
     assert records.canonical_json({"b": 1, "a": (1, 2)}) == records.canonical_json(
-        {"a": [1, 2], "b": 1})
+        {"a": [1, 2], "b": 1}
+    )

@@ -13,12 +13,15 @@ def test_unknown_dataset_is_one_line_and_exit_2(capsys):
     assert len(err) == 1 and "unknown dataset 'nope'" in err[0] and "adult" in err[0]
 
 
-@pytest.mark.parametrize("flag, value, message", [
-    ("--algorithm", "nope", "unknown algorithm 'nope'"),
-    ("--hparam", "nope=1", "unknown hyperparameter"),
-    ("--data-option", "nope=1", "unknown option"),
-    ("--hparam", "lr", "expects KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--algorithm", "nope", "unknown algorithm 'nope'"),
+        ("--hparam", "nope=1", "unknown hyperparameter"),
+        ("--data-option", "nope=1", "unknown option"),
+        ("--hparam", "lr", "expects KEY=VALUE"),
+    ],
+)
 def test_bad_flags_exit_2(capsys, tmp_path, flag, value, message):
     assert main(["run", flag, value, "--quiet", "--output", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err

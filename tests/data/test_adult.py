@@ -1,7 +1,7 @@
 """UCI Adult: bundled copy, reference files, preprocessing, paper's split sizes."""
 
-import hashlib
 import gzip
+import hashlib
 
 import pytest
 import torch

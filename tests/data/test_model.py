@@ -8,9 +8,12 @@ from fairdg.data.splits import stratified_split
 
 
 def _domain(name="a", n=20, z=None, x=None, y=None):
-    return Domain(name, torch.randn(n, 3) if x is None else x,
-                  torch.arange(n) % 2 if y is None else y,
-                  (torch.arange(n) // 2) % 2 if z is None else z)
+    return Domain(
+        name,
+        torch.randn(n, 3) if x is None else x,
+        torch.arange(n) % 2 if y is None else y,
+        (torch.arange(n) // 2) % 2 if z is None else z,
+    )
 
 
 def _dataset(*domains, **kw):
@@ -31,7 +34,10 @@ def test_valid_dataset_and_counts():
         (_domain(y=torch.zeros(19, dtype=torch.long)), "lengths disagree"),
         (_domain(x=torch.full((20, 3), float("nan"))), "NaN or inf in 20 row"),
         (_domain(y=torch.arange(20) % 3), r"y values must lie in \[0, 1\]"),
-        (_domain(z=torch.zeros(20, dtype=torch.long)), "only sensitive group 'g0'.*missing: \\['g1'\\]"),
+        (
+            _domain(z=torch.zeros(20, dtype=torch.long)),
+            "only sensitive group 'g0'.*missing: \\['g1'\\]",
+        ),
         (_domain(x=torch.randn(20, 4)), "sample shape"),
     ],
 )

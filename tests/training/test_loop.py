@@ -11,8 +11,15 @@ from fairdg.training.checkpoint import CorruptCheckpointError, load_checkpoint, 
 
 
 def _config(tmp_path, **kw):
-    base = dict(dataset="tiny", algorithm="erm", steps=20, eval_every=5, quiet=True,
-                output_dir=str(tmp_path / "runs"), test_domains=("d2",))
+    base = dict(
+        dataset="tiny",
+        algorithm="erm",
+        steps=20,
+        eval_every=5,
+        quiet=True,
+        output_dir=str(tmp_path / "runs"),
+        test_domains=("d2",),
+    )
     return RunConfig(**{**base, **kw})
 
 
@@ -29,8 +36,18 @@ def test_run_writes_records_and_summary(tmp_path, tiny_tabular):
     lines = (run / "results.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [5, 10, 15, 20]
     record = result.record
-    for key in ("dataset", "algorithm", "hparams", "seed", "steps", "train_domains",
-                "test_domains", "metrics", "wall_seconds", "fairdg_version"):
+    for key in (
+        "dataset",
+        "algorithm",
+        "hparams",
+        "seed",
+        "steps",
+        "train_domains",
+        "test_domains",
+        "metrics",
+        "wall_seconds",
+        "fairdg_version",
+    ):
         assert key in record
     assert record["train_domains"] == ["d0", "d1"] and record["test_domains"] == ["d2"]
     assert {"val", "test", "oracle", "d0/val", "d2/test"} <= set(record["metrics"])
@@ -107,8 +124,12 @@ def test_checkpoint_roundtrip_and_foreign_file(tmp_path):
 
 def test_config_validation_and_hash():
     a = RunConfig(dataset="adult", hparams={"lr": 1e-3})
-    assert a.run_id() == RunConfig(dataset="adult", hparams={"lr": 1e-3}, device="cuda",
-                                   output_dir="elsewhere").run_id()
+    assert (
+        a.run_id()
+        == RunConfig(
+            dataset="adult", hparams={"lr": 1e-3}, device="cuda", output_dir="elsewhere"
+        ).run_id()
+    )
     assert a.run_id() != RunConfig(dataset="adult", hparams={"lr": 2e-3}).run_id()
     assert RunConfig.from_dict(a.to_dict()) == a
     with pytest.raises(ValueError, match="steps must be a positive integer"):

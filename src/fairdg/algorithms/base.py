@@ -74,16 +74,18 @@ class Algorithm(nn.Module):
 
     # -- shared pieces -------------------------------------------------------------------------
     def make_optimizer(self, params) -> torch.optim.Optimizer:
-        return torch.optim.Adam(params, lr=self.hparams["lr"],
-                                weight_decay=self.hparams["weight_decay"])
+        return torch.optim.Adam(
+            params, lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
+        )
 
     def fairness_penalty(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The relaxed DP term on the predicted probability of class 1 (binary tasks)."""
         scores = torch.softmax(logits, dim=1)[:, -1]
         return relaxed_dp(scores, z)
 
-    def add_fairness(self, loss: torch.Tensor, logits: torch.Tensor, z: torch.Tensor,
-                     stats: dict[str, float]) -> torch.Tensor:
+    def add_fairness(
+        self, loss: torch.Tensor, logits: torch.Tensor, z: torch.Tensor, stats: dict[str, float]
+    ) -> torch.Tensor:
         """Add ``fair_lambda`` times the relaxed DP term when it is positive."""
         weight = float(self.hparams["fair_lambda"])
         if weight <= 0:

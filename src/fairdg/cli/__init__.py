@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -50,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fairdg: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("fairdg: interrupted; finished evaluations are saved and the run resumes "
-              "when started again", file=sys.stderr)
+        print(
+            "fairdg: interrupted; finished evaluations are saved and the run resumes "
+            "when started again",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -11,17 +11,25 @@ from fairdg.records import atomic_write_text
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("reproduce", help="reproduce a table of the papers",
-                       description="Reproductions: " + ", ".join(
-                           f"{e.name} ({e.description})" for e in REPRODUCTIONS.entries()))
+    p = sub.add_parser(
+        "reproduce",
+        help="reproduce a table of the papers",
+        description="Reproductions: "
+        + ", ".join(f"{e.name} ({e.description})" for e in REPRODUCTIONS.entries()),
+    )
     p.add_argument("name", nargs="?", help="reproduction name; omit to list them")
     p.add_argument("--quick", action="store_true", help="small version (one seed, few steps)")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (trials)")
     p.add_argument("--output", default="fairdg-runs/reproduce", help="output folder")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--option", action="append", metavar="KEY=VALUE", default=[],
-                   help="reproduction-specific option, repeatable")
+    p.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="reproduction-specific option, repeatable",
+    )
     p.set_defaults(func=reproduce_command)
 
 
@@ -31,9 +39,14 @@ def reproduce_command(args: argparse.Namespace) -> int:
             print(f"{entry.name:24s} {entry.description} [{entry.paper}]")
         return 0
     REPRODUCTIONS.entry(args.name)
-    options = ReproOptions(output=args.output, quick=args.quick, seeds=args.seeds,
-                           device=args.device, quiet=args.quiet,
-                           extra=parse_assignments(args.option, "--option"))
+    options = ReproOptions(
+        output=args.output,
+        quick=args.quick,
+        seeds=args.seeds,
+        device=args.device,
+        quiet=args.quiet,
+        extra=parse_assignments(args.option, "--option"),
+    )
     report = run_reproduction(args.name, options)
     path = Path(args.output) / f"{args.name}{'-quick' if args.quick else ''}.md"
     atomic_write_text(path, report)

@@ -27,15 +27,37 @@ from fairdg.data.sources import RemoteFile, locate
 
 _URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/"
 FILES = (
-    RemoteFile("adult.data", md5="5d7c39d7b8804f071cdd1f2a7c460872", urls=(_URL + "adult.data",),
-               alternatives=("adult.data.gz",), checksum_of="uncompressed"),
-    RemoteFile("adult.test", md5="35238206dfdf7f1fe215bbb874adecdc", urls=(_URL + "adult.test",),
-               alternatives=("adult.test.gz",), checksum_of="uncompressed"),
+    RemoteFile(
+        "adult.data",
+        md5="5d7c39d7b8804f071cdd1f2a7c460872",
+        urls=(_URL + "adult.data",),
+        alternatives=("adult.data.gz",),
+        checksum_of="uncompressed",
+    ),
+    RemoteFile(
+        "adult.test",
+        md5="35238206dfdf7f1fe215bbb874adecdc",
+        urls=(_URL + "adult.test",),
+        alternatives=("adult.test.gz",),
+        checksum_of="uncompressed",
+    ),
 )
 COLUMNS = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
-    "relationship", "race", "sex", "capital-gain", "capital-loss", "hours-per-week",
-    "native-country", "income",
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "income",
 ]
 NUMERIC = ["age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 RACES = ["White", "Black", "Asian-Pac-Islander", "Amer-Indian-Eskimo", "Other"]
@@ -44,9 +66,14 @@ RACES = ["White", "Black", "Asian-Pac-Islander", "Amer-Indian-Eskimo", "Other"]
 AGE_BINS = [(17, 29, "age<30"), (30, 44, "age30-44"), (45, 200, "age45+")]
 WORKCLASS = {
     "Private": "private",
-    "Self-emp-not-inc": "self-employed", "Self-emp-inc": "self-employed",
-    "Federal-gov": "government", "State-gov": "government", "Local-gov": "government",
-    "Without-pay": "other", "Never-worked": "other", "?": "other",
+    "Self-emp-not-inc": "self-employed",
+    "Self-emp-inc": "self-employed",
+    "Federal-gov": "government",
+    "State-gov": "government",
+    "Local-gov": "government",
+    "Without-pay": "other",
+    "Never-worked": "other",
+    "?": "other",
 }
 DOMAIN_OPTIONS = ("race", "age", "workclass")
 
@@ -55,8 +82,9 @@ def _read(path: Path) -> pd.DataFrame:
     raw = path.read_bytes()
     if path.suffix == ".gz":
         raw = gzip.decompress(raw)
-    frame = pd.read_csv(io.BytesIO(raw), header=None, names=COLUMNS, skipinitialspace=True,
-                        comment="|", dtype=str)
+    frame = pd.read_csv(
+        io.BytesIO(raw), header=None, names=COLUMNS, skipinitialspace=True, comment="|", dtype=str
+    )
     return frame.dropna(subset=["income"])
 
 
@@ -153,13 +181,15 @@ def load_adult(
     out = []
     for name in sorted(domains.unique(), key=lambda n: (n != "all", n)):
         mask = (domains == name).to_numpy(copy=True)
-        out.append(Domain(
-            name=name,
-            x=x[mask],
-            y=torch.from_numpy(y[mask]),
-            z=torch.from_numpy(z[mask]),
-            test_mask=torch.from_numpy(is_test[mask]),
-        ))
+        out.append(
+            Domain(
+                name=name,
+                x=x[mask],
+                y=torch.from_numpy(y[mask]),
+                z=torch.from_numpy(z[mask]),
+                test_mask=torch.from_numpy(is_test[mask]),
+            )
+        )
     return MultiDomainDataset(
         name="adult",
         domains=out,
@@ -171,6 +201,8 @@ def load_adult(
         feature_names=list(encoded.columns),
         default_steps=2000,
         default_hparams={"batch_size": 512, "lr": 1e-3},
-        meta={"source": "UCI Adult (Becker & Kohavi 1996), CC BY 4.0",
-              "files": {k: str(v) for k, v in paths.items()}},
+        meta={
+            "source": "UCI Adult (Becker & Kohavi 1996), CC BY 4.0",
+            "files": {k: str(v) for k, v in paths.items()},
+        },
     )

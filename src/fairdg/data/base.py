@@ -33,6 +33,8 @@ class Domain:
 
     ``test_mask`` (optional, bool) marks rows that a dataset defines as its test split (UCI
     Adult's ``adult.test``); the other rows are then split into train and validation only.
+    ``train_mask`` (optional, bool) marks rows that always go to the training split (the few
+    labelled target samples of few-shot adaptation); requires ``test_mask``.
     """
 
     name: str
@@ -40,6 +42,7 @@ class Domain:
     y: torch.Tensor
     z: torch.Tensor
     test_mask: torch.Tensor | None = None
+    train_mask: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -172,6 +175,11 @@ class MultiDomainDataset:
             )
         if d.test_mask is not None and d.test_mask.shape != (n,):
             raise ValueError(f"{where}: test_mask must have one value per row")
+        if d.train_mask is not None:
+            if d.test_mask is None or d.train_mask.shape != (n,):
+                raise ValueError(f"{where}: train_mask needs a test_mask and one value per row")
+            if (d.train_mask & d.test_mask).any():
+                raise ValueError(f"{where}: rows marked in both train_mask and test_mask")
 
     # -- description ---------------------------------------------------------------------------
     @property
@@ -251,9 +259,13 @@ class MultiDomainDataset:
             strata = d.y * self.num_groups + d.z
             generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
             if d.test_mask is not None:
-                rest = (~d.test_mask).nonzero().flatten()
+                fixed = d.test_mask if d.train_mask is None else d.test_mask | d.train_mask
+                rest = (~fixed).nonzero().flatten()
                 train_i, val_i = stratified_split(strata[rest], [val_fraction], generator)
                 idx = {"train": rest[train_i], "val": rest[val_i[0]]}
+                if d.train_mask is not None:
+                    always = d.train_mask.nonzero().flatten()
+                    idx["train"] = torch.sort(torch.cat([idx["train"], always])).values
                 idx["test"] = d.test_mask.nonzero().flatten()
             else:
                 train_i, (val_i, test_i) = stratified_split(
@@ -275,5 +287,6 @@ class MultiDomainDataset:
                     x = part.x.clone()
                     x[:, cols] = (x[:, cols] - mean) / std
                     part.x = x
-        return Split(self, parts, train_names, [n for n in self.domain_names if n in test_set],
-                     mean, std)
+        return Split(
+            self, parts, train_names, [n for n in self.domain_names if n in test_set], mean, std
+        )

@@ -17,7 +17,7 @@ from fairdg.hparams import Choice, Fixed, HParam
 NETWORK_HPARAMS = {
     "rep_dim": HParam(20, Fixed(), "size of the representation layer"),
     "mlp_width": HParam(128, Choice((64, 128, 256)), "hidden units of the MLP featurizer"),
-    "mlp_depth": HParam(1, Choice((1, 2, 3)), "hidden layers of the MLP before the representation"),
+    "mlp_depth": HParam(1, Choice((1, 2, 3)), "hidden layers before the representation"),
     "mlp_dropout": HParam(0.0, Choice((0.0, 0.1, 0.5)), "dropout in the MLP featurizer"),
     "cnn_width": HParam(64, Choice((32, 64)), "channels of the first CNN layer (others double)"),
 }
@@ -54,11 +54,20 @@ class SmallCNN(nn.Module):
         c = input_shape[0]
         w2 = 2 * width
         self.trunk = nn.Sequential(
-            nn.Conv2d(c, width, 3, padding=1), nn.ReLU(), nn.GroupNorm(8, width),
-            nn.Conv2d(width, w2, 3, stride=2, padding=1), nn.ReLU(), nn.GroupNorm(8, w2),
-            nn.Conv2d(w2, w2, 3, padding=1), nn.ReLU(), nn.GroupNorm(8, w2),
-            nn.Conv2d(w2, w2, 3, padding=1), nn.ReLU(), nn.GroupNorm(8, w2),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(c, width, 3, padding=1),
+            nn.ReLU(),
+            nn.GroupNorm(8, width),
+            nn.Conv2d(width, w2, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.GroupNorm(8, w2),
+            nn.Conv2d(w2, w2, 3, padding=1),
+            nn.ReLU(),
+            nn.GroupNorm(8, w2),
+            nn.Conv2d(w2, w2, 3, padding=1),
+            nn.ReLU(),
+            nn.GroupNorm(8, w2),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.project = nn.Sequential(nn.Linear(w2, rep_dim), nn.ReLU())
         self.n_outputs = rep_dim
@@ -71,8 +80,13 @@ def build_featurizer(input_shape: tuple[int, ...], hparams: Mapping[str, Any]) -
     """An MLP for 1-D inputs, the small CNN for (C, H, W) images."""
     rep_dim = int(hparams["rep_dim"])
     if len(input_shape) == 1:
-        return MLP(input_shape[0], rep_dim, int(hparams["mlp_width"]), int(hparams["mlp_depth"]),
-                   float(hparams["mlp_dropout"]))
+        return MLP(
+            input_shape[0],
+            rep_dim,
+            int(hparams["mlp_width"]),
+            int(hparams["mlp_depth"]),
+            float(hparams["mlp_dropout"]),
+        )
     if len(input_shape) == 3:
         return SmallCNN(input_shape, rep_dim, int(hparams["cnn_width"]))
     raise ValueError(f"input_shape must be (features,) or (C, H, W), got {input_shape}")

@@ -14,12 +14,17 @@ from fairdg.metrics import evaluate as evaluate_metrics
 @torch.no_grad()
 def predict_proba(algorithm, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
     """Class probabilities for `x` (in chunks), on the CPU."""
-    outs = [torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1).cpu()
-            for i in range(0, len(x), batch_size)]
+    outs = [
+        torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1).cpu()
+        for i in range(0, len(x), batch_size)
+    ]
     return torch.cat(outs)
 
 
-def evaluation_sets(split: Split) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+Pair = tuple[str, str]
+
+
+def evaluation_sets(split: Split) -> tuple[list[Pair], dict[str, list[Pair]]]:
     """The (domain, part) pairs to predict and the pooled sets built from them.
 
     Pooled sets: ``val`` (training domains' validation rows: model selection), ``test``
@@ -45,8 +50,11 @@ def evaluate_split(algorithm, split: Split, device: str | torch.device) -> dict[
     cache: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
     for name, part in pairs:
         data = split.parts[name][part]
-        cache[(name, part)] = (data.y.cpu(), predict_proba(algorithm, data.x.to(device)),
-                               data.z.cpu())
+        cache[(name, part)] = (
+            data.y.cpu(),
+            predict_proba(algorithm, data.x.to(device)),
+            data.z.cpu(),
+        )
     algorithm.train(was_training)
     metrics: dict[str, dict[str, Any]] = {}
     for key, members in pooled.items():
@@ -61,8 +69,7 @@ def _metrics(y: torch.Tensor, probs: torch.Tensor, z: torch.Tensor) -> dict[str,
     if len(y) == 0:
         return {"n": 0.0}
     if len(torch.unique(z)) < 2:  # fairness is undefined; accuracy is not
-        return {"n": float(len(y)),
-                "accuracy": float((probs.argmax(1) == y).double().mean())}
+        return {"n": float(len(y)), "accuracy": float((probs.argmax(1) == y).double().mean())}
     return evaluate_metrics(y.numpy(), probs.numpy(), sensitive=z.numpy(), on_undefined="ignore")
 
 
@@ -74,8 +81,15 @@ def lookup(metrics: dict[str, dict], criterion: str) -> float:
 
 
 # Metrics where smaller is better; everything else (accuracy, ratios) is maximised.
-MINIMISED = {"dp_diff", "eopp_diff", "tnr_diff", "eodds_diff", "fairness_auc",
-             "accuracy_gap", "loss"}
+MINIMISED = {
+    "dp_diff",
+    "eopp_diff",
+    "tnr_diff",
+    "eodds_diff",
+    "fairness_auc",
+    "accuracy_gap",
+    "loss",
+}
 
 
 def better(criterion: str, new: float, old: float | None) -> bool:

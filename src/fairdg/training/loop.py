@@ -49,8 +49,12 @@ class RunResult:
 
 def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str, Any]:
     cls = ALGORITHMS.get(config.algorithm)
-    return resolve(cls.declared_hparams(), config.hparams, hparams_seed=config.hparams_seed,
-                   dataset_overrides=dataset.default_hparams)
+    return resolve(
+        cls.declared_hparams(),
+        config.hparams,
+        hparams_seed=config.hparams_seed,
+        dataset_overrides=dataset.default_hparams,
+    )
 
 
 def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extra: Any):
@@ -62,24 +66,42 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
     hparams = resolve_hparams(config, dataset)
     torch.manual_seed(config.seed)
     algorithm = build_algorithm(
-        config.algorithm, dataset.input_shape, dataset.num_classes,
-        len(split.train_domains), hparams, num_groups=dataset.num_groups, **extra,
+        config.algorithm,
+        dataset.input_shape,
+        dataset.num_classes,
+        len(split.train_domains),
+        hparams,
+        num_groups=dataset.num_groups,
+        **extra,
     ).to(config.device)
     return dataset, split, hparams, algorithm
 
 
 def environment(device: str) -> dict[str, Any]:
-    return {"fairdg": fairdg.__version__, "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "device": device, "argv": sys.argv}
+    return {
+        "fairdg": fairdg.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": device,
+        "argv": sys.argv,
+    }
 
 
 def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
-    save_checkpoint(path, {
-        "format": CHECKPOINT_FORMAT, "step": step, "n_evals": n_evals,
-        "model": algorithm.state_dict(), "extra": algorithm.extra_state(),
-        "sampler": sampler.state_dict(), "torch_rng": torch.get_rng_state(), "best": best,
-    })
+    save_checkpoint(
+        path,
+        {
+            "format": CHECKPOINT_FORMAT,
+            "step": step,
+            "n_evals": n_evals,
+            "model": algorithm.state_dict(),
+            "extra": algorithm.extra_state(),
+            "sampler": sampler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "best": best,
+        },
+    )
 
 
 def _resume(path: Path, run_dir: Path, algorithm, sampler, device) -> tuple[int, int, dict]:
@@ -100,15 +122,18 @@ def _start_run_dir(config: RunConfig, run_dir: Path) -> None:
     if config_path.exists():
         old = records.read_json(config_path)
         if old.get("run_id") != config.run_id():
-            raise ValueError(f"{run_dir} holds a different run (run_id {old.get('run_id')}); "
-                             "choose another --output folder")
+            raise ValueError(
+                f"{run_dir} holds a different run (run_id {old.get('run_id')}); "
+                "choose another --output folder"
+            )
         return
     records.write_json(config_path, {"run_id": config.run_id(), **config.to_dict()})
     records.write_json(run_dir / "env.json", environment(config.device))
 
 
-def train(config: RunConfig, dataset: MultiDomainDataset | None = None,
-          force: bool = False, **extra: Any) -> RunResult:
+def train(
+    config: RunConfig, dataset: MultiDomainDataset | None = None, force: bool = False, **extra: Any
+) -> RunResult:
     """Train and evaluate one run; resumable, and a no-op when the run is already done."""
     run_dir = Path(config.output_dir) / config.run_id()
     if (run_dir / "done.json").exists() and not force:
@@ -120,8 +145,7 @@ def train(config: RunConfig, dataset: MultiDomainDataset | None = None,
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
-    sampler = DomainSampler(split.train(), int(hparams["batch_size"]), config.seed,
-                            config.device)
+    sampler = DomainSampler(split.train(), int(hparams["batch_size"]), config.seed, config.device)
     _start_run_dir(config, run_dir)
     ckpt_path = run_dir / "checkpoint.pt"
 
@@ -134,8 +158,13 @@ def train(config: RunConfig, dataset: MultiDomainDataset | None = None,
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
 
     # -- training ----------------------------------------------------------------------------
-    bar = tqdm(total=steps, initial=step, desc=f"{config.algorithm} on {config.dataset}",
-               disable=config.quiet or not sys.stderr.isatty(), leave=False)
+    bar = tqdm(
+        total=steps,
+        initial=step,
+        desc=f"{config.algorithm} on {config.dataset}",
+        disable=config.quiet or not sys.stderr.isatty(),
+        leave=False,
+    )
     running: dict[str, float] = {}
     algorithm.train()
     while step < steps:
@@ -149,20 +178,35 @@ def train(config: RunConfig, dataset: MultiDomainDataset | None = None,
         if step % eval_every == 0 or step == steps:
             metrics = evaluate_split(algorithm, split, config.device)
             value = lookup(metrics, config.selection)
-            record = {"step": step, "stats": stats, "metrics": metrics,
-                      "wall_seconds": time.perf_counter() - started}
+            record = {
+                "step": step,
+                "stats": stats,
+                "metrics": metrics,
+                "wall_seconds": time.perf_counter() - started,
+            }
             records.append_jsonl(run_dir / "results.jsonl", record)
             n_evals += 1
             if better(config.selection, value, best["value"]) or best["step"] is None:
-                best = {"value": value, "step": step, "metrics": metrics,
-                        "state": copy.deepcopy(algorithm.state_dict())}
+                best = {
+                    "value": value,
+                    "step": step,
+                    "metrics": metrics,
+                    "state": copy.deepcopy(algorithm.state_dict()),
+                }
             _save_state(ckpt_path, algorithm, sampler, step, n_evals, best)
     bar.close()
 
     # -- finish ------------------------------------------------------------------------------
     if config.save_model and best["state"] is not None:
-        save_checkpoint(run_dir / "model.pt", {"format": CHECKPOINT_FORMAT, "model": best["state"],
-                                               "config": config.to_dict(), "hparams": hparams})
+        save_checkpoint(
+            run_dir / "model.pt",
+            {
+                "format": CHECKPOINT_FORMAT,
+                "model": best["state"],
+                "config": config.to_dict(),
+                "hparams": hparams,
+            },
+        )
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
     records.write_json(run_dir / "done.json", record)
     record = records.read_json(run_dir / "done.json")  # the JSON form (NaN as null) everywhere
@@ -176,11 +220,20 @@ def summary_record(config, split, hparams, steps, best, wall) -> dict[str, Any]:
     """The one-line result of a run: metrics at the checkpoint chosen by the selection rule."""
     value = best["value"]
     return {
-        "run_id": config.run_id(), "dataset": config.dataset,
-        "data_options": config.data_options, "algorithm": config.algorithm,
-        "hparams": hparams, "hparams_seed": config.hparams_seed, "seed": config.seed,
-        "steps": steps, "train_domains": split.train_domains, "test_domains": split.test_domains,
-        "selection": config.selection, "selected_step": best["step"],
+        "run_id": config.run_id(),
+        "dataset": config.dataset,
+        "data_options": config.data_options,
+        "algorithm": config.algorithm,
+        "hparams": hparams,
+        "hparams_seed": config.hparams_seed,
+        "seed": config.seed,
+        "steps": steps,
+        "train_domains": split.train_domains,
+        "test_domains": split.test_domains,
+        "selection": config.selection,
+        "selected_step": best["step"],
         "selection_value": None if value is None or math.isnan(value) else value,
-        "metrics": best["metrics"], "wall_seconds": wall, "fairdg_version": fairdg.__version__,
+        "metrics": best["metrics"],
+        "wall_seconds": wall,
+        "fairdg_version": fairdg.__version__,
     }

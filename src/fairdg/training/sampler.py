@@ -15,15 +15,20 @@ from fairdg.data.base import Batch, Domain
 class DomainSampler:
     """Yields a list of `Batch` (one per domain) per call, on `device`."""
 
-    def __init__(self, domains: list[Domain], batch_size: int, seed: int,
-                 device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self, domains: list[Domain], batch_size: int, seed: int, device: str | torch.device = "cpu"
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
         self.tensors = [
-            (d.x.to(device), d.y.to(device), d.z.to(device),
-             torch.full((len(d),), i, dtype=torch.long, device=device))
+            (
+                d.x.to(device),
+                d.y.to(device),
+                d.z.to(device),
+                torch.full((len(d),), i, dtype=torch.long, device=device),
+            )
             for i, d in enumerate(domains)
         ]
         self.device = device
