@@ -46,3 +46,14 @@ def test_run_on_adult_end_to_end(capsys, tmp_path):
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert len(records) == 1 and records[0]["dataset"] == "adult"
     assert records[0]["metrics"]["test"]["accuracy"] > 0.75
+
+
+def test_absent_accelerator_is_a_clear_error(capsys, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    assert main(["run", "--device", "cuda", "--quiet", "--output", str(tmp_path)]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+    assert main(["run", "--device", "tpu9", "--quiet", "--output", str(tmp_path)]) == 2
+    assert "device must look like" in capsys.readouterr().err

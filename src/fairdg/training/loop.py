@@ -77,6 +77,23 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
     return dataset, split, hparams, algorithm
 
 
+def check_device(device: str) -> torch.device:
+    """Parse a device string; asking for an absent accelerator is a clear error."""
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(
+            f"device must look like 'cpu', 'cuda' or 'cuda:1', got {device!r}"
+        ) from err
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device {device!r} requested but CUDA is not available; use --device cpu"
+        )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} requested but MPS is not available; use --device cpu")
+    return parsed
+
+
 def environment(device: str) -> dict[str, Any]:
     return {
         "fairdg": fairdg.__version__,
@@ -140,6 +157,7 @@ def train(
         log.info("run %s is already complete", run_dir)
         return RunResult(run_dir, records.read_json(run_dir / "done.json"))
     started = time.perf_counter()
+    check_device(config.device)
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
