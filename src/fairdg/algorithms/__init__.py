@@ -8,14 +8,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fairdg.algorithms.adversarial import CDANN, DANN
+from fairdg.algorithms.alignment import CORAL, MMD
 from fairdg.algorithms.base import Algorithm
 from fairdg.algorithms.erm import ERM
+from fairdg.algorithms.groupdro import GroupDRO
+from fairdg.algorithms.irm import IRM
+from fairdg.algorithms.mixup import Mixup
+from fairdg.algorithms.mldg import MLDG
+from fairdg.algorithms.randaug import RandAug
+from fairdg.algorithms.vrex import VREx
 from fairdg.registry import Registry
 
 ALGORITHMS = Registry("algorithm")
 
 _ENTRIES = [
     ("erm", ERM, "empirical risk minimisation on the pooled training domains", "Vapnik 1998"),
+    ("irm", IRM, "invariant risk minimisation (IRMv1 penalty, annealed)", "Arjovsky et al. 2019"),
+    ("groupdro", GroupDRO, "robust optimisation over domains or (domain, sensitive group) pairs",
+     "Sagawa et al. 2020"),
+    ("mixup", Mixup, "inter-domain mixup of inputs and targets", "Yan et al. 2020"),
+    ("mldg", MLDG, "first-order meta-learning across training domains", "Li et al. 2018"),
+    ("coral", CORAL, "align means and covariances of representations across domains",
+     "Sun & Saenko 2016"),
+    ("mmd", MMD, "align representations across domains with a Gaussian-kernel MMD",
+     "Li et al. 2018"),
+    ("dann", DANN, "domain-adversarial representations", "Ganin et al. 2016"),
+    ("cdann", CDANN, "class-conditional domain-adversarial representations", "Li et al. 2018"),
+    ("vrex", VREx, "variance of the domain risks as a penalty (risk extrapolation)",
+     "Krueger et al. 2021"),
+    ("randaug", RandAug, "ERM with random colour jitter (images) or feature noise (tabular)",
+     "DomainBed"),
 ]
 for _name, _cls, _description, _paper in _ENTRIES:
     ALGORITHMS.register(_name, _cls, _description, _paper)

@@ -1,0 +1,64 @@
+"""Mixup across domains (Xu et al. 2020; Yan et al. 2020, "Improve unsupervised domain adaptation
+with mixup training"), as in DomainBed.
+
+Objective: the training domains are put in a random order and each is paired with the next
+(cyclically); for each pair ``(i, j)`` a weight ``lam ~ Beta(alpha, alpha)`` mixes the inputs,
+``x = lam x_i + (1 - lam) x_j``, and the loss is ``lam CE(f(x), y_i) + (1 - lam) CE(f(x), y_j)``,
+averaged over pairs. One update is one Adam step on that loss. The optional relaxed-DP penalty
+(``fair_lambda``) is computed on the real, unmixed batch (one extra forward pass, only when on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from fairdg.algorithms.base import FeaturizerClassifier
+from fairdg.data.base import Batch
+from fairdg.hparams import HParam, LogUniform
+
+
+def random_pairs(n: int) -> list[tuple[int, int]]:
+    """Pairs ``(perm[k], perm[k + 1 mod n])`` of a random permutation of ``range(n)``."""
+    perm = torch.randperm(n).tolist()
+    return [(perm[k], perm[(k + 1) % n]) for k in range(n)]
+
+
+def mix(xi: torch.Tensor, xj: torch.Tensor, lam: float) -> tuple[torch.Tensor, int]:
+    """``lam * xi + (1 - lam) * xj`` on the first ``min(len(xi), len(xj))`` rows, and that size."""
+    n = min(len(xi), len(xj))
+    return lam * xi[:n] + (1 - lam) * xj[:n], n
+
+
+class Mixup(FeaturizerClassifier):
+    """Inter-domain mixup of inputs and of the two cross-entropy terms."""
+
+    HPARAMS = {
+        "mixup_alpha": HParam(0.2, LogUniform(-1, 1), "Beta(alpha, alpha) of the mixing weight"),
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        alpha = float(self.hparams["mixup_alpha"])
+        if not alpha > 0:
+            raise ValueError(f"mixup_alpha must be > 0, got {alpha!r}")
+        self.beta = torch.distributions.Beta(torch.tensor(alpha), torch.tensor(alpha))
+
+    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+        loss = 0.0
+        pairs = random_pairs(len(batches))
+        for i, j in pairs:
+            lam = float(self.beta.sample())
+            x, n = mix(batches[i].x, batches[j].x, lam)
+            logits = self.predict(x)
+            loss = loss + lam * F.cross_entropy(logits, batches[i].y[:n])
+            loss = loss + (1 - lam) * F.cross_entropy(logits, batches[j].y[:n])
+        loss = loss / len(pairs)
+        stats = {"loss": loss.item()}
+        if self.hparams["fair_lambda"] > 0:
+            real = self.predict(torch.cat([b.x for b in batches]))
+            loss = self.add_fairness(loss, real, torch.cat([b.z for b in batches]), stats)
+        self.step(loss)
+        return stats

@@ -1,0 +1,163 @@
+"""Random data augmentation written in torch: colour jitter for images, noise for tabular rows.
+
+The colour operations follow torchvision's ``ColorJitter`` semantics on RGB batches
+``(N, 3, H, W)`` with values in [0, 1], with one random factor per image:
+
+- brightness ``b``: ``x * b``;
+- contrast ``c``: ``c * x + (1 - c) * mean(gray(x))`` (the mean over the image);
+- saturation ``s``: ``s * x + (1 - s) * gray(x)``;
+- hue ``h`` (in turns, ``-0.5 <= h <= 0.5``): the hue channel of HSV shifted by ``h``.
+
+Results are clamped to [0, 1]. Randomness comes from the ``generator`` passed in (torch's global
+generator by default), so runs are reproducible under ``torch.manual_seed``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_GRAY = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as torchvision
+
+
+def _per_image(factor: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(factor, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1)
+
+
+def grayscale(x: torch.Tensor) -> torch.Tensor:
+    """Luma of RGB images, shape ``(N, 1, H, W)``."""
+    w = torch.tensor(_GRAY, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)
+
+
+def adjust_brightness(x: torch.Tensor, factor: torch.Tensor | float) -> torch.Tensor:
+    return (x * _per_image(factor, x)).clamp(0, 1)
+
+
+def adjust_contrast(x: torch.Tensor, factor: torch.Tensor | float) -> torch.Tensor:
+    mean = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
+    f = _per_image(factor, x)
+    return (f * x + (1 - f) * mean).clamp(0, 1)
+
+
+def adjust_saturation(x: torch.Tensor, factor: torch.Tensor | float) -> torch.Tensor:
+    f = _per_image(factor, x)
+    return (f * x + (1 - f) * grayscale(x)).clamp(0, 1)
+
+
+def rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    """RGB in [0, 1] to HSV with all three channels in [0, 1]."""
+    r, g, b = x.unbind(1)
+    maxc, _ = x.max(1)
+    minc, _ = x.min(1)
+    delta = maxc - minc
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    h = torch.where(
+        maxc == r,
+        ((g - b) / safe) % 6,
+        torch.where(maxc == g, (b - r) / safe + 2, (r - g) / safe + 4),
+    )
+    h = torch.where(delta > 0, h / 6, torch.zeros_like(h))
+    s = torch.where(
+        maxc > 0,
+        delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)),
+        torch.zeros_like(maxc),
+    )
+    return torch.stack([h, s, maxc], dim=1)
+
+
+def hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of `rgb_to_hsv`."""
+    h, s, v = x.unbind(1)
+    # f(n) = v - v s max(0, min(k, 4 - k, 1)), k = (n + 6 h) mod 6, for n = 5, 3, 1 -> r, g, b
+    channels = []
+    for n in (5.0, 3.0, 1.0):
+        k = (n + 6 * h) % 6
+        channels.append(v - v * s * torch.clamp(torch.minimum(k, 4 - k), 0, 1))
+    return torch.stack(channels, dim=1)
+
+
+def adjust_hue(x: torch.Tensor, shift: torch.Tensor | float) -> torch.Tensor:
+    hsv = rgb_to_hsv(x)
+    s = torch.as_tensor(shift, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
+    hue = (hsv[:, 0] + s) % 1.0
+    return hsv_to_rgb(torch.stack([hue, hsv[:, 1], hsv[:, 2]], dim=1)).clamp(0, 1)
+
+
+def _factors(n: int, spread: float, x: torch.Tensor, generator) -> torch.Tensor:
+    """Uniform factors in [max(0, 1 - spread), 1 + spread]."""
+    low, high = max(0.0, 1.0 - spread), 1.0 + spread
+    u = torch.rand(n, generator=generator, dtype=x.dtype, device=x.device)
+    return low + (high - low) * u
+
+
+def color_jitter(
+    x: torch.Tensor,
+    brightness: float = 0.0,
+    contrast: float = 0.0,
+    saturation: float = 0.0,
+    hue: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Randomly jitter a batch of RGB images, one set of factors per image.
+
+    Parameters
+    ----------
+    x
+        Images ``(N, 3, H, W)`` in [0, 1]. Single-channel images get brightness and contrast
+        only (saturation and hue are not defined for them).
+    brightness, contrast, saturation
+        Spread ``a >= 0``: each factor is drawn from ``U(max(0, 1 - a), 1 + a)``; 0 disables.
+    hue
+        Spread ``0 <= h <= 0.5``: the shift is drawn from ``U(-h, h)`` (in turns); 0 disables.
+    generator
+        Source of randomness (torch's global generator when None).
+
+    The four operations are applied in a random order, as in torchvision.
+    """
+    for name, value in (
+        ("brightness", brightness),
+        ("contrast", contrast),
+        ("saturation", saturation),
+    ):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if not 0 <= hue <= 0.5:
+        raise ValueError(f"hue must be in [0, 0.5], got {hue!r}")
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"x must be images of shape (N, 1 or 3, H, W), got {tuple(x.shape)}")
+    n, rgb = x.shape[0], x.shape[1] == 3
+    ops = []
+    if brightness > 0:
+        ops.append((adjust_brightness, _factors(n, brightness, x, generator)))
+    if contrast > 0:
+        ops.append(
+            (adjust_contrast if rgb else _gray_contrast, _factors(n, contrast, x, generator))
+        )
+    if saturation > 0 and rgb:
+        ops.append((adjust_saturation, _factors(n, saturation, x, generator)))
+    if hue > 0 and rgb:
+        u = torch.rand(n, generator=generator, dtype=x.dtype, device=x.device)
+        ops.append((adjust_hue, (2 * u - 1) * hue))
+    order = torch.randperm(len(ops), generator=generator).tolist() if ops else []
+    for i in order:
+        op, factor = ops[i]
+        x = op(x, factor)
+    return x
+
+
+def _gray_contrast(x: torch.Tensor, factor: torch.Tensor | float) -> torch.Tensor:
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    f = _per_image(factor, x)
+    return (f * x + (1 - f) * mean).clamp(0, 1)
+
+
+def gaussian_noise(
+    x: torch.Tensor, std: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """``x + N(0, std^2)`` element-wise (for standardised tabular features)."""
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std!r}")
+    if std == 0:
+        return x
+    noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return x + std * noise
