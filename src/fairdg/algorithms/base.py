@@ -29,9 +29,16 @@ class Algorithm(nn.Module):
         "lr": HParam(1e-3, LogUniform(-4.5, -2.5), "learning rate (Adam)"),
         "weight_decay": HParam(0.0, LogUniform(-6, -2), "weight decay (Adam)"),
         "batch_size": HParam(64, LogUniform(3, 9, base=2, integer=True), "batch size per domain"),
-        "fair_lambda": HParam(0.0, Choice((0.0,)), "weight of the relaxed DP penalty (-FC)"),
+        # 0 for the plain methods (and never searched); > 0 gives the "-FC" variant of any
+        # algorithm, e.g. ``--hparam fair_lambda=1`` (see docs/algorithms.md).
+        "fair_lambda": HParam(
+            0.0, Choice((0.0,)), "weight of the relaxed DP penalty; > 0: the -FC variant"
+        ),
         **NETWORK_HPARAMS,
     }
+    # Names (as in named_parameters) of trainable parameters that legitimately never receive a
+    # gradient from `update`; the registry-driven tests exempt them. Keep this tiny.
+    UNUSED_PARAMETERS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

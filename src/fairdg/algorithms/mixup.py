@@ -26,6 +26,19 @@ def random_pairs(n: int) -> list[tuple[int, int]]:
     return [(perm[k], perm[(k + 1) % n]) for k in range(n)]
 
 
+def sample_mix_weight(alpha: float) -> float:
+    """``lam ~ Beta(alpha, alpha)`` from torch's global generator, sampled in log space.
+
+    ``lam = G1 / (G1 + G2)`` with ``G ~ Gamma(alpha)`` written as ``Gamma(alpha + 1) U^(1/alpha)``
+    so that a tiny ``alpha`` gives ``lam`` near 0 or 1 (torch's float32 ``Beta`` underflows to
+    0.5 there).
+    """
+    a = torch.full((2,), alpha + 1.0, dtype=torch.float64)
+    u = torch.rand(2, dtype=torch.float64).clamp_min(1e-300)
+    log_g = torch.distributions.Gamma(a, 1.0).sample().log() + u.log() / alpha
+    return float(torch.sigmoid(log_g[0] - log_g[1]))
+
+
 def mix(xi: torch.Tensor, xj: torch.Tensor, lam: float) -> tuple[torch.Tensor, int]:
     """``lam * xi + (1 - lam) * xj`` on the first ``min(len(xi), len(xj))`` rows, and that size."""
     n = min(len(xi), len(xj))
@@ -44,13 +57,12 @@ class Mixup(FeaturizerClassifier):
         alpha = float(self.hparams["mixup_alpha"])
         if not alpha > 0:
             raise ValueError(f"mixup_alpha must be > 0, got {alpha!r}")
-        self.beta = torch.distributions.Beta(torch.tensor(alpha), torch.tensor(alpha))
 
     def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
         loss = 0.0
         pairs = random_pairs(len(batches))
         for i, j in pairs:
-            lam = float(self.beta.sample())
+            lam = sample_mix_weight(float(self.hparams["mixup_alpha"]))
             x, n = mix(batches[i].x, batches[j].x, lam)
             logits = self.predict(x)
             loss = loss + lam * F.cross_entropy(logits, batches[i].y[:n])
