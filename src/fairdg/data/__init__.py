@@ -11,12 +11,22 @@ from typing import Any
 
 from fairdg.data.adult import load_adult
 from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
+from fairdg.data.ccmnist import load_ccmnist
+from fairdg.data.mnist import load_mnist_inverted, load_mnist_rotated
+from fairdg.data.synthetic import load_synthetic
 from fairdg.registry import Registry
 
 DATASETS = Registry("dataset")
 
 _ENTRIES = [
     ("adult", load_adult, "UCI Adult income > 50K; z = sex or race; bundled", "affinity 3.2"),
+    ("mnist-inverted", load_mnist_inverted, "MNIST + inverted MNIST; y = digit, z = inverted",
+     "affinity 2.1"),
+    ("mnist-rotated", load_mnist_rotated,
+     "MNIST -> MNIST rotated 30 deg, few labelled target samples; z = domain", "affinity 4"),
+    ("ccmnist", load_ccmnist, "coloured MNIST, 3 domains, y = digit >= 5, z = background",
+     "FDDG C.1"),
+    ("synthetic", load_synthetic, "tabular domains with covariate and dependence shift", ""),
 ]
 for _name, _loader, _description, _paper in _ENTRIES:
     DATASETS.register(_name, _loader, _description, _paper)

@@ -1,0 +1,90 @@
+"""ccMNIST (colours, labels, dependence per domain) and the synthetic shift generator."""
+
+import pytest
+import torch
+
+from fairdg.data import load_dataset
+from fairdg.data.dependence import dependence_score
+
+
+def _requested(p):
+    return p / (1 - p) if p <= 0.5 else (1 - p) / p
+
+
+def test_ccmnist_construction(fake_mnist):
+    ds = load_dataset("ccmnist", root=fake_mnist)
+    assert ds.domain_names == ["red", "green", "blue"] and ds.input_shape == (3, 28, 28)
+    assert [len(d) for d in ds.domains] == [267, 267, 266]  # 800 images dealt round-robin
+    for channel, d in enumerate(ds.domains):
+        corner = d.x[:, :, 0, 0]  # background pixel: white (1, 1, 1) iff z = 1
+        assert torch.equal(corner, d.z.float()[:, None].expand(-1, 3))
+        # the fake digit blob (a bright rectangle) has the domain's colour
+        assert ((d.x[:, channel] == 1) & (d.x.sum(1) == 1)).any()
+        assert ((d.x == 0) | (d.x == 1)).all()
+    summary = ds.summary()
+    for name, p in zip(ds.domain_names, (0.1, 0.3, 0.465), strict=True):
+        assert summary["domains"][name]["dependence"] == pytest.approx(_requested(p), abs=0.03)
+
+
+def test_ccmnist_options(fake_mnist):
+    ds = load_dataset(
+        "ccmnist", root=fake_mnist, dependence=[1.0, 0.5, 0.25], subsample=100, seed=3
+    )
+    assert [len(d) for d in ds.domains] == [100] * 3
+    assert ds.meta["p"] == pytest.approx([0.5, 1 / 3, 0.2])
+    free = load_dataset("ccmnist", root=fake_mnist, p=0.5, exact=False)
+    assert free.meta["exact"] is False
+    with pytest.raises(ValueError, match="p must be a number or 3 numbers.*got \\[0.1, 0.2\\]"):
+        load_dataset("ccmnist", root=fake_mnist, p=[0.1, 0.2])
+    with pytest.raises(ValueError, match="subsample must be an integer"):
+        load_dataset("ccmnist", root=fake_mnist, subsample=0)
+
+
+@pytest.mark.slow
+def test_ccmnist_reference_dependence_within_002(reference_data):
+    ds = load_dataset("ccmnist", root=reference_data / "mnist")
+    assert len(ds) == 70_000
+    for d, p in zip(ds.domains, (0.1, 0.3, 0.465), strict=True):
+        assert abs(d.y.float().mean() - 0.49) < 0.02  # digits 5-9 are 49 % of MNIST
+        realised = dependence_score(d.counts(2, 2))
+        assert abs(realised - _requested(p)) < 0.02, (d.name, realised)
+
+
+def test_synthetic_dependence_and_covariate_shift():
+    ds = load_dataset(
+        "synthetic",
+        n_domains=3,
+        n_per_domain=20_000,
+        dependence=[0.1, 0.3, 0.5],
+        covariate_shift=0.0,
+    )
+    realised = [ds.summary()["domains"][n]["dependence"] for n in ds.domain_names]
+    assert realised == pytest.approx([_requested(0.1), _requested(0.3), 1.0], abs=0.03)
+    means = torch.stack([d.x.mean(0) for d in ds.domains])
+    assert (means - means[0]).abs().max() < 0.1  # no covariate shift
+    shifted = load_dataset("synthetic", n_domains=3, n_per_domain=2000, covariate_shift=2.0)
+    means = torch.stack([d.x.mean(0) for d in shifted.domains])
+    assert (means - means[0]).abs().max() > 0.5
+    # same P(y | u) everywhere: y is predictable from x in every domain
+    assert ds.input_shape == (10,) and ds.standardize == list(range(10))
+    again = load_dataset(
+        "synthetic",
+        n_domains=3,
+        n_per_domain=20_000,
+        dependence=[0.1, 0.3, 0.5],
+        covariate_shift=0.0,
+    )
+    assert torch.equal(again.domains[2].x, ds.domains[2].x)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"n_domains": 1}, "n_domains must be an integer >= 2, got 1"),
+        ({"dependence": [0.1, 0.2]}, "dependence must be a number or 4 numbers"),
+        ({"covariate_shift": -1}, "covariate_shift must be a number >= 0"),
+    ],
+)
+def test_synthetic_errors(options, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset("synthetic", **options)
