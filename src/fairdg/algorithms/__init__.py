@@ -12,6 +12,7 @@ from fairdg.algorithms.adversarial import CDANN, DANN
 from fairdg.algorithms.alignment import CORAL, MMD
 from fairdg.algorithms.base import Algorithm
 from fairdg.algorithms.erm import ERM
+from fairdg.algorithms.fddg import FDDG, FDDGNoFC, FDDGNoSF, FDDGNoT
 from fairdg.algorithms.groupdro import GroupDRO
 from fairdg.algorithms.irm import IRM
 from fairdg.algorithms.mixup import Mixup
@@ -39,6 +40,12 @@ _ENTRIES = [
      "Krueger et al. 2021"),
     ("randaug", RandAug, "ERM with random colour jitter (images) or feature noise (tabular)",
      "DomainBed"),
+    ("fddg", FDDG, "primal-dual invariance + fairness constraints on synthetic domains from T",
+     "FDDG alg. 1"),
+    ("fddg-no-sf", FDDGNoSF, "FDDG ablation: T without the sensitive factor", "FDDG Table 4"),
+    ("fddg-no-t", FDDGNoT, "FDDG ablation: no T, fairness constraint on real data only",
+     "FDDG Table 4"),
+    ("fddg-no-fc", FDDGNoFC, "FDDG ablation: no fairness constraint", "FDDG Table 4"),
 ]
 for _name, _cls, _description, _paper in _ENTRIES:
     ALGORITHMS.register(_name, _cls, _description, _paper)

@@ -12,8 +12,9 @@ import sys
 
 from fairdg import __version__
 from fairdg.cli import listing, reproduce, run
+from fairdg.cli import transform as transform_cli
 
-COMMANDS = [run, listing, reproduce]
+COMMANDS = [run, listing, reproduce, transform_cli]
 
 
 class UsageError(ValueError):

@@ -26,6 +26,8 @@ def add_run_flags(p: argparse.ArgumentParser, dataset: str = "adult",
     p.add_argument("--test-domains", nargs="*", default=[], metavar="NAME",
                    help="domains held out from training (default: none)")
     p.add_argument("--seed", type=int, default=0, help="trial seed: split, init, batches")
+    p.add_argument("--transformation", default=None, metavar="PATH",
+                   help="trained transformation model for FDDG (from `fairdg transform train`)")
     p.add_argument("--steps", type=int, default=None,
                    help="training steps (default: the dataset's)")
     p.add_argument("--eval-every", type=int, default=None,
@@ -48,6 +50,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         hparams_seed=args.hparams_seed,
         test_domains=tuple(args.test_domains),
         seed=args.seed,
+        transformation=getattr(args, "transformation", None),
         steps=args.steps,
         eval_every=args.eval_every,
         selection=args.selection,

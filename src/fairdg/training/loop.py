@@ -31,6 +31,7 @@ from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
 from fairdg.training.sampler import DomainSampler
+from fairdg.transformation import check_compatible, load_transformation
 
 log = logging.getLogger("fairdg")
 CHECKPOINT_FORMAT = 1
@@ -57,6 +58,17 @@ def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str,
     )
 
 
+def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, split: Split):
+    """FDDG's transformation model from ``config.transformation``, checked against the run
+    (same dataset and input shape; trained without the run's held-out domains)."""
+    if not getattr(ALGORITHMS.get(config.algorithm), "USES_TRANSFORMATION", False):
+        raise ValueError(f"algorithm {config.algorithm!r} uses no transformation model; "
+                         "drop --transformation (RunConfig.transformation)")
+    model = load_transformation(config.transformation, map_location=config.device)
+    check_compatible(model, dataset.name, dataset.input_shape, split.test_domains)
+    return model
+
+
 def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extra: Any):
     """Load data, split it, resolve hyperparameters and build the algorithm (no training)."""
     ALGORITHMS.entry(config.algorithm)  # fail fast on an unknown name, before loading data
@@ -64,6 +76,8 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
         dataset = load_dataset(config.dataset, **config.data_options)
     split = dataset.split(config.seed, config.test_domains)
     hparams = resolve_hparams(config, dataset)
+    if config.transformation is not None and "transformation" not in extra:
+        extra["transformation"] = load_run_transformation(config, dataset, split)
     torch.manual_seed(config.seed)
     algorithm = build_algorithm(
         config.algorithm,
