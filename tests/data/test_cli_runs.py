@@ -82,4 +82,18 @@ def test_run_mnist_rotated_reports_rotated_test_accuracy(tmp_path, capsys, fake_
 def test_datasets_show(capsys):
     assert main(["datasets", "--show", "synthetic", "--data-option", "n_per_domain=100"]) == 0
     out = capsys.readouterr().out
-    assert "env0: n=100" in out and "dependence=" in out
+    assert "synthetic: 400 samples" in out and "dependence" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("env")]
+    assert [r[:2] for r in rows] == [[f"env{i}", "100"] for i in range(4)]
+    assert all(sum(map(int, r[2:6])) == 100 for r in rows)
+
+
+def test_datasets_listing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAIRDG_DATA", str(tmp_path))
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("ccmnist", "mnist-rotated", "nysf", "fairface", "celeba", "yfcc", "csv"):
+        assert f"\n{name}: " in "\n" + out
+    assert str(tmp_path / "mnist") in out and "(not found)" in out
+    assert main(["datasets", "digits"]) == 0
+    assert "bundled with scikit-learn" in capsys.readouterr().out

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from fairdg.algorithms import ALGORITHMS
+from fairdg.cli.common import fmt, print_table
 from fairdg.data import DATASETS, dataset_options, load_dataset
+from fairdg.data.sources import search_dirs
 from fairdg.hparams import describe, parse_assignments
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("datasets", help="list datasets (or --show NAME for its counts)")
+    p = sub.add_parser(
+        "datasets",
+        help="list datasets (or --show NAME for its counts)",
+        description="List the datasets: shapes, domains, groups, where their "
+        "files are looked for and their options; --show NAME loads one and "
+        "prints its per-domain (y, z) counts and dependence scores.",
+    )
+    p.add_argument("names", nargs="*", help="only these datasets")
     p.add_argument("--show", metavar="NAME", help="load NAME and print per-domain (y, z) counts")
-    p.add_argument("--data-option", action="append", metavar="KEY=VALUE", default=[],
-                   help="loader option for --show, repeatable")
+    p.add_argument(
+        "--data-option",
+        action="append",
+        metavar="KEY=VALUE",
+        default=[],
+        help="loader option for --show, repeatable",
+    )
     p.add_argument("--json", action="store_true", help="print --show's summary as JSON")
     p.set_defaults(func=datasets_command)
     p = sub.add_parser("algorithms", help="list algorithms and their hyperparameters")
@@ -24,35 +39,102 @@ def add_parser(sub) -> None:
 
 def datasets_command(args: argparse.Namespace) -> int:
     if args.show:
-        dataset = load_dataset(args.show, **parse_assignments(args.data_option, "--data-option"))
-        summary = dataset.summary()
-        if args.json:
-            print(json.dumps(summary, indent=2))
-            return 0
-        print(f"{dataset.name}: input {tuple(dataset.input_shape)}, classes {dataset.class_names}, "
-              f"sensitive {dataset.sensitive_name} {dataset.group_names}")
-        for name, row in summary["domains"].items():
-            dep = row["dependence"]
-            counts = "  ".join(
-                f"y={c},z={g}: {row['counts'][i][j]}"
-                for i, c in enumerate(dataset.class_names)
-                for j, g in enumerate(dataset.group_names)
-            )
-            dep_text = "n/a" if dep is None else f"{dep:.3f}"
-            print(f"  {name}: n={row['n']}  dependence={dep_text}  {counts}")
-        return 0
-    for entry in DATASETS.entries():
-        print(f"{entry.name:16s} {entry.description}")
-        options = ", ".join(f"{k}={v!r}" for k, v in dataset_options(entry.name).items())
-        print(f"{'':16s} options: {options}")
+        return show_dataset(
+            args.show, parse_assignments(args.data_option, "--data-option"), as_json=args.json
+        )
+    names = args.names or DATASETS.names()
+    for name in names:
+        entry = DATASETS.entry(name)
+        paper = f" [{entry.paper}]" if entry.paper else ""
+        print(f"{entry.name}: {entry.description}{paper}")
+        info = dataset_info(name)
+        for key in ("shape", "domains", "classes", "groups"):
+            if key in info:
+                print(f"    {key + ':':9s} {info[key]}")
+        print(f"    {'data:':9s} {data_location(info)}")
+        options = ", ".join(f"{k}={v!r}" for k, v in dataset_options(name).items() if k != "root")
+        print(f"    {'options:':9s} {options}")
     return 0
+
+
+def dataset_info(name: str) -> dict:
+    """The static description (``DATASET_INFO``) in the module of a dataset's loader."""
+    module = sys.modules.get(DATASETS.get(name).__module__)
+    return dict(getattr(module, "DATASET_INFO", {}).get(name, {}))
+
+
+def data_location(info: dict) -> str:
+    """Where a dataset's files are looked for, and whether they are there (names only)."""
+    if info.get("generated"):
+        return "generated, no files"
+    if info.get("user_file"):
+        return "your CSV file (path=FILE)"
+    if "folder" not in info:
+        return f"bundled with {info['bundled']}" if "bundled" in info else "see --show"
+    folders = search_dirs(info["folder"])
+    found = [str(d) for d in folders if d.is_dir() and any(d.iterdir())]
+    files = ", ".join(info.get("files", []))
+    where = "; ".join(str(d) for d in folders)
+    status = f"found in {found[0]}" if found else "not found"
+    bundled = f"; bundled copy in {info['bundled']}" if "bundled" in info else ""
+    return f"{files} in root=DIR or {where} ({status}{bundled})"
+
+
+def show_dataset(name: str, options: dict, as_json: bool = False) -> int:
+    """Print per-domain (y, z) counts and dependence scores of a loaded dataset."""
+    dataset = load_dataset(name, **options)
+    summary = dataset.summary()
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
+    print(
+        f"{dataset.name}: {len(dataset)} samples, input {tuple(dataset.input_shape)}, "
+        f"classes {dataset.class_names}, sensitive {dataset.sensitive_name} "
+        f"{dataset.group_names}"
+    )
+    cells = [(i, j) for i in range(dataset.num_classes) for j in range(dataset.num_groups)]
+    if len(cells) > 12:  # many classes: print class totals per group instead
+        header = ["domain", "n", *(f"z={g}" for g in dataset.group_names), "dependence"]
+        rows = [
+            [
+                n,
+                r["n"],
+                *(sum(c[j] for c in r["counts"]) for j in range(dataset.num_groups)),
+                _dep(r["dependence"]),
+            ]
+            for n, r in summary["domains"].items()
+        ]
+    else:
+        header = ["domain", "n", *(f"y={i},z={j}" for i, j in cells), "dependence"]
+        rows = [
+            [n, r["n"], *(r["counts"][i][j] for i, j in cells), _dep(r["dependence"])]
+            for n, r in summary["domains"].items()
+        ]
+    print(
+        "  "
+        + "  ".join(f"y={i}: {c}" for i, c in enumerate(dataset.class_names))
+        + "  |  "
+        + "  ".join(f"z={j}: {g}" for j, g in enumerate(dataset.group_names))
+    )
+    print_table(header, rows)
+    print("dependence = min_z P(y=1|z) / max_z P(y=1|z) (1 = independent; binary targets only)")
+    for domain in dataset.domains:
+        if domain.test_mask is not None:
+            print(f"  {domain.name}: {int(domain.test_mask.sum())} rows form the fixed test split")
+    return 0
+
+
+def _dep(value) -> str:
+    return "n/a" if value is None else fmt(value, 3)
 
 
 def algorithms_command(args: argparse.Namespace) -> int:
     names = args.names or ALGORITHMS.names()
     for name in names:
         entry = ALGORITHMS.entry(name)
-        print(f"{entry.name:12s} {entry.description}" + (f" [{entry.paper}]" if entry.paper else ""))
+        print(
+            f"{entry.name:12s} {entry.description}" + (f" [{entry.paper}]" if entry.paper else "")
+        )
         for knob, default, space, help_text in describe(entry.obj.declared_hparams()):
             print(f"    {knob:28s} {default:>10s}  {space:24s} {help_text}")
     return 0

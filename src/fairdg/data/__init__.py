@@ -12,21 +12,55 @@ from typing import Any
 from fairdg.data.adult import load_adult
 from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
 from fairdg.data.ccmnist import load_ccmnist
+from fairdg.data.celeba import load_celeba
+from fairdg.data.csv import load_csv
+from fairdg.data.digits import load_digits
+from fairdg.data.fairface import load_fairface
 from fairdg.data.mnist import load_mnist_inverted, load_mnist_rotated
+from fairdg.data.nysf import load_nysf
 from fairdg.data.synthetic import load_synthetic
+from fairdg.data.yfcc import load_yfcc
 from fairdg.registry import Registry
 
 DATASETS = Registry("dataset")
 
 _ENTRIES = [
     ("adult", load_adult, "UCI Adult income > 50K; z = sex or race; bundled", "affinity 3.2"),
-    ("mnist-inverted", load_mnist_inverted, "MNIST + inverted MNIST; y = digit, z = inverted",
-     "affinity 2.1"),
-    ("mnist-rotated", load_mnist_rotated,
-     "MNIST -> MNIST rotated 30 deg, few labelled target samples; z = domain", "affinity 4"),
-    ("ccmnist", load_ccmnist, "coloured MNIST, 3 domains, y = digit >= 5, z = background",
-     "FDDG C.1"),
+    (
+        "mnist-inverted",
+        load_mnist_inverted,
+        "MNIST + inverted MNIST; y = digit, z = inverted",
+        "affinity 2.1",
+    ),
+    (
+        "mnist-rotated",
+        load_mnist_rotated,
+        "MNIST -> MNIST rotated 30 deg, few labelled target samples; z = domain",
+        "affinity 4",
+    ),
+    (
+        "ccmnist",
+        load_ccmnist,
+        "coloured MNIST, 3 domains, y = digit >= 5, z = background",
+        "FDDG C.1",
+    ),
     ("synthetic", load_synthetic, "tabular domains with covariate and dependence shift", ""),
+    ("digits", load_digits, "sklearn 8x8 digits, inverted / rotated / coloured; bundled", ""),
+    ("nysf", load_nysf, "NYPD stop-and-frisk; 5 boroughs, y = weapon, z = Black", "FDDG"),
+    (
+        "fairface",
+        load_fairface,
+        "FairFace faces; domains = race, y = age >= 50, z = gender",
+        "FDDG",
+    ),
+    (
+        "celeba",
+        load_celeba,
+        "CelebA faces; y / z = attributes (Attractive / Male)",
+        "affinity 3.3",
+    ),
+    ("yfcc", load_yfcc, "YFCC100M-FDG; domains = period, y = outdoor, z = N. America", "FDDG"),
+    ("csv", load_csv, "your own CSV: path=, target=, sensitive=, [domain=]", ""),
 ]
 for _name, _loader, _description, _paper in _ENTRIES:
     DATASETS.register(_name, _loader, _description, _paper)

@@ -76,6 +76,18 @@ WORKCLASS = {
     "?": "other",
 }
 DOMAIN_OPTIONS = ("race", "age", "workclass")
+# What `fairdg datasets` prints without loading the data.
+DATASET_INFO = {
+    "adult": {
+        "shape": "(about 100,) tabular one-hot",
+        "domains": "all (or by domain= race / age / workclass)",
+        "classes": "<=50K / >50K",
+        "groups": "female / male (sensitive=race: non-white / white)",
+        "folder": "adult",
+        "files": [f.name + "[.gz]" for f in FILES],
+        "bundled": "fairdg (used unless root= or download=true)",
+    },
+}
 
 
 def _read(path: Path) -> pd.DataFrame:

@@ -28,6 +28,21 @@ from fairdg.data.transforms import COLOURS, colourise
 
 DOMAINS = ("red", "green", "blue")
 DEFAULT_P = (0.1, 0.3, 0.465)
+DATASET_INFO = {
+    "ccmnist": {
+        "shape": "(3, 28, 28)",
+        "domains": "red, green, blue (23,333 or 23,334 each)",
+        "classes": "0-4 / 5-9",
+        "groups": "black / white background",
+        "folder": "mnist",
+        "files": [
+            "train-images-idx3-ubyte[.gz]",
+            "train-labels-idx1-ubyte[.gz]",
+            "t10k-images-idx3-ubyte[.gz]",
+            "t10k-labels-idx1-ubyte[.gz]",
+        ],
+    },
+}
 
 
 def _per_domain(value, name: str, low: float, high: float) -> list[float]:

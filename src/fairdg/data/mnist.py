@@ -54,6 +54,24 @@ FILES = tuple(
     for name, md5 in _MD5.items()
 )
 CLASS_NAMES = [str(d) for d in range(10)]
+DATASET_INFO = {
+    "mnist-inverted": {
+        "shape": "(784,); (1, 28, 28) with flatten=false",
+        "domains": "mnist+inverted (one; test = the official 10,000 and their inverses)",
+        "classes": "digits 0-9",
+        "groups": "original / inverted",
+        "folder": "mnist",
+        "files": [name + "[.gz]" for name in _MD5],
+    },
+    "mnist-rotated": {
+        "shape": "(784,); (1, 28, 28) with flatten=false",
+        "domains": "mnist->rotated (one; test = the rotated test set)",
+        "classes": "digits 0-9",
+        "groups": "source / target (rotated)",
+        "folder": "mnist",
+        "files": [name + "[.gz]" for name in _MD5],
+    },
+}
 SOURCE = "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0"
 MLP_HPARAMS = {"mlp_depth": 2, "mlp_width": 128, "rep_dim": 20, "batch_size": 128, "lr": 1e-3}
 

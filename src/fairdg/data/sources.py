@@ -2,11 +2,13 @@
 
 One mechanism for every downloadable dataset. A `RemoteFile` names a file, its checksum (of the
 file's bytes, or of its decompressed bytes for ``.gz`` files when ``checksum_of="uncompressed"``)
-and the mirror URLs to try. `locate` looks in, in order: the ``root`` given by the user,
-``$FAIRDG_DATA/<dataset>/``, then the cache ``$FAIRDG_CACHE/<dataset>/`` (default
+and the mirror URLs to try. `locate` looks in the ``root`` given by the user (``root`` and
+``root/<dataset>``, and nowhere else when a root is given), otherwise in
+``$FAIRDG_DATA/<dataset>/`` then the cache ``$FAIRDG_CACHE/<dataset>/`` (default
 ``~/.cache/fairdg``); with ``download=True`` it fetches missing files into the cache through a
 temporary file that is verified before it is renamed into place. A file that verifies is never
-downloaded again.
+downloaded again. `extract_archive` unpacks zip and tar archives, refusing members that would
+land outside the target folder (absolute paths, ``..``, links, device files).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import gzip
 import hashlib
 import os
 import shutil
+import stat
+import tarfile
 import tempfile
 import urllib.request
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,3 +172,71 @@ def locate(
             + (f" from {urls}" if urls else "")
         )
     return found
+
+
+# -- archives --------------------------------------------------------------------------------
+class UnsafeArchiveError(ValueError):
+    """Raised when an archive member would land outside the extraction folder."""
+
+
+def _safe_target(dest: Path, member: str) -> Path:
+    """The path of `member` under `dest`; refuses absolute paths and ``..`` escapes."""
+    if member.startswith(("/", "\\")) or (len(member) > 1 and member[1] == ":"):
+        raise UnsafeArchiveError(f"archive member {member!r} has an absolute path; refusing")
+    target = (dest / member).resolve()
+    if target != dest and dest not in target.parents:
+        raise UnsafeArchiveError(
+            f"archive member {member!r} would be written outside {dest}; refusing"
+        )
+    return target
+
+
+def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
+    """Extract a ``.zip`` or ``.tar[.gz|.bz2|.xz]`` archive into `dest`, safely.
+
+    Every member is checked before anything is written: absolute paths, ``..`` components that
+    leave `dest`, links (symbolic or hard) and device files are refused with
+    `UnsafeArchiveError`. Files are extracted into a temporary folder next to `dest` and moved
+    into place, so an interrupted extraction leaves no partial files behind.
+
+    Returns
+    -------
+    The extracted file paths.
+    """
+    archive, dest = Path(archive), Path(dest).expanduser()
+    dest.mkdir(parents=True, exist_ok=True)
+    dest = dest.resolve()
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            for info in members:
+                _safe_target(dest, info.filename)
+                mode = info.external_attr >> 16
+                if stat.S_ISLNK(mode):
+                    raise UnsafeArchiveError(f"archive member {info.filename!r} is a link")
+            with tempfile.TemporaryDirectory(dir=dest, prefix=".extract-") as tmp:
+                zf.extractall(tmp)
+                return _move_into(Path(tmp), dest, [m.filename for m in members if not m.is_dir()])
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tf:
+            members = tf.getmembers()
+            for info in members:
+                _safe_target(dest, info.name)
+                if not (info.isfile() or info.isdir()):
+                    raise UnsafeArchiveError(
+                        f"archive member {info.name!r} is a link or special file; refusing"
+                    )
+            with tempfile.TemporaryDirectory(dir=dest, prefix=".extract-") as tmp:
+                tf.extractall(tmp, members=members, filter="data")
+                return _move_into(Path(tmp), dest, [m.name for m in members if m.isfile()])
+    raise ValueError(f"{archive} is neither a zip nor a tar archive")
+
+
+def _move_into(tmp: Path, dest: Path, names: list[str]) -> list[Path]:
+    out = []
+    for name in names:
+        target = _safe_target(dest, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / name, target)
+        out.append(target)
+    return out

@@ -23,6 +23,16 @@ import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
 
+DATASET_INFO = {
+    "synthetic": {
+        "shape": "(n_features,) = (10,)",
+        "domains": "env0 ... env3 (n_domains), 2,000 each",
+        "classes": "negative / positive",
+        "groups": "z=0 / z=1",
+        "generated": True,
+    },
+}
+
 
 def _dependence_list(dependence, n_domains: int) -> list[float]:
     if dependence is None:  # from strongly dependent to independent

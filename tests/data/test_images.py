@@ -1,0 +1,99 @@
+"""FairFace, CelebA, YFCC100M-FDG on tiny generated folders; the decoded-image cache; digits."""
+
+import numpy as np
+import pytest
+import torch
+from data_fakes import write_fake_celeba, write_fake_fairface, write_fake_yfcc
+
+from fairdg.data import images, load_dataset
+from fairdg.data.sources import cache_dir
+
+
+def test_fairface(tmp_path):
+    root = write_fake_fairface(tmp_path / "ff")
+    ds = load_dataset("fairface", root=root, size=8)
+    assert ds.domain_names[:2] == ["Black", "East Asian"] and len(ds.domains) == 7
+    assert ds.input_shape == (3, 8, 8) and ds.group_names == ["Male", "Female"]
+    assert len(ds) == 84 and sum(int(d.test_mask.sum()) for d in ds.domains) == 28
+    # y = 1 exactly for the age groups 50-59, 60-69, more than 70 (3 of 9)
+    expected = sum(i % 9 >= 6 for n in (56, 28) for i in range(n))
+    assert sum(int(d.y.sum()) for d in ds.domains) == expected
+    pixel = ds.domains[0].x[0, :, 4, 4]  # a flat colour image stays flat after resizing
+    assert torch.allclose(pixel[1:], torch.tensor([40 / 255, 200 / 255]), atol=1 / 255)
+    small = load_dataset("fairface", root=root, size=8, max_per_domain=6, age_threshold=30)
+    assert [len(d) for d in small.domains] == [6] * 7
+    with pytest.raises(ValueError, match="age_threshold must be one of"):
+        load_dataset("fairface", root=root, age_threshold=55)
+
+
+def test_decoded_images_are_cached_and_not_decoded_again(tmp_path, monkeypatch):
+    root = write_fake_fairface(tmp_path / "ff", n_train=14, n_val=14)
+    first = load_dataset("fairface", root=root, size=8)
+    cached = list((cache_dir() / "fairface").glob("images-8px-*.npy"))
+    assert len(cached) == 1
+
+    def fail(*args):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(images, "_decode_one", fail)
+    again = load_dataset("fairface", root=root, size=8)
+    assert torch.equal(again.domains[3].x, first.domains[3].x)
+
+
+def test_file_backed_images_above_memory_limit(tmp_path):
+    pixels = np.arange(2 * 3 * 4 * 4, dtype=np.uint8).reshape(2, 3, 4, 4)
+    backing = tmp_path / "float.npy"
+    mapped = images.to_float(pixels, memory_limit_gb=0, backing=backing)
+    assert backing.is_file() and torch.allclose(mapped, torch.from_numpy(pixels) / 255.0)
+    in_memory = images.to_float(pixels, memory_limit_gb=1, backing=tmp_path / "unused.npy")
+    assert not (tmp_path / "unused.npy").exists() and torch.equal(in_memory, mapped)
+
+
+def test_missing_image_file_is_named(tmp_path):
+    root = write_fake_fairface(tmp_path / "ff", n_train=14, n_val=14)
+    (root / "val" / "3.jpg").unlink()
+    with pytest.raises(FileNotFoundError, match="val/3.jpg"):
+        load_dataset("fairface", root=root, size=8)
+
+
+def test_celeba(tmp_path):
+    root = write_fake_celeba(tmp_path / "celeba")
+    ds = load_dataset("celeba", root=root, size=8)
+    assert ds.class_names == ["not Attractive", "Attractive"]
+    assert ds.group_names == ["not Male", "Male"] and ds.domain_names == ["all"]
+    (d,) = ds.domains
+    assert len(d) == 40 and int(d.test_mask.sum()) == 8  # partition 2
+    assert d.y[:4].tolist() == [1, 1, 0, 0] and d.z[:4].tolist() == [1, 0, 1, 0]
+    by_age = load_dataset("celeba", root=root, size=8, target="Smiling", domain="Young")
+    assert by_age.domain_names == ["Young", "not Young"] and len(by_age) == 40
+    with pytest.raises(ValueError, match="target must be an attribute name.*'Bald'"):
+        load_dataset("celeba", root=root, target="Bald")
+
+
+def test_yfcc(tmp_path):
+    root = write_fake_yfcc(tmp_path / "yfcc")
+    ds = load_dataset("yfcc", root=root, size=8)
+    assert ds.domain_names == ["2000-2009", "2010-2014", "before-2000"]
+    assert [len(d) for d in ds.domains] == [12] * 3 and ds.class_names == ["indoor", "outdoor"]
+    assert ds.domains[0].y.tolist() == [0, 1] * 6
+    with pytest.raises(FileNotFoundError, match="metadata.csv.*Searched"):
+        load_dataset("yfcc", root=tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("variant", ["inverted", "rotated", "coloured"])
+def test_digits_variants(variant):
+    ds = load_dataset("digits", variant=variant)
+    if variant == "inverted":
+        (d,) = ds.domains
+        assert len(d) == 2 * 1797 and ds.input_shape == (1, 8, 8)
+        assert torch.allclose(d.x[1797:], 1 - d.x[:1797])
+    elif variant == "rotated":
+        split = ds.split(0)
+        train = split.parts["digits->rotated"]["train"]
+        assert int(train.z.sum()) == 50 and split.parts["digits->rotated"]["test"].z.all()
+    else:
+        assert ds.domain_names == ["red", "green", "blue"] and ds.input_shape == (3, 8, 8)
+        assert sum(len(d) for d in ds.domains) == 1797
+    assert load_dataset("digits", variant=variant, flatten=True).input_shape[0] in (64, 192)
+    with pytest.raises(ValueError, match="variant must be one of"):
+        load_dataset("digits", variant="mirrored")
