@@ -1,0 +1,130 @@
+"""``fairdg report DIR``: tables (and plots) from the run records under DIR."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SELECTIONS = ("training", "lodo", "oracle", "fair")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "report",
+        help="tables and plots from the runs under a folder",
+        description="Collect every run under DIR, select one evaluation per algorithm, target "
+        "domain and trial with a model-selection method, and print tables: rows algorithms, "
+        "columns target domains and their average, cells mean ± sample std over trials.",
+    )
+    p.add_argument(
+        "folder", metavar="DIR", help="folder holding run folders (searched recursively)"
+    )
+    p.add_argument(
+        "--selection",
+        nargs="+",
+        default=["training"],
+        choices=[*SELECTIONS, "all"],
+        help="model selection: training (training-domain validation, default), "
+        "lodo (leave-one-domain-out; needs `sweep --lodo`), oracle (test-domain "
+        "validation, reference only), fair (best val accuracy with val DP ratio >= "
+        "--dp-threshold), or all",
+    )
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        default=["dp_ratio", "fairness_auc", "accuracy"],
+        metavar="NAME",
+        help="metrics of each cell (default: dp_ratio fairness_auc "
+        "accuracy, the papers' DP / AUC / accuracy)",
+    )
+    p.add_argument(
+        "--dp-threshold",
+        type=float,
+        default=0.8,
+        help="validation DP-ratio floor of the fair selection (default 0.8)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["markdown", "latex", "csv"],
+        default="markdown",
+        help="format printed to stdout (default markdown)",
+    )
+    p.add_argument("--digits", type=int, default=2, help="decimals in cells (default 2)")
+    p.add_argument(
+        "--save",
+        metavar="FOLDER",
+        default=None,
+        help="also write tables.md, tables.tex and tables.csv (and plots) there",
+    )
+    p.add_argument(
+        "--plot",
+        action="store_true",
+        help="write the accuracy-fairness trade-off and learning curves as PNG "
+        "(into --save, default DIR/report)",
+    )
+    p.add_argument(
+        "--curves",
+        nargs="+",
+        default=[],
+        metavar="RUN_ID",
+        help="runs (id or unique prefix) whose learning curves --plot draws "
+        "(default: the first run of each dataset and algorithm)",
+    )
+    p.set_defaults(func=report_command)
+
+
+def _resolve_runs(prefixes: list[str], run_ids: list[str]) -> list[str]:
+    resolved = []
+    for prefix in prefixes:
+        matches = sorted({r for r in run_ids if r.startswith(prefix)})
+        if len(matches) != 1:
+            what = "no run" if not matches else f"{len(matches)} runs"
+            raise ValueError(
+                f"--curves: {what} match {prefix!r}; give a run id from the run folders' names"
+            )
+        resolved.append(matches[0])
+    return resolved
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from fairdg.records import atomic_write_text
+    from fairdg.reporting.collect import collect, describe_problems
+    from fairdg.reporting.tables import build_summary, render
+
+    collection = collect(args.folder)
+    if collection.problems:
+        print(
+            f"fairdg report: {len(collection.problems)} problem(s) in the records, skipped:\n"
+            + describe_problems(collection.problems),
+            file=sys.stderr,
+        )
+    runs = collection.runs_frame()
+    counts = runs["status"].value_counts() if len(runs) else {}
+    print(
+        f"{len(runs)} runs under {args.folder}: "
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "partial"))
+        + "\n"
+    )
+    if not len(runs):
+        return 1
+    selections = list(SELECTIONS) if "all" in args.selection else list(args.selection)
+    summary = build_summary(collection, selections, args.metrics, args.dp_threshold)
+    print(render(summary, args.format, args.metrics, args.digits))
+    out = Path(args.save) if args.save else None
+    if out is not None:
+        for fmt, name in (
+            ("markdown", "tables.md"),
+            ("latex", "tables.tex"),
+            ("csv", "tables.csv"),
+        ):
+            atomic_write_text(out / name, render(summary, fmt, args.metrics, args.digits))
+        print(f"tables written to {out}/tables.{{md,tex,csv}}")
+    if args.plot:
+        from fairdg.reporting.plots import write_plots
+
+        evals = collection.evaluations()
+        run_ids = _resolve_runs(args.curves, list(runs["run_id"]))
+        paths = write_plots(evals, out or Path(args.folder) / "report", run_ids)
+        print("plots: " + ", ".join(str(p) for p in paths))
+    return 0

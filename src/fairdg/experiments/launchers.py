@@ -1,0 +1,278 @@
+"""Launchers: execute a list of runs sequentially, in worker processes, or as Ray tasks.
+
+Every launcher calls `execute` once per run and reports each outcome through ``on_result``
+as soon as it is known (the sweep's progress bar and tallies). `execute` never raises for a
+failing run: it writes ``failed.json`` (error and traceback) into the run folder and returns
+a ``"failed"`` outcome, so one crash does not stop a sweep. Interrupting a launcher stops its
+workers; the runs in flight resume from their last checkpoint next time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fairdg import records
+from fairdg.records import canonical_json
+
+Outcome = dict[str, Any]
+OnResult = Callable[[Outcome], None]
+LAUNCHERS = ("local", "processes", "ray")
+
+# One loaded dataset per process: consecutive runs of a sweep usually share it, and keeping only
+# the last one bounds memory (an image dataset can take a few hundred MB).
+_DATASET_CACHE: dict[str, Any] = {}
+
+
+def _dataset_for(config, provided):
+    if provided is not None:
+        return provided
+    from fairdg.data import load_dataset
+
+    key = canonical_json([config.dataset, config.data_options])
+    if key not in _DATASET_CACHE:
+        _DATASET_CACHE.clear()
+        _DATASET_CACHE[key] = load_dataset(config.dataset, **config.data_options)
+    return _DATASET_CACHE[key]
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
+    """Run one configuration to completion; record a crash in ``failed.json`` instead of raising.
+
+    Parameters
+    ----------
+    config_dict
+        ``RunConfig.to_dict()`` (plain data, so it crosses process boundaries cheaply).
+    dataset
+        An in-memory dataset to use instead of loading ``config.dataset`` by name.
+
+    Returns
+    -------
+    dict
+        ``{"run_id", "status": "done" | "failed", "seconds", "error"}``.
+    """
+    from fairdg.training import RunConfig, train
+
+    config = RunConfig.from_dict(config_dict)
+    run_dir = Path(config.output_dir) / config.run_id()
+    started = time.perf_counter()
+    try:
+        config = config.replace(device=_resolve_device(config.device))
+        train(config, dataset=_dataset_for(config, dataset))
+    except Exception as err:  # any failure of the run is recorded, never fatal to the sweep
+        error = f"{type(err).__name__}: {err}"
+        records.write_json(
+            run_dir / "failed.json",
+            {
+                "run_id": config.run_id(),
+                "config": config.to_dict(),
+                "error": error,
+                "traceback": traceback.format_exc(),
+                "host": platform.node(),
+                "pid": os.getpid(),
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+        return {
+            "run_id": config.run_id(),
+            "status": "failed",
+            "error": error,
+            "seconds": time.perf_counter() - started,
+        }
+    (run_dir / "failed.json").unlink(missing_ok=True)  # a retried run that now succeeded
+    return {
+        "run_id": config.run_id(),
+        "status": "done",
+        "error": None,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _lost(config_dict: dict[str, Any], why: str) -> Outcome:
+    from fairdg.training import RunConfig
+
+    return {
+        "run_id": RunConfig.from_dict(config_dict).run_id(),
+        "status": "lost",
+        "error": why,
+        "seconds": 0.0,
+    }
+
+
+# -- local -------------------------------------------------------------------------------------
+def launch_local(
+    tasks: Sequence[dict],
+    on_result: OnResult,
+    datasets: Mapping[str, Any] | None = None,
+    threads: int | None = None,
+) -> None:
+    """Run the tasks one after the other in this process (with `threads` torch threads)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        for task in tasks:
+            on_result(execute(task, (datasets or {}).get(task["dataset"])))
+    finally:
+        torch.set_num_threads(before)
+
+
+# -- processes ---------------------------------------------------------------------------------
+def _watch_parent(parent: int) -> None:
+    # A worker whose sweep process died (even by SIGKILL) exits instead of finishing its run
+    # unobserved, so a restarted sweep never races an orphan on the same run folder.
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(parent: int, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)  # one core per worker: workers x threads = cores
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    # ProcessPoolExecutor has no public way to kill busy workers before Python 3.14
+    # (terminate_workers); shutdown() alone would wait for the runs in flight.
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def launch_processes(
+    tasks: Sequence[dict],
+    on_result: OnResult,
+    workers: int = 2,
+    datasets: Mapping[str, Any] | None = None,
+    threads: int = 1,
+) -> None:
+    """Run the tasks in a pool of `workers` processes (spawned, so torch state is not forked).
+
+    A worker that dies (killed, out of memory) breaks the pool: its run and the runs not yet
+    started come back as ``"lost"`` and resume when the sweep is started again.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, max(1, len(tasks))),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(os.getpid(), threads),
+    )
+    try:
+        futures = {
+            pool.submit(execute, task, (datasets or {}).get(task["dataset"])): task
+            for task in tasks
+        }
+        for future in as_completed(futures):
+            try:
+                on_result(future.result())
+            except BrokenProcessPool as err:
+                on_result(_lost(futures[future], f"worker process died: {err}"))
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+# -- ray ---------------------------------------------------------------------------------------
+def _ray_execute(task: dict, dataset: Any, threads: int) -> Outcome:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    return execute(task, dataset)
+
+
+def import_ray():
+    """Import Ray or explain how to install it."""
+    try:
+        import ray
+    except ImportError as err:
+        raise RuntimeError(
+            "the ray launcher needs Ray, an optional dependency: pip install 'fairdg[ray]'"
+        ) from err
+    return ray
+
+
+def launch_ray(
+    tasks: Sequence[dict],
+    on_result: OnResult,
+    address: str | None = None,
+    cpus_per_task: float = 1.0,
+    gpus_per_task: float | None = None,
+    datasets: Mapping[str, Any] | None = None,
+    init_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Run the tasks as Ray tasks, on a local Ray instance or the cluster at `address`.
+
+    Parameters
+    ----------
+    address
+        ``None`` starts Ray on this machine (unless it is already initialised); ``"auto"`` or
+        ``"ray://host:10001"`` joins an existing cluster.
+    cpus_per_task, gpus_per_task
+        Resources each run reserves; ``gpus_per_task=None`` reserves one GPU per run when the
+        cluster has GPUs and none otherwise (pair it with ``device="auto"``).
+    init_options
+        Extra keyword arguments of ``ray.init`` (e.g. ``num_cpus``).
+    """
+    ray = import_ray()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            **dict(init_options or {}),
+        )
+    pending: dict[Any, dict] = {}
+    try:
+        if gpus_per_task is None:
+            gpus_per_task = 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
+        remote = ray.remote(num_cpus=cpus_per_task, num_gpus=gpus_per_task)(_ray_execute)
+        shared = {name: ray.put(data) for name, data in (datasets or {}).items()}
+        threads = max(1, int(cpus_per_task))
+        for task in tasks:
+            ref = remote.remote(task, shared.get(task["dataset"]), threads)
+            pending[ref] = task
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                task = pending.pop(ref)
+                try:
+                    on_result(ray.get(ref))
+                except ray.exceptions.RayError as err:  # the worker died, not the run
+                    on_result(_lost(task, f"ray task failed: {err}"))
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,263 @@
+"""Tables in the papers' layout: rows algorithms, columns target domains and their average.
+
+Each cell holds several metrics of the selected evaluations on the target's test rows, e.g.
+"DP / AUC / accuracy", each as mean +/- sample standard deviation (ddof = 1) over trials. The
+average column averages, within each trial, the metric over every target of the table; trials
+missing a target are left out of it. Output as markdown, LaTeX or CSV (long format: one row per
+experiment, selection, algorithm, target and metric).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from fairdg.reporting.collect import IID, Collection, experiment_name
+from fairdg.reporting.selection import label, select
+
+DEFAULT_METRICS = ("dp_ratio", "fairness_auc", "accuracy")
+PERCENT = ("accuracy",)  # shown x100, as in the papers
+AVERAGE = "Avg"
+FORMATS = ("markdown", "latex", "csv")
+SHORT_NAMES = {
+    "dp_ratio": "DP",
+    "fairness_auc": "AUC",
+    "accuracy": "accuracy",
+    "dp_diff": "DP gap",
+    "eopp_diff": "EOpp gap",
+    "tnr_diff": "TNR gap",
+    "eodds_diff": "EOdds gap",
+    "eodds_ratio": "EOdds ratio",
+}
+
+
+def _target_order(targets: Sequence[str], domain_order: Sequence[str]) -> list[str]:
+    rank = {name: i for i, name in enumerate(domain_order)}
+
+    def key(target: str) -> tuple:
+        parts = target.split("+")
+        return (target != IID, len(parts), [rank.get(p, len(rank)) for p in parts], target)
+
+    return sorted(set(targets), key=key)
+
+
+def summarize(
+    selected: pd.DataFrame,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    domain_order: dict[str, list[str]] | None = None,
+    test_set: str = "test",
+) -> pd.DataFrame:
+    """Mean, sample std and count over trials of each metric, per table cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``experiment, selection, algorithm, target, metric, mean, std, n``; targets in
+        domain order, then `AVERAGE`.
+    """
+    columns = ["experiment", "selection", "algorithm", "target", "metric", "mean", "std", "n"]
+    rows = []
+    for (experiment, selection), part in selected.groupby(["experiment", "selection"], sort=True):
+        targets = _target_order(part["target"], (domain_order or {}).get(experiment, []))
+        domain_targets = [t for t in targets if t != IID]
+        for algorithm, runs in part.groupby("algorithm", sort=True):
+            for metric in metrics:
+                column = f"{test_set}.{metric}"
+                values = runs[column] if column in runs else pd.Series(math.nan, runs.index)
+                by_trial = pd.DataFrame(
+                    {
+                        "target": runs["target"],
+                        "trial": runs["trial"],
+                        "value": values.astype(float),
+                    }
+                )
+                cells = [(t, by_trial.loc[by_trial["target"] == t, "value"]) for t in targets]
+                if domain_targets:
+                    wide = by_trial[by_trial["target"].isin(domain_targets)].pivot_table(
+                        index="trial", columns="target", values="value", dropna=False
+                    )
+                    complete = wide.reindex(columns=domain_targets).dropna()
+                    cells.append((AVERAGE, complete.mean(axis=1)))
+                for target, vals in cells:
+                    vals = vals.dropna()
+                    rows.append(
+                        [
+                            experiment,
+                            selection,
+                            algorithm,
+                            target,
+                            metric,
+                            vals.mean(),
+                            vals.std(ddof=1) if len(vals) > 1 else math.nan,
+                            len(vals),
+                        ]
+                    )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def format_value(mean: float, std: float, metric: str, digits: int = 2, pm: str = " ± ") -> str:
+    """``"0.51 ± 0.02"`` (accuracy in percent); ``"–"`` when there is no value."""
+    if mean is None or math.isnan(mean):
+        return "–"
+    scale = 100.0 if metric in PERCENT else 1.0
+    text = f"{mean * scale:.{digits}f}"
+    if std is not None and not math.isnan(std):
+        text += f"{pm}{std * scale:.{digits}f}"
+    return text
+
+
+def _grid(
+    summary: pd.DataFrame, metrics: Sequence[str], digits: int, pm: str
+) -> tuple[list[str], list[list[str]]]:
+    """Column names and rows of formatted cells of one (experiment, selection) table."""
+    targets = list(dict.fromkeys(summary["target"]))
+    rows = []
+    for algorithm, part in summary.groupby("algorithm", sort=True):
+        cells = [algorithm]
+        for target in targets:
+            stats = part[part["target"] == target].set_index("metric")
+            cells.append(
+                " / ".join(
+                    format_value(stats.at[m, "mean"], stats.at[m, "std"], m, digits, pm)
+                    if m in stats.index
+                    else "–"
+                    for m in metrics
+                )
+            )
+        rows.append(cells)
+    return ["algorithm", *targets], rows
+
+
+def _caption(summary: pd.DataFrame, metrics: Sequence[str]) -> str:
+    names = " / ".join(SHORT_NAMES.get(m, m) + (" (%)" if m in PERCENT else "") for m in metrics)
+    counts = summary.loc[(summary["target"] != AVERAGE) & (summary["n"] > 0), "n"]
+    low, high = (int(counts.min()), int(counts.max())) if len(counts) else (0, 0)
+    trials = f"{low}" if low == high else f"{low}-{high}"
+    return f"{names} on the target domains' test rows; mean ± sample std over {trials} trial(s)."
+
+
+def _markdown(title: str, caption: str, header: list[str], rows: list[list[str]]) -> str:
+    lines = [
+        f"### {title}",
+        "",
+        caption,
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(" --- " for _ in header) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (
+        ("\\", r"\textbackslash{}"),
+        ("_", r"\_"),
+        ("%", r"\%"),
+        ("&", r"\&"),
+        ("#", r"\#"),
+        ("±", r"$\pm$"),
+        ("–", "--"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _latex(title: str, caption: str, header: list[str], rows: list[list[str]]) -> str:
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{_latex_escape(title)}: {_latex_escape(caption)}}}",
+        r"\begin{tabular}{l" + "c" * (len(header) - 1) + "}",
+        r"\hline",
+        " & ".join(map(_latex_escape, header)) + r" \\",
+        r"\hline",
+    ]
+    lines += [" & ".join(map(_latex_escape, row)) + r" \\" for row in rows]
+    lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def domain_order(collection: Collection) -> dict[str, list[str]]:
+    """Each experiment's domains in dataset order, read from the runs' evaluation keys.
+
+    A run's keys list its training domains in dataset order (then its held-out ones), so every
+    run says which domains precede which; a domain's rank is its number of known predecessors.
+    """
+    before: dict[str, dict[str, set[str]]] = {}
+    for run in collection.runs:
+        if not run.history:
+            continue
+        experiment = experiment_name(run.config["dataset"], run.config.get("data_options"))
+        held = set(run.config.get("test_domains") or ())
+        keys = [k.rpartition("/")[0] for k in run.history[0]["metrics"] if "/" in k]
+        train = [d for d in dict.fromkeys(keys) if d not in held]
+        known = before.setdefault(experiment, {})
+        for i, name in enumerate(train):
+            known.setdefault(name, set()).update(train[:i])
+        for name in held:
+            known.setdefault(name, set())
+    return {e: sorted(k, key=lambda n: (len(k[n]), n)) for e, k in before.items()}
+
+
+def build_summary(
+    collection: Collection,
+    selections: Sequence[str] = ("training",),
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    dp_threshold: float = 0.8,
+) -> pd.DataFrame:
+    """`summarize` over several selection methods."""
+    if not selections:
+        raise ValueError("selections: give at least one selection method, got none")
+    evals = collection.evaluations()
+    order = domain_order(collection)
+    parts = [
+        summarize(select(evals, name, dp_threshold), metrics, order).assign(
+            criterion=label(name, dp_threshold)
+        )
+        for name in selections
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def render(
+    summary: pd.DataFrame,
+    fmt: str = "markdown",
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    digits: int = 2,
+) -> str:
+    """All tables of a summary (`build_summary`) as markdown, LaTeX or CSV text."""
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "csv":
+        out = summary.copy()
+        out["cell"] = [
+            format_value(m, s, metric, digits)
+            for m, s, metric in zip(out["mean"], out["std"], out["metric"], strict=True)
+        ]
+        buffer = io.StringIO()
+        out.to_csv(buffer, index=False)
+        return buffer.getvalue()
+    blocks = []
+    for (selection, experiment), part in summary.groupby(["selection", "experiment"], sort=False):
+        header, rows = _grid(part, metrics, digits, " ± ")
+        criterion = part["criterion"].iloc[0] if "criterion" in part else label(selection)
+        title = f"{experiment}: {criterion}"
+        caption = _caption(part, metrics)
+        blocks.append((_markdown if fmt == "markdown" else _latex)(title, caption, header, rows))
+    return "\n".join(blocks)
+
+
+__all__ = [
+    "AVERAGE",
+    "DEFAULT_METRICS",
+    "FORMATS",
+    "build_summary",
+    "domain_order",
+    "format_value",
+    "render",
+    "summarize",
+]
