@@ -35,8 +35,11 @@ def test_nysf_from_zip_and_missing(tmp_path):
     with zipfile.ZipFile(folder / "sqf-2011-csv.zip", "w") as zf:
         zf.write(csv, "2011.csv")
     assert len(load_dataset("nysf", root=folder)) == 57
-    with pytest.raises(FileNotFoundError, match="2011.csv.*Searched"):
-        load_dataset("nysf", root=tmp_path / "empty")
+    assert not (folder / "2011.csv").exists()  # extracted into the cache, not the data folder
+    (folder / "sqf-2011-csv.zip").unlink()
+    assert len(load_dataset("nysf", root=folder)) == 57  # the extracted copy is reused
+    with pytest.raises(FileNotFoundError, match="(?s)2012.csv.*Searched.*sqf-2012-csv.zip"):
+        load_dataset("nysf", root=tmp_path / "empty", year=2012)
 
 
 def _write(path, text):

@@ -93,34 +93,36 @@ def show_dataset(name: str, options: dict, as_json: bool = False) -> int:
         f"{dataset.group_names}"
     )
     cells = [(i, j) for i in range(dataset.num_classes) for j in range(dataset.num_groups)]
-    if len(cells) > 12:  # many classes: print class totals per group instead
-        header = ["domain", "n", *(f"z={g}" for g in dataset.group_names), "dependence"]
-        rows = [
-            [
-                n,
-                r["n"],
-                *(sum(c[j] for c in r["counts"]) for j in range(dataset.num_groups)),
-                _dep(r["dependence"]),
-            ]
-            for n, r in summary["domains"].items()
-        ]
-    else:
+    if len(cells) <= 8:  # one row per domain: y=i,z=j columns
+        print(
+            "  "
+            + "  ".join(f"y={i}: {c}" for i, c in enumerate(dataset.class_names))
+            + "  |  "
+            + "  ".join(f"z={j}: {g}" for j, g in enumerate(dataset.group_names))
+        )
         header = ["domain", "n", *(f"y={i},z={j}" for i, j in cells), "dependence"]
         rows = [
             [n, r["n"], *(r["counts"][i][j] for i, j in cells), _dep(r["dependence"])]
             for n, r in summary["domains"].items()
         ]
-    print(
-        "  "
-        + "  ".join(f"y={i}: {c}" for i, c in enumerate(dataset.class_names))
-        + "  |  "
-        + "  ".join(f"z={j}: {g}" for j, g in enumerate(dataset.group_names))
-    )
+    else:  # many classes: one row per (domain, class), one column per group
+        header = ["domain", "y", *(f"z={g}" for g in dataset.group_names), "n"]
+        rows = [
+            [n, c, *r["counts"][i], sum(r["counts"][i])]
+            for n, r in summary["domains"].items()
+            for i, c in enumerate(dataset.class_names)
+        ]
     print_table(header, rows)
-    print("dependence = min_z P(y=1|z) / max_z P(y=1|z) (1 = independent; binary targets only)")
+    if dataset.num_classes == 2:
+        print("dependence = min_z P(y=1|z) / max_z P(y=1|z) (1 = independent)")
     for domain in dataset.domains:
         if domain.test_mask is not None:
             print(f"  {domain.name}: {int(domain.test_mask.sum())} rows form the fixed test split")
+        if getattr(domain, "train_mask", None) is not None:
+            print(
+                f"  {domain.name}: {int(domain.train_mask.sum())} rows always in the training "
+                "split"
+            )
     return 0
 
 

@@ -37,7 +37,13 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.sources import DataNotFoundError, RemoteFile, extract_archive, locate
+from fairdg.data.sources import (
+    DataNotFoundError,
+    RemoteFile,
+    cache_dir,
+    extract_archive,
+    locate,
+)
 
 BOROUGHS = {
     "BRONX": "Bronx",
@@ -108,17 +114,24 @@ DATASET_INFO = {
 
 
 def _find_csv(year: int, root, download: bool) -> Path:
-    """``<year>.csv`` in the search folders, extracting ``sqf-<year>-csv.zip`` if needed."""
+    """``<year>.csv`` in the search folders, else extracted from ``sqf-<year>-csv.zip`` into
+    the cache (the data folder may be read-only)."""
     csv_spec = RemoteFile(f"{year}.csv")
     zip_spec = RemoteFile(f"sqf-{year}-csv.zip", urls=(_URL.format(year=year),))
+    extracted_dir = cache_dir() / "nysf" / f"sqf-{year}"
     try:
         return locate("nysf", [csv_spec], root=root)[csv_spec.name]
     except DataNotFoundError as missing_csv:
+        for path in sorted(extracted_dir.glob("*.csv")) if extracted_dir.is_dir() else []:
+            if path.name.lower() == f"{year}.csv":
+                return path
         try:
             archive = locate("nysf", [zip_spec], root=root, download=download)[zip_spec.name]
         except DataNotFoundError:
-            raise missing_csv from None
-    extracted = extract_archive(archive, archive.parent)
+            raise DataNotFoundError(
+                f"{missing_csv}\n(or place {zip_spec.name} there: {zip_spec.urls[0]})"
+            ) from None
+    extracted = extract_archive(archive, extracted_dir)
     for path in extracted:
         if path.name.lower() == f"{year}.csv":
             return path
