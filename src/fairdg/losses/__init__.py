@@ -1,5 +1,6 @@
 """Losses and penalties: pure torch functions of representations, scores and labels."""
 
+from fairdg.losses.affinity import MemoryBank, affinity_loss
 from fairdg.losses.fairness import relaxed_dp
 from fairdg.losses.invariance import (
     coral_penalty,
@@ -10,6 +11,6 @@ from fairdg.losses.invariance import (
     vrex_penalty,
 )
 
-__all__ = ["relaxed_dp"]
+__all__ = ["MemoryBank", "affinity_loss", "relaxed_dp"]
 __all__ += ["coral_penalty", "gaussian_kernel", "irm_penalty", "mmd_penalty", "pairwise_penalty",
             "vrex_penalty"]

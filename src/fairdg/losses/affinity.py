@@ -1,0 +1,271 @@
+"""The affinity loss ("Learning what to ignore", equation (3) of the affinity paper).
+
+For every anchor, the distance from its representation to the nearest representation of a
+sample with the same class in another sensitive group, averaged. Pulling these nearest
+neighbours together makes the groups indistinguishable in representation space.
+
+Our choices where the paper is silent (see ``docs/affinity.md``):
+
+- More than two groups: every ordered pair of groups ``(a, b)``, ``a != b``, contributes the mean
+  over the anchors of ``a`` of their nearest-neighbour distance into ``b``; the loss is the mean
+  over the pairs that have at least one valid anchor.
+- ``symmetric=False`` keeps only the pairs ``a < b`` (by group value): with two groups, only the
+  anchors of the first group, as the paper writes equation (3).
+- Anchors whose class has no sample in the other group (within the batch and the memory bank) are
+  skipped and counted. With ``paper_normalisation=True`` the sum over valid anchors of a pair is
+  instead divided by ``|Y| * |X_a|`` (classes present in the batch times all anchors of ``a``),
+  the literal factor of equation (3); this rescales the effective lambda by about ``1 / |Y|``.
+- The gradient flows through the anchor and its neighbour. The nearest neighbour is searched
+  without autograd, one (class, group) cell at a time (distances between the cell's candidates
+  and the anchors of that class outside the group, in row blocks), then the selected distances
+  are recomputed with autograd: the gradient is that of ``min`` and the memory is
+  ``O(block * N + B * k)``, never ``B x B x k``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+DISTANCES = ("l1", "l2", "cosine")
+_BLOCK = 1024  # anchor rows per block of the no-grad distance matrix
+
+
+def _pairwise(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
+    """Distance matrix ``(len(a), len(b))``."""
+    if distance == "l1":
+        return torch.cdist(a, b, p=1.0)
+    if distance == "l2":  # through a matrix product (BLAS); only the argmin is used
+        return torch.cdist(a, b, p=2.0, compute_mode="use_mm_for_euclid_dist")
+    return 1.0 - F.normalize(a, dim=1) @ F.normalize(b, dim=1).T
+
+
+def _rowwise(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
+    """Distance between matching rows of `a` and `b` (differentiable)."""
+    if distance == "l1":
+        return (a - b).abs().sum(dim=1)
+    if distance == "l2":
+        return torch.linalg.vector_norm(a - b, dim=1)
+    return 1.0 - (F.normalize(a, dim=1) * F.normalize(b, dim=1)).sum(dim=1)
+
+
+class MemoryBank:
+    """Detached past representations per (class, group), first in first out.
+
+    Rare cells (few high-income women in an Adult batch) then still find neighbours. The bank
+    holds at most `capacity` rows per cell; `push` adds a batch after the loss was computed.
+    Neighbours taken from the bank pass no gradient (they are constants).
+    """
+
+    def __init__(self, capacity: int = 128) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        self.capacity = capacity
+        self.cells: dict[tuple[int, int], torch.Tensor] = {}
+
+    def push(self, rep: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> None:
+        rep = rep.detach()
+        for c, g in torch.unique(torch.stack([y, z], 1), dim=0).tolist():
+            rows = rep[(y == c) & (z == g)]
+            old = self.cells.get((c, g))
+            if old is not None:
+                rows = torch.cat([old.to(rows.device), rows])
+            self.cells[(c, g)] = rows[-self.capacity :].clone()
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """All stored rows as ``(rep, y, z)``, or None when empty."""
+        if not self.cells:
+            return None
+        keys = sorted(self.cells)
+        reps = [self.cells[k] for k in keys]
+        device = reps[0].device
+        ys = [
+            torch.full((len(r),), k[0], dtype=torch.long, device=device)
+            for k, r in zip(keys, reps, strict=True)
+        ]
+        zs = [
+            torch.full((len(r),), k[1], dtype=torch.long, device=device)
+            for k, r in zip(keys, reps, strict=True)
+        ]
+        return torch.cat(reps), torch.cat(ys), torch.cat(zs)
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.cells.values())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "capacity": self.capacity,
+            "cells": {f"{c},{g}": r.cpu() for (c, g), r in self.cells.items()},
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.capacity = int(state["capacity"])
+        self.cells = {tuple(int(v) for v in k.split(",")): r for k, r in state["cells"].items()}
+
+
+def _spread(rep: torch.Tensor, y: torch.Tensor, distance: str) -> torch.Tensor:
+    """Mean distance of each row of `rep` to the centroid of its class in `y`."""
+    classes, inverse = torch.unique(y, return_inverse=True)
+    sums = torch.zeros(len(classes), rep.shape[1], dtype=rep.dtype, device=rep.device)
+    sums = sums.index_add(0, inverse, rep)
+    counts = torch.bincount(inverse, minlength=len(classes)).to(rep.dtype)
+    centroids = sums / counts[:, None]
+    return _rowwise(rep, centroids[inverse], distance).mean()
+
+
+def _check(rep, y, z, distance) -> None:
+    if distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
+    if not isinstance(rep, torch.Tensor) or rep.dim() != 2 or not rep.is_floating_point():
+        got = tuple(rep.shape) if isinstance(rep, torch.Tensor) else type(rep).__name__
+        raise ValueError(f"rep must be a float tensor of shape (batch, features), got {got}")
+    for name, t in (("y", y), ("z", z)):
+        if not isinstance(t, torch.Tensor) or t.shape != (rep.shape[0],):
+            got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise ValueError(f"{name} must be a tensor of shape ({rep.shape[0]},), got {got}")
+
+
+def _nearest(rep, yi, zi, cand, cand_yi, cand_zi, n_groups, symmetric, distance):
+    """For each anchor i and target group b: the index of the nearest candidate of group b
+    with the anchor's class (``*yi``, ``*zi``: class and group codes 0, 1, ...).
+
+    Works cell by cell (class c, group b): the distances between the anchors of class c outside
+    b and the candidates of the cell, in row blocks, without autograd. Returns
+    ``(anchor, target_group, neighbour)`` index tensors of the valid terms; an anchor whose
+    class has no candidate in b gives no term.
+    """
+    anchors, targets, neighbours = [], [], []
+    key = cand_yi * n_groups + cand_zi
+    keys, counts = torch.unique(key, return_counts=True)
+    cells = torch.split(torch.argsort(key, stable=True), counts.tolist())
+    with torch.no_grad():
+        detached = rep.detach()
+        for cell, members in zip(keys.tolist(), cells, strict=True):
+            c, b = divmod(cell, n_groups)
+            eligible = (zi != b) if symmetric else (zi < b)
+            picked = ((yi == c) & eligible).nonzero().flatten()
+            if len(picked) == 0:
+                continue
+            pool = cand[members].detach()
+            for start in range(0, len(picked), _BLOCK):
+                rows = picked[start : start + _BLOCK]
+                index = _pairwise(detached[rows], pool, distance).argmin(dim=1)
+                anchors.append(rows)
+                targets.append(torch.full_like(rows, b))
+                neighbours.append(members[index])
+    if not anchors:
+        empty = torch.zeros(0, dtype=torch.long, device=rep.device)
+        return empty, empty, empty
+    return torch.cat(anchors), torch.cat(targets), torch.cat(neighbours)
+
+
+def affinity_loss(
+    rep: torch.Tensor,
+    y: torch.Tensor,
+    z: torch.Tensor,
+    *,
+    distance: str = "l1",
+    class_conditional: bool = True,
+    symmetric: bool = True,
+    paper_normalisation: bool = False,
+    scale_invariant: bool = False,
+    bank: MemoryBank | None = None,
+    return_stats: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, dict[str, float]]:
+    """Affinity loss of a minibatch (equation (3); equation (2) when not class-conditional).
+
+    Parameters
+    ----------
+    rep : Tensor (B, k)
+        Representations (the layer the loss acts on).
+    y : Tensor (B,)
+        Class labels; ignored when ``class_conditional=False`` (any target type then works:
+        regression, autoencoders).
+    z : Tensor (B,)
+        Group labels (sensitive attribute, or domain index for domain adaptation), any number.
+    distance : {"l1", "l2", "cosine"}
+        ``d`` of equation (3): L1 (the paper's), Euclidean, or ``1 - cosine similarity``.
+    class_conditional : bool
+        Neighbours must share the anchor's class (equation (3)); False: any class (eq. (2)).
+    symmetric : bool
+        Anchors from every group (default); False: only pairs ``a < b`` (paper's literal form).
+    paper_normalisation : bool
+        Divide each pair's sum by ``|Y| |X_a|`` (equation (3)) instead of averaging over anchors
+        that have a neighbour.
+    scale_invariant : bool
+        Divide by the spread of the batch: the mean distance of each representation to the
+        centroid of its class (of the batch when not class-conditional), with autograd. The loss
+        is then invariant to a rescaling of ``rep``, which the plain loss rewards (a network can
+        shrink its representation and grow its classifier instead of aligning the groups).
+    bank : MemoryBank, optional
+        Extra detached candidate neighbours; the caller pushes new batches into it.
+    return_stats : bool
+        Also return a dict: ``terms`` (anchor-pair terms used), ``skipped`` (eligible anchor-pair
+        terms without a neighbour), ``pairs`` (group pairs used), ``mean_distance``.
+
+    Returns
+    -------
+    Tensor (scalar), or ``(loss, stats)``. 0 (with a gradient path) when the batch holds a
+    single group or no anchor has a neighbour.
+    """
+    _check(rep, y, z, distance)
+    y = y.long() if class_conditional else torch.zeros_like(z, dtype=torch.long)
+    z = z.long()
+    cand, cand_y, cand_z = rep, y, z
+    stored = bank.tensors() if bank is not None else None
+    if stored is not None:
+        b_rep, b_y, b_z = (t.to(rep.device) for t in stored)
+        if not class_conditional:
+            b_y = torch.zeros_like(b_y)
+        cand = torch.cat([rep, b_rep.to(rep.dtype)])
+        cand_y, cand_z = torch.cat([y, b_y]), torch.cat([z, b_z])
+    # codes 0, 1, ... of the groups and classes (values may be any integers)
+    groups, cand_zi = torch.unique(cand_z, return_inverse=True)
+    cand_yi = torch.unique(cand_y, return_inverse=True)[1]
+    n_groups, batch = len(groups), len(z)
+    zi, yi = cand_zi[:batch], cand_yi[:batch]  # the batch comes first among the candidates
+    # ordered pairs (a, b) of groups whose anchors count
+    n_anchors = torch.bincount(zi, minlength=n_groups)
+    a_code = torch.arange(n_groups, device=z.device)
+    allowed = (a_code[:, None] != a_code[None, :]) & (n_anchors[:, None] > 0)
+    if not symmetric:
+        allowed &= a_code[:, None] < a_code[None, :]
+    allowed = allowed.flatten()
+    zero = rep.sum() * 0.0
+    if not bool(allowed.any()):
+        stats = {"terms": 0.0, "skipped": 0.0, "pairs": 0.0, "mean_distance": float("nan")}
+        return (zero, stats) if return_stats else zero
+
+    anchor, target, neighbour = _nearest(
+        rep, yi, zi, cand, cand_yi, cand_zi, n_groups, symmetric, distance
+    )
+    dists = _rowwise(rep[anchor], cand[neighbour], distance)
+    # one scalar per ordered group pair: sum of its terms / its normaliser, then their mean
+    pair = zi[anchor] * n_groups + target
+    sums = torch.zeros(n_groups * n_groups, dtype=rep.dtype, device=rep.device)
+    sums = sums.index_add(0, pair, dists)
+    counts = torch.bincount(pair, minlength=n_groups * n_groups)
+    used = counts > 0
+    if paper_normalisation:
+        n_classes = len(torch.unique(yi))
+        norm = (n_classes * n_anchors).repeat_interleave(n_groups).to(rep.dtype)
+    else:
+        norm = counts.to(rep.dtype)
+    n_pairs = int(used.sum())
+    loss = (sums[used] / norm[used]).mean() if n_pairs else zero
+    if scale_invariant and n_pairs:
+        loss = loss / _spread(rep, y, distance).clamp_min(1e-8)
+    if not return_stats:
+        return loss
+    total = int((n_anchors.repeat_interleave(n_groups) * allowed).sum())
+    n_terms = len(anchor)
+    stats = {
+        "terms": float(n_terms),
+        "skipped": float(total - n_terms),
+        "pairs": float(n_pairs),
+        "mean_distance": dists.detach().mean().item() if n_terms else float("nan"),
+    }
+    return loss, stats
