@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fairdg.algorithms.adversarial import CDANN, DANN
+from fairdg.algorithms.affinity import Affinity
 from fairdg.algorithms.alignment import CORAL, MMD
 from fairdg.algorithms.base import Algorithm
 from fairdg.algorithms.erm import ERM
@@ -40,6 +41,8 @@ _ENTRIES = [
      "Krueger et al. 2021"),
     ("randaug", RandAug, "ERM with random colour jitter (images) or feature noise (tabular)",
      "DomainBed"),
+    ("affinity", Affinity, "ERM + affinity loss on the representation (fair representations)",
+     "affinity eq. 1, 3"),
     ("fddg", FDDG, "primal-dual invariance + fairness constraints on synthetic domains from T",
      "FDDG alg. 1"),
     ("fddg-no-sf", FDDGNoSF, "FDDG ablation: T without the sensitive factor", "FDDG Table 4"),

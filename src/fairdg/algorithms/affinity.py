@@ -1,0 +1,118 @@
+"""Affinity: cross-entropy plus the affinity loss on the representation layer.
+
+"Learning what to ignore" (the affinity paper), equation (1):
+``L = CE + affinity_lambda * L_affinity``, where ``L_affinity``
+(`fairdg.losses.affinity_loss`, equation (3)) pulls each sample's nearest same-class neighbour
+from another group towards it in the representation (``featurize``, ``rep_dim`` units). One
+update pools the minibatches of all training domains, computes the representation once, and takes
+one Adam step on CE + lambda * affinity (+ the optional relaxed-DP penalty, ``fair_lambda``).
+
+The groups are the sensitive attribute (``affinity_on="sensitive"``: fair representations) or
+the domain index (``affinity_on="domain"``: domain adaptation, section 4 of the paper).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from fairdg.algorithms.base import FeaturizerClassifier
+from fairdg.data.base import Batch
+from fairdg.hparams import Choice, HParam, LogUniform
+from fairdg.losses import MemoryBank, affinity_loss
+from fairdg.losses.affinity import DISTANCES
+
+AFFINITY_ON = ("sensitive", "domain")
+
+
+class Affinity(FeaturizerClassifier):
+    """ERM plus ``affinity_lambda`` times the affinity loss of the representation."""
+
+    HPARAMS = {
+        "affinity_lambda": HParam(0.01, LogUniform(-4, -1), "weight of the affinity loss"),
+        "affinity_distance": HParam("l1", Choice(("l1",)), f"distance, one of {DISTANCES}"),
+        "affinity_on": HParam(
+            "sensitive",
+            Choice(("sensitive",)),
+            "groups of the loss: 'sensitive' (z) or 'domain' (domain index)",
+        ),
+        "affinity_class_conditional": HParam(
+            True, Choice((True,)), "neighbours share the anchor's class (eq. 3)"
+        ),
+        "affinity_symmetric": HParam(True, Choice((True,)), "anchors from every group"),
+        "affinity_paper_norm": HParam(
+            False, Choice((False,)), "normalise by |Y| |X_1| as equation (3) writes it"
+        ),
+        "affinity_scale_invariant": HParam(
+            False, Choice((False,)), "divide by the within-class spread of the batch"
+        ),
+        "affinity_bank": HParam(
+            0, Choice((0,)), "memory bank rows per (class, group) cell (0 = no bank)"
+        ),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        hp = self.hparams
+        if hp["affinity_distance"] not in DISTANCES:
+            raise ValueError(
+                f"affinity_distance must be one of {DISTANCES}, got {hp['affinity_distance']!r}"
+            )
+        if hp["affinity_on"] not in AFFINITY_ON:
+            raise ValueError(
+                f"affinity_on must be one of {AFFINITY_ON}, got {hp['affinity_on']!r}"
+            )
+        if float(hp["affinity_lambda"]) < 0:
+            raise ValueError(f"affinity_lambda must be >= 0, got {hp['affinity_lambda']!r}")
+        capacity = int(hp["affinity_bank"])
+        if capacity < 0:
+            raise ValueError(f"affinity_bank must be >= 0 (0 = off), got {capacity}")
+        self.bank = MemoryBank(capacity) if capacity > 0 else None
+
+    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+        x = torch.cat([b.x for b in batches])
+        y = torch.cat([b.y for b in batches])
+        z = torch.cat([b.z for b in batches])
+        groups = (
+            z if self.hparams["affinity_on"] == "sensitive" else torch.cat([b.d for b in batches])
+        )
+        rep = self.featurize(x)
+        logits = self.classifier(rep)
+        ce = F.cross_entropy(logits, y)
+        aff, aff_stats = affinity_loss(
+            rep,
+            y,
+            groups,
+            distance=self.hparams["affinity_distance"],
+            class_conditional=bool(self.hparams["affinity_class_conditional"]),
+            symmetric=bool(self.hparams["affinity_symmetric"]),
+            paper_normalisation=bool(self.hparams["affinity_paper_norm"]),
+            scale_invariant=bool(self.hparams["affinity_scale_invariant"]),
+            bank=self.bank,
+            return_stats=True,
+        )
+        if self.bank is not None:
+            self.bank.push(rep, y, groups)
+        stats = {
+            "loss": ce.item(),
+            "affinity": aff.item(),
+            "affinity_skipped": aff_stats["skipped"],
+        }
+        total = ce + float(self.hparams["affinity_lambda"]) * aff
+        total = self.add_fairness(total, logits, z, stats)
+        self.step(total)
+        return stats
+
+    def extra_state(self) -> dict[str, Any]:
+        state = super().extra_state()
+        if self.bank is not None:
+            state["bank"] = self.bank.state_dict()
+        return state
+
+    def load_extra(self, state: Mapping[str, Any]) -> None:
+        super().load_extra(state)
+        if self.bank is not None and "bank" in state:
+            self.bank.load_state_dict(state["bank"])
