@@ -11,10 +11,11 @@ import logging
 import sys
 
 from fairdg import __version__
+from fairdg.cli import interpret as interpret_cli
 from fairdg.cli import listing, reproduce, run
 from fairdg.cli import transform as transform_cli
 
-COMMANDS = [run, listing, reproduce, transform_cli]
+COMMANDS = [run, listing, reproduce, transform_cli, interpret_cli]
 
 
 class UsageError(ValueError):
