@@ -32,8 +32,9 @@ def test_sweep_then_report(tmp_path, capsys):
     assert "2 runs: 2 completed now, 0 already done" in capsys.readouterr().out
     assert main(args) == 0
     assert "0 completed now, 2 already done" in capsys.readouterr().out
-    assert main(["report", output, "--metrics", "accuracy", "dp_diff"]) == 0
-    out = capsys.readouterr().out
+    assert main(["report", output, "--metrics", "accuracy", "dp_diff", "--selection", "all"]) == 0
+    out, err = capsys.readouterr()
+    assert "no table for lodo selection" in err and "no table for oracle selection" in err
     assert "2 runs under" in out and "| algorithm | iid |" in out
     assert "over 2 trial(s)" in out
 

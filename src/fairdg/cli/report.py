@@ -7,6 +7,13 @@ import sys
 from pathlib import Path
 
 SELECTIONS = ("training", "lodo", "oracle", "fair")
+WHY_EMPTY = {
+    "training": "no complete run records a val.accuracy",
+    "lodo": "it needs runs holding out each (target, source) pair: `fairdg sweep --lodo` "
+    "(datasets with at least 3 domains)",
+    "oracle": "it needs runs with a held-out domain (they record oracle.accuracy)",
+    "fair": "no evaluation reaches the --dp-threshold on val.dp_ratio",
+}
 
 
 def add_parser(sub) -> None:
@@ -111,6 +118,9 @@ def report_command(args: argparse.Namespace) -> int:
     selections = list(SELECTIONS) if "all" in args.selection else list(args.selection)
     summary = build_summary(collection, selections, args.metrics, args.dp_threshold)
     print(render(summary, args.format, args.metrics, args.digits))
+    for name in selections:
+        if not (summary["selection"] == name).any():
+            print(f"no table for {name} selection: {WHY_EMPTY[name]}", file=sys.stderr)
     out = Path(args.save) if args.save else None
     if out is not None:
         for fmt, name in (
