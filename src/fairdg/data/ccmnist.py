@@ -130,8 +130,8 @@ def load_ccmnist(
         class_names=["0-4", "5-9"],
         group_names=["black background", "white background"],
         sensitive_name="background colour",
-        default_steps=600,
-        default_hparams={"batch_size": 64, "lr": 1e-3, "cnn_width": 32},
+        default_steps=300,
+        default_hparams={"batch_size": 64, "lr": 1e-3, "cnn_width": 16},
         meta={
             "source": SOURCE,
             "construction": "FDDG appendix C.1 (28 x 28, CPU)",
