@@ -75,7 +75,9 @@ def test_report_command(golden, tmp_path, capsys):
         "tradeoff-toy.png",
         "curves-erm-B-t1-h0.png",
     }
-    assert main(["report", str(golden), "--format", "csv", "--metrics", "accuracy"]) == 0
-    assert "experiment,selection,algorithm,target,metric,mean,std,n" in capsys.readouterr().out
+    assert main(["report", str(golden), "--format", "csv", "--metrics", "accuracy", "acc"]) == 0
+    out, err = capsys.readouterr()
+    assert "experiment,selection,algorithm,target,metric,mean,std,n" in out
+    assert "metric 'acc' is not recorded" in err
     assert main(["report", str(golden), "--plot", "--curves", "erm-B-t1"]) == 2  # ambiguous
     assert "2 runs match 'erm-B-t1'" in capsys.readouterr().err

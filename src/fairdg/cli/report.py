@@ -118,6 +118,13 @@ def report_command(args: argparse.Namespace) -> int:
     selections = list(SELECTIONS) if "all" in args.selection else list(args.selection)
     summary = build_summary(collection, selections, args.metrics, args.dp_threshold)
     print(render(summary, args.format, args.metrics, args.digits))
+    for metric in args.metrics:
+        if not summary.loc[summary["metric"] == metric, "n"].any():
+            print(
+                f"metric {metric!r} is not recorded in the selected evaluations (keys like "
+                "'accuracy', 'dp_ratio', 'dp_diff', 'eopp_diff', 'fairness_auc')",
+                file=sys.stderr,
+            )
     for name in selections:
         if not (summary["selection"] == name).any():
             print(f"no table for {name} selection: {WHY_EMPTY[name]}", file=sys.stderr)
