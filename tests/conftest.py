@@ -16,6 +16,10 @@ import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
 
+# The tests train tiny models, for which intra-op threads only add overhead, and a busy machine
+# makes oversubscribed threads many times slower.
+torch.set_num_threads(1)
+
 
 def make_tiny(
     image: bool = False,
