@@ -79,6 +79,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
         "lambda": float(extra.get("lambda", 1e-2)),  # the lambda of Table 1b
         "data": data,
         "figures": bool(extra.get("figures", not options.quick)),
+        "quick": options.quick,
     }
 
 
@@ -214,7 +215,12 @@ def _report(s, results, figure) -> str:
         lines += ["", f"t-SNE (figure 3): `{figure}`"]
     main = results.get((s["lambda"], 20), [])
     base = results.get((0.0, 20), [])
-    lines += ["", "## Targets (full mode, lambda 0.01, rep 20)", ""]
+    lines += [
+        "",
+        "## Targets (full mode, lambda 0.01, rep 20)"
+        + (" -- this is a quick run, not the full one" if s["quick"] else ""),
+        "",
+    ]
     if main:
         lines.append(
             target_line(
