@@ -128,36 +128,71 @@ def _check(rep, y, z, distance) -> None:
             raise ValueError(f"{name} must be a tensor of shape ({rep.shape[0]},), got {got}")
 
 
-def _nearest(rep, yi, zi, cand, cand_yi, cand_zi, n_groups, symmetric, distance):
-    """For each anchor i and target group b: the index of the nearest candidate of group b
-    with the anchor's class (``*yi``, ``*zi``: class and group codes 0, 1, ...).
+def _block_argmin(a, b, n_rows, n_cols, want_cols, distance):
+    """Nearest row of `b` for each of the first `n_rows` rows of `a`, and (when `want_cols`)
+    nearest row of `a` for each of the first `n_cols` rows of `b`, from one distance matrix
+    computed in row blocks of `a` (symmetric anchors share it: half the distances)."""
+    row_best = []
+    col_val = torch.full((n_cols,), float("inf"), dtype=a.dtype, device=a.device)
+    col_idx = torch.zeros(n_cols, dtype=torch.long, device=a.device)
+    stop = len(a) if want_cols else n_rows
+    for start in range(0, stop, _BLOCK):
+        dist = _pairwise(a[start : min(start + _BLOCK, stop)], b, distance)
+        if start < n_rows:
+            row_best.append(dist[: n_rows - start].argmin(dim=1))
+        if want_cols and n_cols:
+            val, idx = dist[:, :n_cols].min(dim=0)
+            better = val < col_val
+            col_val = torch.where(better, val, col_val)
+            col_idx = torch.where(better, idx + start, col_idx)
+    rows = torch.cat(row_best) if row_best else col_idx[:0]
+    return rows, col_idx
 
-    Works cell by cell (class c, group b): the distances between the anchors of class c outside
-    b and the candidates of the cell, in row blocks, without autograd. Returns
-    ``(anchor, target_group, neighbour)`` index tensors of the valid terms; an anchor whose
-    class has no candidate in b gives no term.
+
+def _nearest(cand, cand_yi, cand_zi, batch, n_groups, symmetric, distance):
+    """For each anchor (one of the first `batch` candidates) and each target group b: the index
+    of the nearest candidate of group b with the anchor's class (``cand_yi``, ``cand_zi``: class
+    and group codes 0, 1, ...; the unconditional loss has a single class).
+
+    Candidates are sorted by (class, group, batch rows first), so every cell is a slice; for
+    each class and each pair of groups a < b one distance matrix between the two cells serves
+    both directions. No autograd. Returns ``(anchor, target_group, neighbour)`` index tensors of
+    the valid terms; an anchor whose class has no candidate in b gives no term.
     """
-    anchors, targets, neighbours = [], [], []
+    n_cells = (int(cand_yi.max()) + 1) * n_groups
     key = cand_yi * n_groups + cand_zi
-    keys, counts = torch.unique(key, return_counts=True)
-    cells = torch.split(torch.argsort(key, stable=True), counts.tolist())
+    is_bank = (torch.arange(len(key), device=key.device) >= batch).long()
+    order = torch.argsort(key * 2 + is_bank, stable=True)
+    counts = torch.bincount(key, minlength=n_cells).tolist()
+    in_batch = torch.bincount(key[:batch], minlength=n_cells).tolist()
+    starts = [0]
+    for n in counts[:-1]:
+        starts.append(starts[-1] + n)
+    pool = cand.detach()[order]
+    anchors, targets, neighbours = [], [], []
+
+    def add(cell_a, cell_b, b, found):
+        anchors.append(order[starts[cell_a] : starts[cell_a] + in_batch[cell_a]])
+        targets.append(torch.full_like(found, b))
+        neighbours.append(order[starts[cell_b] + found])
+
     with torch.no_grad():
-        detached = rep.detach()
-        for cell, members in zip(keys.tolist(), cells, strict=True):
-            c, b = divmod(cell, n_groups)
-            eligible = (zi != b) if symmetric else (zi < b)
-            picked = ((yi == c) & eligible).nonzero().flatten()
-            if len(picked) == 0:
-                continue
-            pool = cand[members].detach()
-            for start in range(0, len(picked), _BLOCK):
-                rows = picked[start : start + _BLOCK]
-                index = _pairwise(detached[rows], pool, distance).argmin(dim=1)
-                anchors.append(rows)
-                targets.append(torch.full_like(rows, b))
-                neighbours.append(members[index])
+        for first in range(0, n_cells, n_groups):  # one class at a time
+            for a in range(n_groups):
+                for b in range(a + 1, n_groups):
+                    ca, cb = first + a, first + b
+                    n_a, n_b = in_batch[ca], in_batch[cb]
+                    if not counts[ca] or not counts[cb] or not (n_a or (symmetric and n_b)):
+                        continue
+                    cell_a = pool[starts[ca] : starts[ca] + counts[ca]]
+                    cell_b = pool[starts[cb] : starts[cb] + counts[cb]]
+                    rows, cols = _block_argmin(cell_a, cell_b, n_a, n_b, symmetric, distance)
+                    if n_a:
+                        add(ca, cb, b, rows)
+                    if symmetric and n_b:
+                        add(cb, ca, a, cols)
     if not anchors:
-        empty = torch.zeros(0, dtype=torch.long, device=rep.device)
+        empty = torch.zeros(0, dtype=torch.long, device=cand.device)
         return empty, empty, empty
     return torch.cat(anchors), torch.cat(targets), torch.cat(neighbours)
 
@@ -240,9 +275,9 @@ def affinity_loss(
         return (zero, stats) if return_stats else zero
 
     anchor, target, neighbour = _nearest(
-        rep, yi, zi, cand, cand_yi, cand_zi, n_groups, symmetric, distance
+        cand, cand_yi, cand_zi, batch, n_groups, symmetric, distance
     )
-    dists = _rowwise(rep[anchor], cand[neighbour], distance)
+    dists = _rowwise(rep.index_select(0, anchor), cand.index_select(0, neighbour), distance)
     # one scalar per ordered group pair: sum of its terms / its normaliser, then their mean
     pair = zi[anchor] * n_groups + target
     sums = torch.zeros(n_groups * n_groups, dtype=rep.dtype, device=rep.device)
