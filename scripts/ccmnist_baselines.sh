@@ -47,22 +47,29 @@ for r in records:
     if str(r["data_options"].get("subsample")) != subsample or r["hparams"]["cnn_width"] != width:
         continue
     m = r["metrics"]["test"]
-    cells[(r["algorithm"], r["test_domains"][0])] = (
-        m.get("dp_ratio", math.nan), m.get("fairness_auc", math.nan), 100 * m["accuracy"])
+    values = [m.get("dp_ratio"), m.get("fairness_auc"), 100 * m["accuracy"]]
+    # an undefined metric (e.g. the DP ratio when nobody is selected) is NaN
+    cells[(r["algorithm"], r["test_domains"][0])] = [math.nan if v is None else v for v in values]
 
 
 def fmt(values):
     return " / ".join("nan" if math.isnan(v) else f"{v:.2f}" for v in values)
 
 
+def mean(column):
+    defined = [v for v in column if not math.isnan(v)]
+    return sum(defined) / len(defined) if defined else math.nan
+
+
 print(f"\nccMNIST, {subsample} images per domain, {steps} steps, CNN width {width}; cells: DP ratio / fairness AUC / "
-      "accuracy (%) on the held-out domain's test rows; selection: val.accuracy\n")
+      "accuracy (%) on the held-out domain's test rows; selection: val.accuracy; averages "
+      "over the held-out domains where the metric is defined\n")
 print("| algorithm | " + " | ".join(f"held out {d}" for d in domains) + " | average |")
 print("|---|" + "---|" * (len(domains) + 1))
 for alg in algorithms:
     row = [cells.get((alg, d)) for d in domains]
     done = [c for c in row if c is not None]
-    mean = [sum(c[k] for c in done) / len(done) for k in range(3)] if done else None
-    texts = [fmt(c) if c else "-" for c in row] + [fmt(mean) if mean and len(done) == 3 else "-"]
+    average = [mean([c[k] for c in done]) for k in range(3)] if len(done) == 3 else None
+    texts = [fmt(c) if c else "-" for c in row] + [fmt(average) if average else "-"]
     print(f"| {alg} | " + " | ".join(texts) + " |")
 PY
