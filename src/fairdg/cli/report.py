@@ -97,7 +97,7 @@ def _resolve_runs(prefixes: list[str], run_ids: list[str]) -> list[str]:
 def report_command(args: argparse.Namespace) -> int:
     from fairdg.records import atomic_write_text
     from fairdg.reporting.collect import collect, describe_problems
-    from fairdg.reporting.tables import build_summary, render
+    from fairdg.reporting.tables import build_summary, domain_order, render
 
     collection = collect(args.folder)
     if collection.problems:
@@ -142,6 +142,9 @@ def report_command(args: argparse.Namespace) -> int:
 
         evals = collection.evaluations()
         run_ids = _resolve_runs(args.curves, list(runs["run_id"]))
-        paths = write_plots(evals, out or Path(args.folder) / "report", run_ids)
+        order = domain_order(collection)
+        paths = write_plots(
+            evals, out or Path(args.folder) / "report", run_ids, domain_order=order
+        )
         print("plots: " + ", ".join(str(p) for p in paths))
     return 0

@@ -7,7 +7,7 @@ interactive backend is involved (safe on servers and inside other programs).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +47,18 @@ def _figure(width: float, height: float):
 
 
 def tradeoff_figure(
-    points: pd.DataFrame, experiment: str, fairness: str = "dp_ratio", accuracy: str = "accuracy"
+    points: pd.DataFrame,
+    experiment: str,
+    fairness: str = "dp_ratio",
+    accuracy: str = "accuracy",
+    order: Sequence[str] = (),
 ):
     """One panel per target domain: each run a point (test fairness, test accuracy) at the step
     chosen by training-domain validation, coloured by algorithm, the Pareto front marked."""
-    targets = sorted(points["target"].unique(), key=lambda t: (t == IID, t))
+    rank = {name: i for i, name in enumerate(order)}
+    targets = sorted(
+        points["target"].unique(), key=lambda t: (t == IID, rank.get(t, len(rank)), t)
+    )
     fig = _figure(4.0 * max(1, len(targets)), 3.6)
     axes = fig.subplots(1, max(1, len(targets)), squeeze=False)[0]
     algorithms = sorted(points["algorithm"].unique())
@@ -128,16 +135,19 @@ def write_plots(
     folder: str | Path,
     run_ids: Sequence[str] = (),
     fairness: str = "dp_ratio",
+    domain_order: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Path]:
     """Write the trade-off figure of every experiment and the learning curves of `run_ids`
-    (default: the first complete run of each experiment and algorithm) as PNG files."""
+    (default: the first complete run of each experiment and algorithm) as PNG files.
+    `domain_order` (experiment -> domains, see `tables.domain_order`) orders the panels."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     points = select_steps(evals, "training")
     for experiment, part in points.groupby("experiment"):
         path = folder / f"tradeoff-{_slug(experiment)}.png"
-        tradeoff_figure(part, experiment, fairness).savefig(path, dpi=120)
+        order = (domain_order or {}).get(experiment, ())
+        tradeoff_figure(part, experiment, fairness, order=order).savefig(path, dpi=120)
         written.append(path)
     done = evals[(evals["status"] == "done") & (evals["n_test"] <= 1)]
     if not run_ids:
