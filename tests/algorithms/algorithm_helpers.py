@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import torch
 
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
@@ -14,19 +13,6 @@ from fairdg.training.sampler import DomainSampler
 # Small networks so that every test takes milliseconds; keys an algorithm does not declare are
 # dropped (resolve() rejects unknown keys).
 SMALL = {"batch_size": 8, "cnn_width": 8, "mlp_width": 16, "disc_width": 16}
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Run torch on one thread (import this fixture into a test module to apply it there).
-
-    On tiny tensors extra threads only add overhead, and on a loaded two-core machine their
-    spin-waiting made the algorithm tests about ten times slower (81 s against 8 s).
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def build(name: str, dataset: MultiDomainDataset, seed: int = 0, **overrides: Any) -> Algorithm:

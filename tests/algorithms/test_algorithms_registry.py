@@ -14,7 +14,7 @@ import math
 
 import pytest
 import torch
-from algorithm_helpers import build, draw, flat_state, one_torch_thread  # noqa: F401
+from algorithm_helpers import build, draw, flat_state
 
 from fairdg.algorithms import ALGORITHMS
 

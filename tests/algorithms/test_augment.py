@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from algorithm_helpers import one_torch_thread  # noqa: F401
 
 from fairdg.augment import (
     adjust_brightness,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from algorithm_helpers import build, draw, flat_state, one_torch_thread  # noqa: F401
+from algorithm_helpers import build, draw, flat_state
 
 from fairdg.algorithms.mixup import mix, sample_mix_weight
 from fairdg.algorithms.mldg import meta_train_test_pairs

@@ -5,7 +5,6 @@ training engine, to clearly above-chance accuracy on a held-out domain.
 from __future__ import annotations
 
 import pytest
-from algorithm_helpers import one_torch_thread  # noqa: F401
 
 from conftest import make_tiny
 from fairdg.algorithms import ALGORITHMS
