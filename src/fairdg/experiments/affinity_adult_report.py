@@ -30,6 +30,12 @@ PAPER_TABLE3 = {  # with z, without z, affinity, affinity with z reattached
 }
 
 
+def collapsed(metrics: dict[str, float]) -> bool:
+    """Whether a model gave every sample the same class (all selection rates 0, or all 1)."""
+    rates = [v for k, v in metrics.items() if k.startswith("selection_rate/")]
+    return bool(rates) and (all(r == 0 for r in rates) or all(r == 1 for r in rates))
+
+
 def on_test(record: dict) -> dict[str, float]:
     return record["metrics"]["test"]
 
@@ -38,7 +44,12 @@ def variants_report(variants) -> str:
     if not variants:
         return ""
     rows = [
-        [name, f"{lam:g}", *(mean_std([m[k] for m in ms]) for k in METRICS)]
+        [
+            name,
+            f"{lam:g}",
+            *(mean_std([m[k] for m in ms]) for k in METRICS),
+            f"{sum(map(collapsed, ms))}/{len(ms)}",
+        ]
         for (name, lam), ms in variants.items()
     ]
     table = markdown_table(
@@ -49,6 +60,7 @@ def variants_report(variants) -> str:
             "parity gap",
             "equality gap",
             "equality gap (TNR)",
+            "collapsed",
         ],
         rows,
     )
@@ -123,9 +135,10 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
         (f"affinity, lambda {picked:g} (picked on val)", picked),
     ):
         ms = [on_test(r) for r in sweep[lam]]
+        n_dead = sum(map(collapsed, ms))
         rows.append(
             [
-                label,
+                label + (f", {n_dead}/{len(ms)} seeds collapsed" if n_dead else ""),
                 *(
                     paper_cell(mean_std([m[k] for m in ms]), p)
                     for k, p in zip(METRICS, PAPER_TABLE2["affinity"], strict=True)
@@ -143,7 +156,9 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
         "",
         "Probe rows: a linear probe refitted on the frozen representation (train split) to "
         "predict sex; its test accuracy on female and male samples, and its ROC AUC (0.5 = "
-        "no information; not in the paper).",
+        "no information; not in the paper). Active units: ReLU units nonzero on more than 1% of "
+        "the test samples; rank: singular values of the centred test representations above "
+        "1e-3 of the largest.",
         "",
     ]
     cols = ["erm+z", "erm", "affinity", "reattached"]
@@ -171,6 +186,11 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
             *(mean_std([a.get("sensitive_auc") for a in analyses[c]]) for c in cols),
         ]
     )
+    for label, key in (
+        ("active units of the representation (of 20)", "rep_active_units"),
+        ("rank of the representation", "rep_rank"),
+    ):
+        rows.append([label, *(mean_std([a.get(key) for a in analyses[c]], 1) for c in cols)])
     lines.append(
         markdown_table(
             [
@@ -209,7 +229,9 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
         "## Lambda sweep",
         "",
         f"Trade-off plot: `{sweep_png}` (with ERM's curve when only its decision threshold "
-        "moves, for reference).",
+        "moves, for reference). Collapsed: seeds whose model gives every test sample the same "
+        "class (the representation died: all-zero ReLU units make the affinity loss exactly 0); "
+        "means and standard deviations include them.",
         "",
     ]
     rows = []
@@ -221,6 +243,7 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
                 *(mean_std([m[k] for m in ms]) for k in METRICS),
                 f"{val[lam]['accuracy']:.3f}",
                 f"{val[lam]['dp_diff']:.3f}",
+                f"{sum(map(collapsed, ms))}/{len(ms)}",
             ]
         )
     lines.append(
@@ -233,6 +256,7 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
                 "equality gap (TNR)",
                 "val accuracy",
                 "val parity gap",
+                "collapsed",
             ],
             rows,
         )

@@ -180,6 +180,12 @@ def _rows(results, cells, paper) -> list[list[str]]:
             *(_cell(results[c], "classifier_accuracy", None) for c, _ in cells),
         ]
     )
+    rows.append(
+        [
+            "active units of the representation",
+            *(mean_std([r.get("rep_active_units") for r in results[c]], 1) for c, _ in cells),
+        ]
+    )
     return rows
 
 

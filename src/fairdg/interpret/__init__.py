@@ -17,6 +17,7 @@ from fairdg.interpret.probes import (
     linear_probes,
     pooled,
     probe_accuracies,
+    representation_summary,
     representations,
 )
 from fairdg.interpret.reattach import Reattachment, fit_reattachment, reattach
@@ -35,6 +36,7 @@ __all__ = [
     "plot_tsne",
     "probe_accuracies",
     "reattach",
+    "representation_summary",
     "representations",
     "subsample",
     "tsne_embedding",

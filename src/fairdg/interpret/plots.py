@@ -35,25 +35,19 @@ def subsample(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
 
 
 def _scatter(ax, points, labels, names, title) -> None:
+    """Points in a random order (no group drawn on top of another), coloured by label."""
     labels = np.asarray(labels)
     cmap = "tab10" if len(names) <= 10 else "tab20"
-    for i, name in enumerate(names):
-        mask = labels == i
-        if mask.any():
-            color = _colour(cmap, i)
-            ax.scatter(
-                points[mask, 0],
-                points[mask, 1],
-                s=3,
-                alpha=0.6,
-                color=color,
-                label=str(name),
-                rasterized=True,
-            )
+    order = np.random.default_rng(0).permutation(len(labels))
+    colours = [_colour(cmap, int(v)) for v in labels[order]]
+    ax.scatter(points[order, 0], points[order, 1], s=3, alpha=0.6, c=colours, rasterized=True)
+    for i, name in enumerate(names):  # legend entries only
+        if (labels == i).any():
+            ax.scatter([], [], s=12, color=_colour(cmap, i), label=str(name))
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.legend(markerscale=4, fontsize=7, loc="best", frameon=False)
+    ax.legend(fontsize=7, loc="best", frameon=False)
 
 
 def _colour(cmap: str, i: int):

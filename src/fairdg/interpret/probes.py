@@ -140,16 +140,38 @@ def probe_accuracies(
     return out
 
 
+def representation_summary(features: torch.Tensor, active: float = 0.01) -> dict[str, float]:
+    """How much of the representation is in use, on `features` (n, k).
+
+    ``rep_active_units``: units that are nonzero on more than `active` of the samples (a ReLU
+    unit can die); ``rep_rank``: singular values of the centred features above 1e-3 times the
+    largest; ``rep_zero_rows``: fraction of samples whose representation is all zero;
+    ``rep_scale``: mean absolute value.
+    """
+    x = features.double()
+    singular = torch.linalg.svdvals(x - x.mean(0)) if len(x) > 1 else torch.zeros(1)
+    top = float(singular.max()) if len(singular) else 0.0
+    return {
+        "rep_active_units": float(((x != 0).double().mean(0) > active).sum()),
+        "rep_rank": float((singular > 1e-3 * top).sum()) if top > 0 else 0.0,
+        "rep_zero_rows": float((x.abs().sum(1) == 0).double().mean()),
+        "rep_scale": float(x.abs().mean()),
+    }
+
+
 def linear_probes(algorithm, split: Split) -> dict[str, float]:
-    """Probe accuracies of `algorithm`'s frozen representation (fit on train, score on test)."""
+    """Probe accuracies of `algorithm`'s frozen representation (fit on train, score on test),
+    with `representation_summary` of the test representations."""
     x_tr, y_tr, z_tr = pooled(split, "train")
     x_te, y_te, z_te = pooled(split, "test")
-    return probe_accuracies(
+    test_features = representations(algorithm, x_te)
+    out = probe_accuracies(
         representations(algorithm, x_tr),
         y_tr,
         z_tr,
-        representations(algorithm, x_te),
+        test_features,
         y_te,
         z_te,
         group_names=split.dataset.group_names,
     )
+    return {**out, **representation_summary(test_features)}
