@@ -13,6 +13,7 @@ from fairdg.interpret import (
     plot_r_histograms,
     probe_accuracies,
     reattach,
+    representation_summary,
     representations,
     subsample,
 )
@@ -128,3 +129,16 @@ def test_subsample():
     picked = subsample(100, 10, seed=1)
     assert len(picked) == 10 and len(set(picked.tolist())) == 10
     assert torch.equal(picked, subsample(100, 10, seed=1))
+
+
+def test_representation_summary():
+    g = torch.Generator().manual_seed(4)
+    features = torch.zeros(100, 4)
+    features[:, 0] = torch.rand(100, generator=g)
+    features[:, 1] = 2 * features[:, 0]  # active but collinear: rank 1
+    features[0] = 0.0
+    features[5, 3] = 1.0  # nonzero on 1% of the samples only: not counted as active
+    out = representation_summary(features)
+    assert out["rep_active_units"] == 2.0 and out["rep_zero_rows"] == pytest.approx(0.01)
+    assert out["rep_rank"] == 2.0  # the lone value in unit 3 adds a direction
+    assert out["rep_scale"] > 0
