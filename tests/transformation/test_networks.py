@@ -71,9 +71,9 @@ def test_losses_are_finite_and_reach_their_networks(shape, use_sensitive):
     model = make(shape, use_sensitive)
     x, z = torch.rand(6, *shape), torch.tensor([0, 1] * 3)
     loss, stats = generator_loss(model, x, z)
-    expected = {"recon_x", "recon_m", "recon_s", "gan_x", "gen_loss"}
+    expected = {"recon_x", "recon_m", "recon_s", "gan_x", "prior", "gen_loss"}
     if use_sensitive:
-        expected |= {"recon_c", "recon_a", "sensitive", "gan_m"}
+        expected |= {"recon_c", "recon_a", "sensitive", "sensitive_cycle", "gan_m"}
     assert set(stats) == expected
     assert all(math.isfinite(v) and v >= 0 for v in stats.values())
     loss.backward()
@@ -84,7 +84,7 @@ def test_losses_are_finite_and_reach_their_networks(shape, use_sensitive):
         grads = [p.grad for n, p in generator.items() if n.startswith(name + ".")]
         assert grads and all(g is not None for g in grads), name
     model.zero_grad(set_to_none=True)
-    d_loss, d_stats = discriminator_loss(model, x)
+    d_loss, d_stats = discriminator_loss(model, x, z)
     d_loss.backward()
     assert set(d_stats) == ({"dis_x", "dis_m"} if use_sensitive else {"dis_x"})
     assert all(p.grad is not None for p in model.discriminator_parameters())

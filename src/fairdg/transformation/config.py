@@ -2,8 +2,10 @@
 
 The loss weights and optimiser defaults are the FDDG authors' (METHODS.md, "FDDG"); the network
 widths are scaled down from their "tiny MUNIT" so that T trains on a CPU in minutes (authors /
-ours: outer width 64 / 16, semantic map 128 / 32 channels, AdaIN MLP 256 / 64 hidden units). The
-tabular sizes are those of appendix C.5 for NYSF (hidden 32, semantic 16, content 8).
+ours: outer width 64 / 8, semantic map 128 / 32 channels, AdaIN MLP 256 / 64 hidden units,
+first encoder and last decoder convolutions 7x7 / 5x5, upsampling convolutions 5x5 / 3x3, a
+28 x 28 image downsampled once to a 14 x 14 map, as theirs). The tabular sizes are those of
+appendix C.5 for NYSF (hidden 32, semantic 16, content 8).
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ DEFAULT_WEIGHTS = {
     "gan_x": 1.0,  # LSGAN on images (outer discriminator)
     "gan_m": 1.0,  # LSGAN on semantic factors (inner discriminator)
     "sensitive": 1.0,  # cross-entropy of h(E_a(m)) against z
+    # ours (not in the paper): h must read the sampled label z' = argmax h(a') back off the
+    # decoded sample, so that a' (not the style code) decides the sensitive attribute of x'
+    "sensitive_cycle": 1.0,
+    # ours: the encoded style and sensitive codes of real data are pulled towards their N(0, I)
+    # priors (batch mean 0, covariance I), so that codes drawn from the priors (DataAug) fall
+    # where real codes lie and h gives both groups
+    "prior": 1.0,
 }
 
 
@@ -39,13 +48,18 @@ class TransformationConfig:
         Number of sensitive groups (outputs of the sensitive classifier h).
     use_sensitive
         False: no inner level (content and style only), the "FDDG w/o sf" ablation.
+    conditional_gan
+        The outer discriminator judges (x, z) pairs: one head per sensitive group, a real image
+        judged by the head of its z, a decoded sample by that of its label z' (ours; the paper's
+        discriminator is unconditional). It makes x' show the sampled sensitive attribute.
     style_dim, sensitive_dim
         Sizes of the style code and the sensitive code (priors N(0, I)); 2 as the authors.
     width, semantic_channels, content_channels, mlp_dim, n_res, n_downsample
         Convolutional family: channels of the first outer layer, of the semantic map m, of the
         content map c, hidden units of the MLPs that produce AdaIN parameters, residual blocks,
-        stride-2 downsamplings (None: 1 up to 16 pixels, 2 up to 32, 3 above, so that a 28 x 28
-        image gives a 7 x 7 map and a 64 x 64 image an 8 x 8 one).
+        stride-2 downsamplings (None: 1 up to 32 pixels, 2 up to 64, 3 above, so that a 28 x 28
+        image gives a 14 x 14 map and a 64 x 64 image a 16 x 16 one; a 7 x 7 map loses the
+        strokes of MNIST digits).
     disc_width, disc_scales
         Discriminator channels and number of image scales (None: up to 3 that fit the image).
     hidden, semantic_dim, content_dim
@@ -62,9 +76,10 @@ class TransformationConfig:
     input_shape: tuple[int, ...]
     num_groups: int = 2
     use_sensitive: bool = True
+    conditional_gan: bool = True
     style_dim: int = 2
     sensitive_dim: int = 2
-    width: int = 16
+    width: int = 8
     semantic_channels: int = 32
     content_channels: int = 32
     mlp_dim: int = 64
@@ -137,7 +152,7 @@ class TransformationConfig:
         if self.n_downsample is not None:
             return self.n_downsample
         size = max(self.input_shape[1:])
-        return 1 if size <= 16 else 2 if size <= 32 else 3
+        return 1 if size <= 32 else 2 if size <= 64 else 3
 
     @property
     def discriminator_scales(self) -> int:

@@ -1,12 +1,12 @@
 """Convolutional networks of T for images (after MUNIT's tiny configuration, scaled down).
 
 Outer level on images x (C, H, W) scaled to [-1, 1]:
-- `SemanticEncoder` E_m: conv 7x7 (w) -> n stride-2 convs (doubling to the semantic channels) ->
+- `SemanticEncoder` E_m: conv 5x5 (w) -> n stride-2 convs (doubling to the semantic channels) ->
   residual blocks, all with instance norm: the semantic map m (C_m, H / 2^n, W / 2^n).
 - `CodeEncoder` E_s: conv stack with stride-2 steps, global average pooling, a linear map to the
   style code (no normalisation, so global colour survives).
 - `AdaINDecoder` G_out(m, s): residual blocks with adaptive instance norm whose scales and
-  shifts come from an MLP of the code, n x (upsample 2, conv 5x5, layer norm), conv 7x7, tanh.
+  shifts come from an MLP of the code, n x (upsample 2, conv 3x3, layer norm), conv 5x5, tanh.
 Inner level on m: `ContentEncoder` E_c (conv 3x3 + residual blocks, instance norm),
 `CodeEncoder` E_a (as E_s, on m), `AdaINDecoder` G_in(c, a) (same pattern, no upsampling, linear
 output). `PatchDiscriminator` (multi-scale for images, one scale for m) scores patches (LSGAN).
@@ -96,7 +96,7 @@ class SemanticEncoder(nn.Module):
 
     def __init__(self, c_in: int, width: int, c_out: int, n_down: int, n_res: int) -> None:
         super().__init__()
-        layers: list[nn.Module] = [ConvBlock(c_in, width, 7, norm="in")]
+        layers: list[nn.Module] = [ConvBlock(c_in, width, 5, norm="in")]
         channels = width
         for i in range(n_down):
             nxt = c_out if i == n_down - 1 else min(2 * channels, c_out)
@@ -168,7 +168,7 @@ class AdaINDecoder(nn.Module):
             ]
             channels = max(channels // 2, 8)
         self.up = nn.Sequential(*up)
-        self.out = ConvBlock(channels, c_out, 7 if final == "tanh" else 3, act=final)
+        self.out = ConvBlock(channels, c_out, 5 if final == "tanh" else 3, act=final)
         self.out_size = out_size
         self.n_block_params = AdaINResBlock.n_params_per_channel * c_in
         self.mlp = nn.Sequential(
@@ -193,10 +193,10 @@ class PatchDiscriminator(nn.Module):
     """Multi-scale LSGAN patch discriminator: one small conv net per scale, outputs concatenated.
 
     Each scale: conv 4x4 stride 2 (w) -> LeakyReLU -> conv 4x4 stride 2 (2w) -> LeakyReLU ->
-    conv 1x1 -> one score per patch; the input is average-pooled by 2 between scales.
+    conv 1x1 -> one score per patch and head; the input is average-pooled by 2 between scales.
     """
 
-    def __init__(self, c_in: int, width: int, scales: int) -> None:
+    def __init__(self, c_in: int, width: int, scales: int, heads: int = 1) -> None:
         super().__init__()
         self.nets = nn.ModuleList(
             nn.Sequential(
@@ -204,15 +204,20 @@ class PatchDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2),
                 nn.Conv2d(width, 2 * width, 4, 2, 1),
                 nn.LeakyReLU(0.2),
-                nn.Conv2d(2 * width, 1, 1),
+                nn.Conv2d(2 * width, heads, 1),
             )
             for _ in range(scales)
         )
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Patch scores per scale; with ``labels``, each sample's score map is that of its
+        label's head (a discriminator conditioned on the label)."""
         outs = []
         for i, net in enumerate(self.nets):
             if i:
                 x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
-            outs.append(net(x))
+            out = net(x)
+            if labels is not None:
+                out = out[torch.arange(len(out), device=out.device), labels].unsqueeze(1)
+            outs.append(out)
         return outs

@@ -9,6 +9,7 @@ attribute), then augments held-out rows and reports:
 - ``probe_y_accuracy``: the y probe's accuracy on the real rows (its ceiling);
 - ``label_kept``: how often the y probe still gives the true y on x' (content preserved);
 - ``z_flip``: how often z' = h(a') differs from the row's z (new sensitive factor);
+- ``z_prime_share``: the share of the most frequent z' (near 1: every a' gets the same label);
 - ``z_consistent``: how often the z probe reads z' off x' (the image shows the sampled
   sensitive attribute, e.g. the background colour on ccMNIST).
 """
@@ -63,24 +64,39 @@ def _predict(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Te
     return torch.cat([net(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
+def fit_probes(
+    train: tuple[torch.Tensor, ...],
+    num_classes: int,
+    num_groups: int,
+    steps: int = 300,
+    seed: int = 0,
+) -> tuple[nn.Module, nn.Module]:
+    """The y probe (balanced over z) and the z probe (balanced over y) on ``(x, y, z)``."""
+    x, y, z = train
+    return (
+        fit_probe(x, y, num_classes, steps, seed=seed, balance=z),
+        fit_probe(x, z, num_groups, steps, seed=seed + 1, balance=y),
+    )
+
+
 @torch.no_grad()
 def augmentation_report(
     model: TransformationModel,
-    train: tuple[torch.Tensor, ...],
+    train: tuple[torch.Tensor, ...] | None,
     test: tuple[torch.Tensor, ...],
     num_classes: int,
     num_groups: int,
     probe_steps: int = 300,
     seed: int = 0,
+    probes: tuple[nn.Module, nn.Module] | None = None,
 ) -> dict[str, Any]:
-    """Measure T on ``test = (x, y, z)`` with probes fitted on ``train = (x, y, z)``."""
-    x_train, y_train, z_train = train
+    """Measure T on ``test = (x, y, z)`` with probes fitted on ``train = (x, y, z)`` (or the
+    given ``probes``, from `fit_probes`)."""
     x, y, z = test
-    with torch.enable_grad():
-        probe_y = fit_probe(x_train, y_train, num_classes, probe_steps, seed=seed, balance=z_train)
-        probe_z = fit_probe(
-            x_train, z_train, num_groups, probe_steps, seed=seed + 1, balance=y_train
-        )
+    if probes is None:
+        with torch.enable_grad():
+            probes = fit_probes(train, num_classes, num_groups, probe_steps, seed)
+    probe_y, probe_z = probes
     model.eval()
     g = torch.Generator(device=x.device).manual_seed(seed)
     x_rec = torch.cat([model.reconstruct(x[i : i + 256]) for i in range(0, len(x), 256)])
@@ -96,6 +112,7 @@ def augmentation_report(
         "probe_z_accuracy": float((_predict(probe_z, x) == z).float().mean()),
         "label_kept": float((_predict(probe_y, x_aug) == y).float().mean()),
         "z_flip": float((z_aug != z).float().mean()),
+        "z_prime_share": float(z_aug.bincount(minlength=num_groups).max()) / len(z_aug),
         "z_consistent": float((_predict(probe_z, x_aug) == z_aug).float().mean()),
     }
     return out

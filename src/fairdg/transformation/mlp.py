@@ -45,9 +45,13 @@ class ConcatDecoder(nn.Module):
 class VectorDiscriminator(nn.Module):
     """Scores a vector with a two-layer MLP; returns a list (one "scale") like the image one."""
 
-    def __init__(self, n_in: int, n_hidden: int, n_out: int) -> None:
+    def __init__(self, n_in: int, n_hidden: int, n_out: int, heads: int = 1) -> None:
         super().__init__()
-        self.net = TwoLayer(n_in, n_hidden, n_out)
+        self.heads, self.n_out = heads, n_out
+        self.net = TwoLayer(n_in, n_hidden, n_out * heads)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [self.net(x.flatten(1))]
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> list[torch.Tensor]:
+        out = self.net(x.flatten(1)).view(len(x), self.heads, self.n_out)
+        if labels is not None:  # the head of each sample's label
+            return [out[torch.arange(len(out), device=out.device), labels]]
+        return [out.flatten(1)]

@@ -34,6 +34,7 @@ class TransformationModel(nn.Module):
         super().__init__()
         self.config = config
         self.meta: dict[str, Any] = {}
+        self._heads = config.num_groups if config.conditional_gan else 1
         if config.family == "conv":
             self._build_conv(config)
         else:
@@ -46,7 +47,7 @@ class TransformationModel(nn.Module):
         channels, height, width = cfg.input_shape
         n_down, cm = cfg.downsamplings, cfg.semantic_channels
         self.enc_semantic = conv.SemanticEncoder(channels, cfg.width, cm, n_down, cfg.n_res)
-        self.enc_style = conv.CodeEncoder(channels, cfg.width, cfg.style_dim, 2, 7)
+        self.enc_style = conv.CodeEncoder(channels, cfg.width, cfg.style_dim, 2, 5)
         self.dec_outer = conv.AdaINDecoder(
             cm,
             channels,
@@ -58,7 +59,7 @@ class TransformationModel(nn.Module):
             out_size=(height, width),
         )
         self.dis_outer = conv.PatchDiscriminator(
-            channels, cfg.disc_width, cfg.discriminator_scales
+            channels, cfg.disc_width, cfg.discriminator_scales, self._heads
         )
         if cfg.use_sensitive:
             cc = cfg.content_channels
@@ -75,7 +76,7 @@ class TransformationModel(nn.Module):
         self.enc_semantic = mlp.TwoLayer(n_features, hid, sem)
         self.enc_style = mlp.TwoLayer(n_features, hid, cfg.style_dim)
         self.dec_outer = mlp.ConcatDecoder(sem, cfg.style_dim, hid, n_features)
-        self.dis_outer = mlp.VectorDiscriminator(n_features, hid, max(hid // 2, 1))
+        self.dis_outer = mlp.VectorDiscriminator(n_features, hid, max(hid // 2, 1), self._heads)
         if cfg.use_sensitive:
             self.enc_content = mlp.TwoLayer(sem, sem, con)
             self.enc_sensitive = mlp.TwoLayer(sem, max(sem // 2, 1), cfg.sensitive_dim)
@@ -164,7 +165,9 @@ class TransformationModel(nn.Module):
         ``resample_sensitive=False``) the sensitive factor is kept and z' = z, which must then
         be given.
         """
-        m, s = self.encode(self.to_model(x))
+        xm = self.to_model(x)
+        m = self.enc_semantic(xm)
+        s = None if resample_style else self.enc_style(xm)
         c, a = self.split(m)
         s_new, a_new = self.sample_codes(len(x), x.device, generator)
         keep_sensitive = not self.config.use_sensitive or not resample_sensitive

@@ -148,7 +148,7 @@ def fit_transformation(
     for step in bar:
         xb, zb = next(batches)
         xb, zb = xb.to(device), zb.to(device)
-        d_loss, d_stats = discriminator_loss(model, xb)
+        d_loss, d_stats = discriminator_loss(model, xb, zb)
         opt_dis.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_dis.step()

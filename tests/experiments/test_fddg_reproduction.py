@@ -1,0 +1,68 @@
+"""The FDDG reproductions' table, averages and plot, from hand-made rows (no training)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from fairdg.experiments import fddg_protocol as protocol
+from fairdg.experiments.fddg_ccmnist import checks, grayscale
+from fairdg.experiments.reproductions import REPRODUCTIONS
+
+
+def _rows():
+    rows = []
+    for method, dp in (("erm", 0.4), ("fddg", 0.6), ("fddg-no-fc", 0.5)):
+        for target, shift in (("a", 0.0), ("b", 0.2)):
+            for seed in range(2):
+                rows.append(
+                    {
+                        "method": method,
+                        "target": target,
+                        "seed": seed,
+                        "dp_ratio": dp + shift + 0.1 * seed,
+                        "fairness_auc": 0.7 - dp / 4,
+                        "accuracy": 0.9 - 0.01 * seed,
+                    }
+                )
+    return rows
+
+
+def test_table_cells_are_mean_and_sample_std():
+    table = protocol.results_table(
+        _rows(), ["erm", "fddg"], ["a", "b"], {"a": 0.1, "b": 0.9}, paper={"ERM": ["x", "y", "z"]}
+    )
+    lines = table.splitlines()
+    assert lines[0] == "| method | a (0.10) | b (0.90) | Avg |"
+    erm = lines[2].split(" | ")
+    # dp over seeds 0.4, 0.5: mean 0.45, sample std 0.0707; accuracy 90 and 89 -> 89.50 ± 0.71
+    assert erm[1] == "0.45 ± 0.07 / 0.60 ± 0.00 / 89.50 ± 0.71"
+    assert erm[3].startswith("0.55 / 0.60 / 89.50")  # average over targets of the means
+    assert lines[-1] == "| *paper: ERM* | x | y | z |"
+
+
+def test_averages_and_checks():
+    avg = protocol.averages(_rows(), "fddg")
+    assert avg["dp_ratio"] == pytest.approx(0.75)
+    assert math.isnan(protocol.averages(_rows(), "missing")["accuracy"])
+    text = "\n".join(checks(_rows()))
+    assert "FDDG 0.750 vs ERM 0.550 (difference +0.200" in text
+    assert "FDDG w/o fc" in text and "worse than FDDG on: DP, AUC" in text
+
+
+def test_plot_is_written(tmp_path):
+    path = protocol.plot_dp_vs_dependence(_rows(), {"a": 0.1, "b": 0.9}, tmp_path / "p.png")
+    assert path.stat().st_size > 0
+
+
+def test_grayscale_view_keeps_labels_and_drops_colour(tiny_image):
+    gray = grayscale(tiny_image)
+    assert gray.input_shape == (1, 8, 8) and gray.name == "ccmnist-gray"
+    for before, after in zip(tiny_image.domains, gray.domains, strict=True):
+        assert after.x.shape == (len(before), 1, 8, 8)
+        assert (after.y == before.y).all() and (after.z == before.z).all()
+
+
+def test_registered():
+    assert {"fddg-ccmnist", "fddg-nysf-synthetic"} <= set(REPRODUCTIONS.names())
