@@ -8,7 +8,8 @@ data) three times into fresh folders: ``local`` with torch's default threads (th
 ``local`` with one thread (to separate thread contention from parallelism), and ``processes``
 with ``--workers`` workers of one thread each (worker start-up included). Prints wall times and
 the speed-up of each against the baseline; the target is >= 1.6x for 2 workers on 2 cores.
-Timings are noisy on a shared machine: run it when the machine is quiet.
+Run it on an otherwise idle machine: with Linux's session autogroups, a busy process in another
+session caps this benchmark at about one core whatever the number of workers.
 """
 
 from __future__ import annotations
