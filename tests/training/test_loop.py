@@ -145,3 +145,26 @@ def test_unknown_hyperparameter_and_algorithm(tmp_path, tiny_tabular):
         train(_config(tmp_path, hparams={"lrr": 1}), dataset=tiny_tabular)
     with pytest.raises(ValueError, match="unknown algorithm 'ermm'.*Did you mean 'erm'"):
         train(_config(tmp_path, algorithm="ermm"), dataset=tiny_tabular)
+
+
+def test_kill_between_summary_and_done_marker_finishes_once(tmp_path, tiny_tabular, monkeypatch):
+    from fairdg import records
+    from fairdg.training import loop
+
+    config = _config(tmp_path)
+    original = records.write_json
+
+    def killed_at_done(path, obj):
+        if str(path).endswith("done.json"):
+            raise KeyboardInterrupt
+        return original(path, obj)
+
+    monkeypatch.setattr(loop.records, "write_json", killed_at_done)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, dataset=tiny_tabular)
+    monkeypatch.setattr(loop.records, "write_json", original)
+    result = train(config, dataset=tiny_tabular)
+    summary = (tmp_path / "runs" / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["run_id"] for line in summary] == [config.run_id()]
+    assert [h["step"] for h in result.history] == [5, 10, 15, 20]
+    assert not (result.run_dir / "checkpoint.pt").exists()

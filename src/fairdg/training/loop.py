@@ -9,6 +9,7 @@ selected checkpoint's metrics to ``done.json`` and to the summary file ``<output
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 import platform
@@ -62,8 +63,10 @@ def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, spli
     """FDDG's transformation model from ``config.transformation``, checked against the run
     (same dataset and input shape; trained without the run's held-out domains)."""
     if not getattr(ALGORITHMS.get(config.algorithm), "USES_TRANSFORMATION", False):
-        raise ValueError(f"algorithm {config.algorithm!r} uses no transformation model; "
-                         "drop --transformation (RunConfig.transformation)")
+        raise ValueError(
+            f"algorithm {config.algorithm!r} uses no transformation model; "
+            "drop --transformation (RunConfig.transformation)"
+        )
     model = load_transformation(config.transformation, map_location=config.device)
     check_compatible(model, dataset.name, dataset.input_shape, split.test_domains)
     return model
@@ -169,6 +172,7 @@ def train(
     run_dir = Path(config.output_dir) / config.run_id()
     if (run_dir / "done.json").exists() and not force:
         log.info("run %s is already complete", run_dir)
+        (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
         return RunResult(run_dir, records.read_json(run_dir / "done.json"))
     started = time.perf_counter()
     check_device(config.device)
@@ -183,11 +187,11 @@ def train(
 
     # -- resume ------------------------------------------------------------------------------
     step, n_evals, best = 0, 0, {"value": None, "step": None, "metrics": None, "state": None}
-    if force:
+    if ckpt_path.exists() and not force:
+        step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
+    else:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
         (run_dir / "results.jsonl").unlink(missing_ok=True)
         ckpt_path.unlink(missing_ok=True)
-    elif ckpt_path.exists():
-        step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
 
     # -- training ----------------------------------------------------------------------------
     bar = tqdm(
@@ -239,13 +243,24 @@ def train(
                 "hparams": hparams,
             },
         )
+    # Order matters for a kill at any point: the summary line is appended at most once (a
+    # resumed finish finds it), done.json marks completion, and the checkpoint goes last.
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
+    record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
+    summary_path = Path(config.output_dir) / "results.jsonl"
+    if force or not _summary_has(summary_path, record["run_id"]):
+        records.append_jsonl(summary_path, record)
     records.write_json(run_dir / "done.json", record)
-    record = records.read_json(run_dir / "done.json")  # the JSON form (NaN as null) everywhere
-    records.append_jsonl(Path(config.output_dir) / "results.jsonl", record)
     ckpt_path.unlink(missing_ok=True)
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
+
+
+def _summary_has(path: Path, run_id: str) -> bool:
+    """Whether the summary file already holds a record of `run_id`."""
+    if not path.exists():
+        return False
+    return any(r.get("run_id") == run_id for r in records.load_jsonl(path)[0])
 
 
 def summary_record(config, split, hparams, steps, best, wall) -> dict[str, Any]:
