@@ -244,14 +244,15 @@ def train(
             },
         )
     # Order matters for a kill at any point: the summary line is appended at most once (a
-    # resumed finish finds it), done.json marks completion, and the checkpoint goes last.
+    # resumed finish finds it), the checkpoint goes (a kill now only costs a rerun of this
+    # deterministic run), and done.json marks completion last.
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
     record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
     summary_path = Path(config.output_dir) / "results.jsonl"
     if force or not _summary_has(summary_path, record["run_id"]):
         records.append_jsonl(summary_path, record)
-    records.write_json(run_dir / "done.json", record)
     ckpt_path.unlink(missing_ok=True)
+    records.write_json(run_dir / "done.json", record)
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
 
