@@ -124,3 +124,30 @@ def test_end_to_end_on_synthetic_shift_data(tmp_path):
         train(run.replace(test_domains=("env1",)), dataset=dataset)
     with pytest.raises(ValueError, match="uses no transformation model"):
         train(run.replace(algorithm="erm"), dataset=dataset)
+
+
+@pytest.mark.parametrize("mode", ["pooled", "max"])
+def test_fairness_constraint_on_pooled_or_separate_sets(tiny_tabular, mode, monkeypatch):
+    algorithm = build("fddg-no-fc", tiny_tabular)  # reuse a T; switch the fairness term on
+    algorithm = FDDG(
+        tiny_tabular.input_shape,
+        2,
+        3,
+        {"fddg_fair_sets": mode},
+        transformation=algorithm.transformation,
+    )
+    batches = draw(tiny_tabular, 1)[0]
+    x = torch.cat([b.x for b in batches])
+    z = torch.cat([b.z for b in batches])
+    x_syn, z_syn = x + 1.0, 1 - z  # a fixed "augmentation"
+    monkeypatch.setattr(algorithm.transformation, "augment", lambda *a, **k: (x_syn, z_syn))
+    with torch.no_grad():
+        real, syn = algorithm.predict(x), algorithm.predict(x_syn)
+        gaps = [
+            algorithm.fairness_penalty(real, z).item(),
+            algorithm.fairness_penalty(syn, z_syn).item(),
+        ]
+        pooled = algorithm.fairness_penalty(torch.cat([real, syn]), torch.cat([z, z_syn])).item()
+    stats = algorithm.update(batches, 0)
+    expected = max(gaps) if mode == "max" else pooled
+    assert stats["fair_constraint"] == pytest.approx(expected, abs=1e-6)

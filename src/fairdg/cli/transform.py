@@ -82,6 +82,12 @@ def add_parser(sub) -> None:
     s.add_argument("--output", default=None, help="PNG file of the figure-4 grid (images)")
     s.add_argument("--rows", type=int, default=8, help="images in the grid (default 8)")
     s.add_argument(
+        "--held-out",
+        action="store_true",
+        help="use rows of the held-out domains (never seen by T) instead of the "
+        "sources' validation rows",
+    )
+    s.add_argument(
         "--measure",
         action="store_true",
         help="also measure label preservation and sensitive-factor control with "
@@ -156,9 +162,9 @@ def show_command(args: argparse.Namespace) -> int:
     print("  validation: " + json.dumps(meta.get("val_metrics", {})))
     dataset = load_dataset(args.dataset, **parse_assignments(args.data_option, "--data-option"))
     split = dataset.split(int(meta.get("seed", 0)), meta.get("test_domains", []))
-    # show the held-out domains when there are any (T never saw them), else source validation
-    names = split.test_domains or split.train_domains
-    part = "test" if split.test_domains else "val"
+    # the sources' validation rows (T's own domains, never trained on), or the held-out ones
+    names = split.test_domains if args.held_out and split.test_domains else split.train_domains
+    part = "test" if names == split.test_domains else "val"
     x = torch.cat([split.parts[n][part].x for n in names])
     z = torch.cat([split.parts[n][part].z for n in names])
     if args.output:

@@ -41,7 +41,10 @@ LABELS = {
     "fddg-no-t": "FDDG w/o T",
     "fddg-no-fc": "FDDG w/o fc",
     "fddg": "FDDG",
+    "fddg:max": "FDDG, separate gaps (ours)",
 }
+# Variants: a row name "<algorithm>:<variant>" runs <algorithm> with these hyperparameters.
+VARIANTS = {"fddg:max": {"fddg_fair_sets": "max"}}
 CELL = ("dp_ratio", "fairness_auc", "accuracy")
 NEEDS_T = {"fddg": True, "fddg-no-fc": True, "fddg-no-sf": False}  # method -> sensitive factor
 
@@ -126,18 +129,24 @@ def run_plan(
     for target in targets:
         for method in plan.methods:
             path = None
-            if method in NEEDS_T:
+            algorithm = method.partition(":")[0]
+            if algorithm in NEEDS_T:
+                sensitive = NEEDS_T[algorithm]
                 path = transformation_path(
-                    plan, target, NEEDS_T[method], output / "transformations", device, True
+                    plan, target, sensitive, output / "transformations", device, True
                 )
-                t_paths[f"{target}/{'sf' if NEEDS_T[method] else 'nosf'}"] = path
+                t_paths[f"{target}/{'sf' if sensitive else 'nosf'}"] = path
             for seed in range(plan.seeds):
                 started = time.perf_counter()
                 config = RunConfig(
                     dataset=plan.dataset.name,
                     data_options=plan.data_options,
-                    algorithm=method,
-                    hparams={**plan.hparams, **plan.method_hparams.get(method, {})},
+                    algorithm=algorithm,
+                    hparams={
+                        **plan.hparams,
+                        **VARIANTS.get(method, {}),
+                        **plan.method_hparams.get(method, {}),
+                    },
                     test_domains=(target,),
                     seed=seed,
                     steps=plan.steps,
@@ -261,8 +270,11 @@ def plot_dp_vs_dependence(
             capsize=3,
             label=LABELS.get(method, method),
         )
-        for target, x, y in zip(dependence, xs, ys, strict=False):
-            ax.annotate(target, (x, y), textcoords="offset points", xytext=(5, -3), fontsize=7)
+        if i == 0:  # name each target once
+            for target, x, y in zip(dependence, xs, ys, strict=False):
+                ax.annotate(
+                    target, (x, y), textcoords="offset points", xytext=(6, -10), fontsize=7
+                )
     ax.set_xlabel("dependence score of the target domain")
     ax.set_ylabel("DP ratio on the target domain")
     ax.set_xlim(0, 1.05)
