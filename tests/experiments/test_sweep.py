@@ -108,7 +108,7 @@ if __name__ == "__main__":
     spec = SweepSpec(datasets=("tiny",), n_trials=6, test_domains=("d0",), steps={steps},
                      eval_every=20, output_dir={output!r})
     configs = expand(spec, lambda name, options: dataset.domain_names)
-    result = run_sweep(configs, sys.argv[1], workers=2, datasets={{"tiny": dataset}},
+    result = run_sweep(configs, sys.argv[1], workers=1, datasets={{"tiny": dataset}},
                        progress=False)
     print(result.summary())
 """
@@ -121,7 +121,7 @@ def test_killed_sweep_resumes_every_run_exactly_once(tmp_path):
     script.write_text(
         textwrap.dedent(SCRIPT.format(tests=str(TESTS), output=str(output), steps=200))
     )
-    # killed while worker processes run; resumed in one process (cheaper to start)
+    # killed while a worker process runs (processes launcher); resumed in one process
     process = subprocess.Popen(
         [sys.executable, str(script), "processes"],
         stdout=subprocess.PIPE,
