@@ -7,7 +7,7 @@ import math
 import pytest
 
 from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.fddg_ccmnist import checks, grayscale
+from fairdg.experiments.fddg_ccmnist import grayscale
 from fairdg.experiments.reproductions import REPRODUCTIONS
 
 
@@ -46,8 +46,8 @@ def test_averages_and_checks():
     avg = protocol.averages(_rows(), "fddg")
     assert avg["dp_ratio"] == pytest.approx(0.75)
     assert math.isnan(protocol.averages(_rows(), "missing")["accuracy"])
-    text = "\n".join(checks(_rows()))
-    assert "FDDG 0.750 vs ERM 0.550 (difference +0.200" in text
+    text = "\n".join(protocol.checks(_rows()))
+    assert "FDDG: DP ratio 0.750 vs ERM 0.550 (difference +0.200" in text
     assert "FDDG w/o fc" in text and "worse than FDDG on: DP, AUC" in text
 
 
@@ -66,3 +66,10 @@ def test_grayscale_view_keeps_labels_and_drops_colour(tiny_image):
 
 def test_registered():
     assert {"fddg-ccmnist", "fddg-nysf-synthetic"} <= set(REPRODUCTIONS.names())
+
+
+def test_methods_option():
+    assert protocol.methods_option({}, ("erm",)) == ("erm",)
+    assert protocol.methods_option({"methods": "erm,fddg:max"}, ()) == ("erm", "fddg:max")
+    with pytest.raises(ValueError, match="unknown"):
+        protocol.methods_option({"methods": "erm,fdg"}, ())

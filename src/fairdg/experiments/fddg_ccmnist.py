@@ -17,7 +17,8 @@ on red. ``--option colour=true`` runs the coloured version (T's style then carri
 
 Options (``--option KEY=VALUE``): ``colour``, ``subsample`` (images per domain), ``steps``
 (classifier), ``t_steps`` (T), ``targets`` (comma-separated), ``diagnostics`` (true/false),
-``max_variant`` (true: add FDDG with ``fddg_fair_sets=max``); ``--seeds N``. Quick mode: 1
+``max_variant`` (true: add FDDG with ``fddg_fair_sets=max``), ``methods`` (comma-separated
+rows to run, e.g. ``erm,fddg``); ``--seeds N``. Quick mode: 1
 seed, 1,000 images per domain, 100 classifier steps, 150 T steps on
 narrow networks (a smoke test of the whole pipeline, not a result). Full mode: 3 seeds, 4,000
 images per domain, 600 classifier steps, 800 T steps (lr 1e-3 instead of the authors' 1e-4).
@@ -141,7 +142,9 @@ def plan_from(options: ReproOptions) -> protocol.Plan:
         t_steps=int(extra.get("t_steps", base["t_steps"])),
         t_config=base["t_config"],
         targets=tuple(str(targets).split(",")) if targets else None,
-        methods=protocol.METHODS + (("fddg:max",) if _bool(extra.get("max_variant")) else ()),
+        methods=protocol.methods_option(
+            extra, protocol.METHODS + (("fddg:max",) if _bool(extra.get("max_variant")) else ())
+        ),
     )
 
 
@@ -181,39 +184,6 @@ def diagnose(
     return lines
 
 
-def checks(rows: list[dict]) -> list[str]:
-    """The issue's targets, evaluated on the averages over held-out domains."""
-    avg = {m: protocol.averages(rows, m) for m in {r["method"] for r in rows}}
-    out = []
-    if "erm" in avg and "fddg" in avg:
-        e, f = avg["erm"], avg["fddg"]
-        out += [
-            f"- DP ratio: FDDG {f['dp_ratio']:.3f} vs ERM {e['dp_ratio']:.3f} "
-            f"(difference {f['dp_ratio'] - e['dp_ratio']:+.3f}; target >= +0.10)",
-            f"- fairness AUC distance to 0.5: FDDG {abs(f['fairness_auc'] - 0.5):.3f} vs ERM "
-            f"{abs(e['fairness_auc'] - 0.5):.3f} (target: FDDG closer)",
-            f"- accuracy: FDDG {100 * f['accuracy']:.2f} vs ERM {100 * e['accuracy']:.2f} "
-            f"(difference {100 * (f['accuracy'] - e['accuracy']):+.2f} points; target within 3)",
-        ]
-        for method in ("fddg-no-sf", "fddg-no-t", "fddg-no-fc"):
-            if method in avg:
-                a = avg[method]
-                worse = [
-                    name
-                    for name, bad in (
-                        ("DP", a["dp_ratio"] < f["dp_ratio"]),
-                        ("AUC", abs(a["fairness_auc"] - 0.5) > abs(f["fairness_auc"] - 0.5)),
-                    )
-                    if bad
-                ]
-                out.append(
-                    f"- {protocol.LABELS[method]}: DP {a['dp_ratio']:.3f}, AUC "
-                    f"{a['fairness_auc']:.3f}, accuracy {100 * a['accuracy']:.2f}; worse "
-                    f"than FDDG on: {', '.join(worse) or 'neither fairness metric'}"
-                )
-    return out
-
-
 def run(options: ReproOptions) -> str:
     started = time.perf_counter()
     plan = plan_from(options)
@@ -249,7 +219,7 @@ def run(options: ReproOptions) -> str:
         table,
         "",
         "Targets (averages over held-out domains):",
-        *checks(rows),
+        *protocol.checks(rows),
         "",
     ]
     if _bool(options.extra.get("diagnostics", True)):

@@ -10,9 +10,10 @@ for NYSF). Protocol: `fairdg.experiments.fddg_protocol`. The classifier is the p
 MLP (three hidden layers of 32); T is the MLP family (appendix C.5 sizes).
 
 Options (``--option KEY=VALUE``): ``n_per_domain``, ``covariate_shift`` (synthetic), ``steps``,
-``t_steps``, ``targets`` (comma-separated); ``--seeds N``. Quick mode: 1 seed, 600 rows per
-domain, 300 classifier steps, 300 T steps. Full mode: 3 seeds, 2,000 rows per domain, 1,000
-classifier steps, 2,000 T steps. Both add the row "FDDG, separate gaps" (``fddg_fair_sets=max``).
+``t_steps``, ``targets``, ``methods`` (comma-separated); ``--seeds N``. Quick mode: 1 seed,
+600 rows per domain, 300 classifier steps, 300 T steps. Full mode: 3 seeds, 2,000 rows per
+domain, 1,000 classifier steps, 2,000 T steps. Both add the row "FDDG, separate gaps"
+(``fddg_fair_sets=max``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from pathlib import Path
 
 from fairdg.data import DATASETS, load_dataset
 from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.fddg_ccmnist import checks
 from fairdg.experiments.reproductions import ReproOptions
 
 # Tables 9 (ERM, FDDG) and 13 (ablations): targets R, B, M, Q, S and the average.
@@ -112,7 +112,7 @@ def run(options: ReproOptions) -> str:
         t_steps=int(options.extra.get("t_steps", base["t_steps"])),
         t_config={"lr": 1e-3, "batch_size": 64},
         targets=tuple(str(targets).split(",")) if targets else None,
-        methods=(*protocol.METHODS, "fddg:max"),
+        methods=protocol.methods_option(options.extra, (*protocol.METHODS, "fddg:max")),
     )
     name = "fddg-nysf-synthetic" + ("-quick" if options.quick else "")
     folder = Path(options.output) / name
@@ -141,7 +141,7 @@ def run(options: ReproOptions) -> str:
             table,
             "",
             "Averages over held-out domains:",
-            *checks(rows),
+            *protocol.checks(rows),
             "",
             f"DP ratio vs dependence: {plot}",
             f"Per-run rows: {folder / 'rows.json'}",

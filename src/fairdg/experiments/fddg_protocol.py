@@ -67,6 +67,17 @@ class Plan:
     targets: tuple[str, ...] | None = None
 
 
+def methods_option(extra: dict[str, Any], default: tuple[str, ...]) -> tuple[str, ...]:
+    """The rows to run: ``--option methods=a,b`` or `default`; unknown names are an error."""
+    if not extra.get("methods"):
+        return default
+    chosen = tuple(str(extra["methods"]).split(","))
+    unknown = [m for m in chosen if m not in LABELS]
+    if unknown:
+        raise ValueError(f"--option methods: unknown {unknown}; valid: {sorted(LABELS)}")
+    return chosen
+
+
 def transformation_path(
     plan: Plan, target: str, use_sensitive: bool, folder: Path, device: str, quiet: bool
 ) -> Path:
@@ -233,6 +244,48 @@ def averages(rows: list[dict[str, Any]], method: str) -> dict[str, float]:
             if per_target
             else math.nan
         )
+    return out
+
+
+def checks(rows: list[dict[str, Any]]) -> list[str]:
+    """The issue's targets on the averages over held-out domains: each FDDG row against ERM
+    (DP ratio +0.10, AUC closer to 0.5, accuracy within 3 points), each ablation against FDDG."""
+    avg = {m: averages(rows, m) for m in {r["method"] for r in rows}}
+    out: list[str] = []
+    if "erm" not in avg:
+        return out
+    e = avg["erm"]
+    for method in ("fddg", "fddg:max"):
+        if method not in avg:
+            continue
+        f, name = avg[method], LABELS[method]
+        out += [
+            f"- {name}: DP ratio {f['dp_ratio']:.3f} vs ERM {e['dp_ratio']:.3f} (difference "
+            f"{f['dp_ratio'] - e['dp_ratio']:+.3f}; target >= +0.10); fairness AUC distance to "
+            f"0.5 {abs(f['fairness_auc'] - 0.5):.3f} vs ERM {abs(e['fairness_auc'] - 0.5):.3f} "
+            f"(target: closer); accuracy {100 * f['accuracy']:.2f} vs ERM "
+            f"{100 * e['accuracy']:.2f} (difference {100 * (f['accuracy'] - e['accuracy']):+.2f}"
+            " points; target within 3)"
+        ]
+    if "fddg" not in avg:
+        return out
+    f = avg["fddg"]
+    for method in ("fddg-no-sf", "fddg-no-t", "fddg-no-fc"):
+        if method in avg:
+            a = avg[method]
+            worse = [
+                name
+                for name, bad in (
+                    ("DP", a["dp_ratio"] < f["dp_ratio"]),
+                    ("AUC", abs(a["fairness_auc"] - 0.5) > abs(f["fairness_auc"] - 0.5)),
+                )
+                if bad
+            ]
+            out.append(
+                f"- {LABELS[method]}: DP {a['dp_ratio']:.3f}, AUC {a['fairness_auc']:.3f}, "
+                f"accuracy {100 * a['accuracy']:.2f}; worse than FDDG on: "
+                f"{', '.join(worse) or 'neither fairness metric'}"
+            )
     return out
 
 
