@@ -36,6 +36,7 @@ VARIANTS = {
     "affinity (L1, the paper's)": {},
     "affinity (L2)": {"affinity_distance": "l2"},
     "affinity (cosine)": {"affinity_distance": "cosine"},
+    "affinity (sorted matching, ours)": {"affinity_matching": "sorted"},
 }
 
 

@@ -23,7 +23,7 @@ from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.data.base import Batch
 from fairdg.hparams import Choice, HParam, LogUniform
 from fairdg.losses import MemoryBank, affinity_loss
-from fairdg.losses.affinity import DISTANCES
+from fairdg.losses.affinity import DISTANCES, MATCHINGS
 
 AFFINITY_ON = ("sensitive", "domain")
 
@@ -49,6 +49,14 @@ class Affinity(FeaturizerClassifier):
         "affinity_scale_invariant": HParam(
             False, Choice((False,)), "divide by the within-class spread of the batch"
         ),
+        "affinity_matching": HParam(
+            "nearest",
+            Choice(("nearest",)),
+            f"one of {MATCHINGS}: nearest neighbour (eq. 3) or sliced one-to-one matching (ours)",
+        ),
+        "affinity_projections": HParam(
+            32, Choice((32,)), "random directions of affinity_matching='sorted'"
+        ),
         "affinity_bank": HParam(
             0, Choice((0,)), "memory bank rows per (class, group) cell (0 = no bank)"
         ),
@@ -67,6 +75,10 @@ class Affinity(FeaturizerClassifier):
             )
         if float(hp["affinity_lambda"]) < 0:
             raise ValueError(f"affinity_lambda must be >= 0, got {hp['affinity_lambda']!r}")
+        if hp["affinity_matching"] not in MATCHINGS:
+            raise ValueError(
+                f"affinity_matching must be one of {MATCHINGS}, got {hp['affinity_matching']!r}"
+            )
         capacity = int(hp["affinity_bank"])
         if capacity < 0:
             raise ValueError(f"affinity_bank must be >= 0 (0 = off), got {capacity}")
@@ -92,6 +104,8 @@ class Affinity(FeaturizerClassifier):
             paper_normalisation=bool(self.hparams["affinity_paper_norm"]),
             scale_invariant=bool(self.hparams["affinity_scale_invariant"]),
             bank=self.bank,
+            matching=self.hparams["affinity_matching"],
+            projections=int(self.hparams["affinity_projections"]),
             return_stats=True,
         )
         if self.bank is not None:

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 DISTANCES = ("l1", "l2", "cosine")
+MATCHINGS = ("nearest", "sorted")
 _BLOCK = 1024  # anchor rows per block of the no-grad distance matrix
 
 
@@ -197,6 +198,44 @@ def _nearest(cand, cand_yi, cand_zi, batch, n_groups, symmetric, distance):
     return torch.cat(anchors), torch.cat(targets), torch.cat(neighbours)
 
 
+def _sorted_matching(
+    rep: torch.Tensor, yi: torch.Tensor, zi: torch.Tensor, n_groups: int, projections: int
+) -> tuple[torch.Tensor, int, int]:
+    """Sliced one-to-one matching (``matching="sorted"``, ours): for each class and each pair
+    of groups, both cells are projected on the same `projections` random unit directions, each
+    projection is sorted, and the two sorted lists are compared quantile by quantile (the
+    smaller cell is read at the quantiles of the larger), L1. This is the sliced 1-Wasserstein
+    distance between the two cells: unlike the nearest neighbour, which a few samples of one
+    group can serve for all of the other group, every sample has exactly one partner, so the
+    loss is zero only when the cells' distributions agree, not merely their supports.
+
+    Returns ``(loss, terms, pairs)``: the mean over (class, group pair) of the mean absolute
+    quantile difference, the number of matched quantiles, the number of pairs used.
+    """
+    directions = F.normalize(
+        torch.randn(rep.shape[1], projections, device=rep.device, dtype=rep.dtype), dim=0
+    )
+    proj = rep @ directions
+    losses, terms = [], 0
+    for c in torch.unique(yi).tolist():
+        in_class = yi == c
+        cells = [proj[in_class & (zi == g)] for g in range(n_groups)]
+        for a in range(n_groups):
+            for b in range(a + 1, n_groups):
+                pa, pb = cells[a], cells[b]
+                if not len(pa) or not len(pb):
+                    continue
+                m = max(len(pa), len(pb))
+                grid = torch.arange(m, device=rep.device, dtype=rep.dtype) + 0.5
+                qa = pa.sort(dim=0).values[(grid * len(pa) / m).long()]
+                qb = pb.sort(dim=0).values[(grid * len(pb) / m).long()]
+                losses.append((qa - qb).abs().mean())
+                terms += m
+    if not losses:
+        return rep.sum() * 0.0, 0, 0
+    return torch.stack(losses).mean(), terms, len(losses)
+
+
 def affinity_loss(
     rep: torch.Tensor,
     y: torch.Tensor,
@@ -208,6 +247,8 @@ def affinity_loss(
     paper_normalisation: bool = False,
     scale_invariant: bool = False,
     bank: MemoryBank | None = None,
+    matching: str = "nearest",
+    projections: int = 32,
     return_stats: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, dict[str, float]]:
     """Affinity loss of a minibatch (equation (3); equation (2) when not class-conditional).
@@ -237,6 +278,15 @@ def affinity_loss(
         shrink its representation and grow its classifier instead of aligning the groups).
     bank : MemoryBank, optional
         Extra detached candidate neighbours; the caller pushes new batches into it.
+    matching : {"nearest", "sorted"}
+        ``"nearest"``: equation (3). ``"sorted"`` (ours): one-to-one matching by quantiles of
+        `projections` random 1-D projections per class and pair of groups (the sliced
+        1-Wasserstein distance, see `_sorted_matching`): it matches the groups' densities, not
+        only their supports. Ignores `distance` (1-D), `symmetric` (it is symmetric),
+        `paper_normalisation` and `bank` (not supported: an error).
+    projections : int
+        Number of random directions of ``matching="sorted"`` (drawn from torch's global
+        generator at every call).
     return_stats : bool
         Also return a dict: ``terms`` (anchor-pair terms used), ``skipped`` (eligible anchor-pair
         terms without a neighbour), ``pairs`` (group pairs used), ``mean_distance``.
@@ -247,8 +297,29 @@ def affinity_loss(
     single group or no anchor has a neighbour.
     """
     _check(rep, y, z, distance)
+    if matching not in MATCHINGS:
+        raise ValueError(f"matching must be one of {MATCHINGS}, got {matching!r}")
     y = y.long() if class_conditional else torch.zeros_like(z, dtype=torch.long)
     z = z.long()
+    if matching == "sorted":
+        if bank is not None:
+            raise ValueError("matching='sorted' does not use a memory bank: pass bank=None")
+        if isinstance(projections, bool) or not isinstance(projections, int) or projections < 1:
+            raise ValueError(f"projections must be a positive integer, got {projections!r}")
+        groups, zi = torch.unique(z, return_inverse=True)
+        yi = torch.unique(y, return_inverse=True)[1]
+        loss, n_terms, n_pairs = _sorted_matching(rep, yi, zi, len(groups), projections)
+        if scale_invariant and n_pairs:
+            loss = loss / _spread(rep, y, distance).clamp_min(1e-8)
+        if not return_stats:
+            return loss
+        stats = {
+            "terms": float(n_terms),
+            "skipped": 0.0,
+            "pairs": float(n_pairs),
+            "mean_distance": loss.item() if n_pairs else float("nan"),
+        }
+        return loss, stats
     cand, cand_y, cand_z = rep, y, z
     stored = bank.tensors() if bank is not None else None
     if stored is not None:
