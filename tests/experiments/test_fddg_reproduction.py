@@ -51,6 +51,16 @@ def test_averages_and_checks():
     assert "FDDG w/o fc" in text and "worse than FDDG on: DP, AUC" in text
 
 
+def test_undefined_metrics_are_skipped():
+    """A run predicting one class has no DP ratio (null in its JSON record): the averages and
+    the checks skip it instead of failing."""
+    rows = _rows()
+    rows[0]["dp_ratio"] = None  # erm, target a, seed 0
+    assert protocol.averages(rows, "erm")["dp_ratio"] == pytest.approx((0.5 + 0.65) / 2)
+    assert "FDDG: DP ratio" in "\n".join(protocol.checks(rows))
+    assert "0.50 ± 0.00" in protocol.results_table(rows, ["erm"], ["a", "b"], {})
+
+
 def test_plot_is_written(tmp_path):
     path = protocol.plot_dp_vs_dependence(_rows(), {"a": 0.1, "b": 0.9}, tmp_path / "p.png")
     assert path.stat().st_size > 0

@@ -129,7 +129,14 @@ def test_diagnostics_and_grid(tiny_image, tmp_path):
     report = augmentation_report(
         model, (d.x, d.y, d.z), (d.x[:10], d.y[:10], d.z[:10]), 2, 2, probe_steps=3
     )
-    for key in ("recon_mae", "label_kept", "z_flip", "z_consistent", "probe_y_accuracy"):
+    for key in (
+        "recon_mae",
+        "label_kept",
+        "label_agreement",
+        "z_flip",
+        "z_consistent",
+        "probe_y_accuracy",
+    ):
         assert 0 <= report[key] <= (1 if key != "recon_mae" else 10)
     grid = figure_grid(model, d.x[:4], d.z[:4])
     assert grid.shape == (3, 4 * 10 + 2, 5 * 10 + 2)  # 4 rows, 5 columns of 8 + 2 padding

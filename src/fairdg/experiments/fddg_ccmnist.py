@@ -153,9 +153,9 @@ def diagnose(
 ) -> list[str]:
     """Diagnostics of each full T on the sources' validation rows and the target's rows."""
     lines = [
-        "| target | rows | recon MAE / pixel | digit class kept | z' != z | top z' share | "
-        "z' shows on x' | y probe on real | z probe on real |",
-        "|" + "---|" * 9,
+        "| target | rows | recon MAE / pixel | y kept on x' | y probe agrees on x, x' | z' != z | "
+        "top z' share | z' shows on x' | y probe on real | z probe on real |",
+        "|" + "---|" * 10,
     ]
     for key, path in sorted(t_paths.items()):
         target, variant = key.split("/")
@@ -175,6 +175,7 @@ def diagnose(
             r = augmentation_report(model, None, test, 2, 2, probes=probes)
             lines.append(
                 f"| {target} | {name} | {r['recon_mae']:.3f} | {r['label_kept']:.3f} | "
+                f"{r['label_agreement']:.3f} | "
                 f"{r['z_flip']:.3f} | {r['z_prime_share']:.3f} | {r['z_consistent']:.3f} | "
                 f"{r['probe_y_accuracy']:.3f} | {r['probe_z_accuracy']:.3f} |"
             )
@@ -227,7 +228,7 @@ def run(options: ReproOptions) -> str:
             "Transformation models (full T, one per target; probes trained on the "
             "sources' training rows):",
             "",
-            *diagnose(plan, t_paths, folder, 100 if options.quick else 300),
+            *diagnose(plan, t_paths, folder, 100 if options.quick else 1000),
             "",
             f"Figure-4 grids: {folder}/grid-<target>.png (original, reconstruction, "
             "three DataAug samples; validation rows of the source domains).",

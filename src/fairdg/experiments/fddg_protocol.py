@@ -176,7 +176,7 @@ def run_plan(
                         "method": method,
                         "target": target,
                         "seed": seed,
-                        **{m: metrics.get(m, math.nan) for m in CELL},
+                        **{m: _number(metrics.get(m)) for m in CELL},
                         "stats": last["stats"],
                         "run_dir": str(result.run_dir),
                         "wall_seconds": time.perf_counter() - started,
@@ -185,6 +185,11 @@ def run_plan(
                 bar.update(1)
     bar.close()
     return rows, t_paths
+
+
+def _number(value: Any) -> float:
+    """A metric as a float; undefined ones (NaN, stored as null in JSON records) are NaN."""
+    return math.nan if value is None else float(value)
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -237,7 +242,7 @@ def averages(rows: list[dict[str, Any]], method: str) -> dict[str, float]:
     for metric in CELL:
         per_target: dict[str, list[float]] = {}
         for r in rows:
-            if r["method"] == method and not math.isnan(r[metric]):
+            if r["method"] == method and not math.isnan(_number(r[metric])):
                 per_target.setdefault(r["target"], []).append(r[metric])
         out[metric] = (
             statistics.fmean(statistics.fmean(v) for v in per_target.values())

@@ -46,10 +46,18 @@ _ENTRIES: list[tuple[str, str, str, str]] = [
         "MNIST/MNIST-I: Tables 1a (lambda) and 1b (representation size), t-SNE",
         "affinity 2.1",
     ),
-    ("fddg-ccmnist", "fairdg.experiments.fddg_ccmnist:run",
-     "ccMNIST: ERM, ablations and FDDG, each domain held out", "FDDG Tables 6, 10"),
-    ("fddg-nysf-synthetic", "fairdg.experiments.fddg_nysf:run",
-     "NYSF (or synthetic dependence shift): ERM, ablations, FDDG", "FDDG Tables 9, 13"),
+    (
+        "fddg-ccmnist",
+        "fairdg.experiments.fddg_ccmnist:run",
+        "ccMNIST: ERM, ablations and FDDG, each domain held out",
+        "FDDG Tables 6, 10",
+    ),
+    (
+        "fddg-nysf-synthetic",
+        "fairdg.experiments.fddg_nysf:run",
+        "NYSF (or synthetic dependence shift): ERM, ablations, FDDG",
+        "FDDG Tables 9, 13",
+    ),
 ]
 for _name, _target, _description, _paper in _ENTRIES:
     REPRODUCTIONS.register(_name, _target, _description, _paper)

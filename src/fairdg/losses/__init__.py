@@ -12,5 +12,11 @@ from fairdg.losses.invariance import (
 )
 
 __all__ = ["MemoryBank", "affinity_loss", "relaxed_dp"]
-__all__ += ["coral_penalty", "gaussian_kernel", "irm_penalty", "mmd_penalty", "pairwise_penalty",
-            "vrex_penalty"]
+__all__ += [
+    "coral_penalty",
+    "gaussian_kernel",
+    "irm_penalty",
+    "mmd_penalty",
+    "pairwise_penalty",
+    "vrex_penalty",
+]

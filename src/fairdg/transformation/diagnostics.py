@@ -105,12 +105,15 @@ def augmentation_report(
     ]
     x_aug = torch.cat([p[0] for p in parts])
     z_aug = torch.cat([p[1] for p in parts])
+    pred_real, pred_aug = _predict(probe_y, x), _predict(probe_y, x_aug)
     out = {
         "n": len(y),
         "recon_mae": float((x_rec - x).abs().mean()),
-        "probe_y_accuracy": float((_predict(probe_y, x) == y).float().mean()),
+        "probe_y_accuracy": float((pred_real == y).float().mean()),
         "probe_z_accuracy": float((_predict(probe_z, x) == z).float().mean()),
-        "label_kept": float((_predict(probe_y, x_aug) == y).float().mean()),
+        "label_kept": float((pred_aug == y).float().mean()),
+        # the probe's own errors set aside: does x' get the label the probe gave x?
+        "label_agreement": float((pred_aug == pred_real).float().mean()),
         "z_flip": float((z_aug != z).float().mean()),
         "z_prime_share": float(z_aug.bincount(minlength=num_groups).max()) / len(z_aug),
         "z_consistent": float((_predict(probe_z, x_aug) == z_aug).float().mean()),
