@@ -133,10 +133,16 @@ def _block_argmin(a, b, n_rows, n_cols, want_cols, distance):
     """Nearest row of `b` for each of the first `n_rows` rows of `a`, and (when `want_cols`)
     nearest row of `a` for each of the first `n_cols` rows of `b`, from one distance matrix
     computed in row blocks of `a` (symmetric anchors share it: half the distances)."""
+    stop = len(a) if want_cols else n_rows
+    if stop <= _BLOCK:  # one block (the usual minibatch): plain row and column argmins
+        dist = _pairwise(a[:stop], b, distance)
+        rows = dist[:n_rows].argmin(dim=1) if n_rows else dist.new_zeros(0, dtype=torch.long)
+        if want_cols and n_cols:
+            return rows, dist[:, :n_cols].argmin(dim=0)
+        return rows, torch.zeros(n_cols, dtype=torch.long, device=a.device)
     row_best = []
     col_val = torch.full((n_cols,), float("inf"), dtype=a.dtype, device=a.device)
     col_idx = torch.zeros(n_cols, dtype=torch.long, device=a.device)
-    stop = len(a) if want_cols else n_rows
     for start in range(0, stop, _BLOCK):
         dist = _pairwise(a[start : min(start + _BLOCK, stop)], b, distance)
         if start < n_rows:
