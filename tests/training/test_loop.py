@@ -104,6 +104,24 @@ def test_done_run_is_skipped_unless_forced(tmp_path, tiny_tabular):
     assert forced.algorithm is not None
 
 
+def test_done_run_with_changed_defaults_is_not_reused(tmp_path, tiny_tabular, monkeypatch):
+    """The run id hashes the explicit overrides only: when a default changes between versions
+    the cached run is refused with a clear error instead of being reused silently."""
+    from fairdg.hparams import Fixed, HParam
+
+    config = _config(tmp_path)
+    train(config, dataset=tiny_tabular)
+    changed = {**ERM.declared_hparams(), "lr": HParam(0.123, Fixed(), "learning rate")}
+    monkeypatch.setattr(ERM, "declared_hparams", classmethod(lambda cls: changed))
+    with pytest.raises(ValueError, match=r"other hyperparameter defaults.*lr: .* then, 0.123 now"):
+        train(config, dataset=tiny_tabular)
+    assert train(config, dataset=tiny_tabular, force=True).record["hparams"]["lr"] == 0.123
+    # a knob added since (absent from the record) does not count as a change
+    added = {**changed, "new_knob": HParam(1, Fixed(), "added later")}
+    monkeypatch.setattr(ERM, "declared_hparams", classmethod(lambda cls: added))
+    assert train(config, dataset=tiny_tabular).algorithm is None
+
+
 def test_corrupt_checkpoint_gives_clear_error(tmp_path, tiny_tabular):
     config = _config(tmp_path)
     run_dir = tmp_path / "runs" / config.run_id()

@@ -59,6 +59,26 @@ def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str,
     )
 
 
+def check_stale_defaults(
+    config: RunConfig, dataset: MultiDomainDataset, record: dict[str, Any], run_dir: Path
+) -> None:
+    """A done run whose recorded hyperparameters differ from what its configuration resolves
+    to now (a default changed in another fairdg version) must not be reused silently: the run
+    id hashes only the explicit overrides. Knobs the record lacks (added since) are ignored."""
+    old = record.get("hparams")
+    if not isinstance(old, dict):
+        return
+    now = json.loads(json.dumps(resolve_hparams(config, dataset), default=str))
+    changed = {k: (old[k], now[k]) for k in sorted(set(old) & set(now)) if old[k] != now[k]}
+    if changed:
+        detail = ", ".join(f"{k}: {a!r} then, {b!r} now" for k, (a, b) in changed.items())
+        raise ValueError(
+            f"run {run_dir} is complete but was computed with other hyperparameter defaults "
+            f"(fairdg {record.get('fairdg_version', '?')}; {detail}); rerun it with --force "
+            "(replaces its results) or write to another --output folder"
+        )
+
+
 def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, split: Split):
     """FDDG's transformation model from ``config.transformation``, checked against the run
     (same dataset and input shape; trained without the run's held-out domains)."""
@@ -173,7 +193,10 @@ def train(
     if (run_dir / "done.json").exists() and not force:
         log.info("run %s is already complete", run_dir)
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
-        return RunResult(run_dir, records.read_json(run_dir / "done.json"))
+        record = records.read_json(run_dir / "done.json")
+        if dataset is not None:
+            check_stale_defaults(config, dataset, record, run_dir)
+        return RunResult(run_dir, record)
     started = time.perf_counter()
     check_device(config.device)
 
