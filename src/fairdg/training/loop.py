@@ -194,6 +194,11 @@ def train(
         log.info("run %s is already complete", run_dir)
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
         record = records.read_json(run_dir / "done.json")
+        if dataset is None:
+            try:
+                dataset = load_dataset(config.dataset, **config.data_options)
+            except (OSError, ValueError) as err:  # data gone: the record stands unchecked
+                log.warning("cannot check run %s against current defaults: %s", run_dir, err)
         if dataset is not None:
             check_stale_defaults(config, dataset, record, run_dir)
         return RunResult(run_dir, record)
