@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from pathlib import Path
 
 import torch
 
@@ -72,6 +73,7 @@ def add_parser(sub) -> None:
         "weights.recon_x=10, ...), repeatable",
     )
     t.add_argument("--output", required=True, help="artifact path to write (.pt)")
+    t.add_argument("--force", action="store_true", help="replace an existing --output file")
     t.add_argument("--device", default="cpu", help="torch device (default cpu)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=train_command)
@@ -124,6 +126,10 @@ def config_from_flags(dataset, assignments: list[str], no_sensitive: bool) -> Tr
 
 
 def train_command(args: argparse.Namespace) -> int:
+    if Path(args.output).exists() and not args.force:
+        raise ValueError(
+            f"{args.output} already exists; pass --force to replace it or choose another --output"
+        )
     dataset = load_dataset(args.dataset, **parse_assignments(args.data_option, "--data-option"))
     config = config_from_flags(dataset, args.set, args.no_sensitive)
     model = fit_transformation(
@@ -161,6 +167,21 @@ def show_command(args: argparse.Namespace) -> int:
     )
     print("  validation: " + json.dumps(meta.get("val_metrics", {})))
     dataset = load_dataset(args.dataset, **parse_assignments(args.data_option, "--data-option"))
+    trained_on = meta.get("dataset")
+    shape = tuple(model.config.input_shape)
+    if shape != tuple(dataset.input_shape) or trained_on not in (None, dataset.name):
+        view = (
+            "; it is the in-memory grayscale view of `fairdg reproduce fddg-ccmnist`, which "
+            "writes its own grids (grid-<target>.png in the reproduction's folder)"
+            if str(trained_on).endswith("-gray")
+            else ""
+        )
+        raise ValueError(
+            f"{args.path} was trained on dataset {trained_on!r} with inputs of shape {shape}; "
+            f"--dataset {args.dataset} gives {dataset.name!r} with shape "
+            f"{tuple(dataset.input_shape)}: pass the dataset and --data-option values T was "
+            f"trained with{view}"
+        )
     split = dataset.split(int(meta.get("seed", 0)), meta.get("test_domains", []))
     # the sources' validation rows (T's own domains, never trained on), or the held-out ones
     names = split.test_domains if args.held_out and split.test_domains else split.train_domains

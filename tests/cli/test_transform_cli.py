@@ -1,0 +1,47 @@
+"""`fairdg transform train | show` end to end on the bundled digits (8 x 8 images)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fairdg.cli import main
+
+SMALL = ["--steps", "2", "--set", "width=4", "--set", "batch_size=8", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_train_show_and_refusals(tmp_path, capsys):
+    artifact = tmp_path / "t.pt"
+    assert (
+        main(["transform", "train", "--dataset", "digits", "--output", str(artifact), *SMALL]) == 0
+    )
+    assert artifact.exists()
+    written = artifact.read_bytes()
+
+    # an existing artifact is not replaced without --force
+    assert (
+        main(["transform", "train", "--dataset", "digits", "--output", str(artifact), *SMALL]) == 2
+    )
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert artifact.read_bytes() == written
+
+    grid = tmp_path / "grid.png"
+    assert (
+        main(["transform", "show", str(artifact), "--dataset", "digits", "--output", str(grid)])
+        == 0
+    )
+    assert grid.stat().st_size > 0
+
+    # data of another shape than T was trained on: a clear error, not a torch shape error
+    args = ["transform", "show", str(artifact), "--dataset", "digits"]
+    assert main([*args, "--data-option", "variant=coloured", "--output", str(grid)]) == 2
+    err = capsys.readouterr().err
+    assert "was trained on dataset 'digits' with inputs of shape (1, 8, 8)" in err
