@@ -45,3 +45,15 @@ def test_train_show_and_refusals(tmp_path, capsys):
     assert main([*args, "--data-option", "variant=coloured", "--output", str(grid)]) == 2
     err = capsys.readouterr().err
     assert "was trained on dataset 'digits' with inputs of shape (1, 8, 8)" in err
+
+
+def test_run_with_a_transformation_compares_with_erm_without_it(tmp_path, capsys):
+    artifact = tmp_path / "t.pt"
+    assert (
+        main(["transform", "train", "--dataset", "digits", "--output", str(artifact), *SMALL]) == 0
+    )
+    run = ["run", "--dataset", "digits", "--algorithm", "fddg", "--transformation", str(artifact)]
+    assert main([*run, "--steps", "2", "--quiet", "--output", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "note: erm runs without --transformation" in out
+    assert "fddg on digits" in out and "erm on digits" in out

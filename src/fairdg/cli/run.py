@@ -39,11 +39,17 @@ def add_parser(sub) -> None:
 
 
 def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]:
-    """`config` for algorithm `name`, keeping only the hyperparameter overrides it declares."""
-    declared = ALGORITHMS.get(name).declared_hparams()
+    """`config` for algorithm `name`, keeping only the hyperparameter overrides it declares
+    (and the transformation model only when it uses one)."""
+    cls = ALGORITHMS.get(name)
+    declared = cls.declared_hparams()
     kept = {k: v for k, v in config.hparams.items() if k in declared}
-    dropped = sorted(set(config.hparams) - set(kept))
-    return config.replace(algorithm=name, hparams=kept), dropped
+    dropped = [f"--hparam {k}" for k in sorted(set(config.hparams) - set(kept))]
+    transformation = config.transformation
+    if transformation is not None and not getattr(cls, "USES_TRANSFORMATION", False):
+        transformation = None
+        dropped.append("--transformation")
+    return config.replace(algorithm=name, hparams=kept, transformation=transformation), dropped
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -54,7 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
         ALGORITHMS.entry(compare)  # unknown name: error before any training
         other, dropped = _compare_config(config, compare)
         if dropped:
-            print(f"note: {compare} runs without --hparam {', '.join(dropped)} (not its keys)")
+            print(f"note: {compare} runs without {', '.join(dropped)} (not its options)")
         configs.append(other)
     rows = []
     for cfg in configs:
