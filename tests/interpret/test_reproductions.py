@@ -35,9 +35,11 @@ def test_adult_quick_reproduction(tmp_path):
     auc = [_ours(c) for c in _row(report, "probe AUC (sex)")]  # with z, without z, affinity, ...
     assert auc[2] < auc[1]
     assert _ours(_row(report, "probe accuracy female")[3]) == 1.0  # z reattached: read off z
-    results = json.loads((tmp_path / "affinity-adult" / "results.json").read_text())
+    # quick mode writes beside, never over, a full reproduction's folder
+    results = json.loads((tmp_path / "affinity-adult-quick" / "results.json").read_text())
     assert {r["kind"] for r in results["runs"]} == {"erm", "erm+z", "affinity"}
-    assert (tmp_path / "affinity-adult" / "lambda_sweep.png").exists()
+    assert (tmp_path / "affinity-adult-quick" / "lambda_sweep.png").exists()
+    assert not (tmp_path / "affinity-adult").exists()
 
 
 @pytest.mark.slow

@@ -105,7 +105,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
 def reproduce(options: ReproOptions) -> str:
     """Run the Adult experiments and return the markdown report."""
     s = _settings(options)
-    out = Path(options.output) / "affinity-adult"
+    out = Path(options.output) / ("affinity-adult-quick" if options.quick else "affinity-adult")
     data = load_dataset("adult")
     data_z = load_dataset("adult", include_sensitive=True)
     plan = [("erm", seed, None) for seed in s["seeds"]]

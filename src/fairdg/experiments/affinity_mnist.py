@@ -86,7 +86,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
 def reproduce(options: ReproOptions) -> str:
     """Run Tables 1a and 1b and return the markdown report."""
     s = _settings(options)
-    out = Path(options.output) / "affinity-mnist"
+    out = Path(options.output) / ("affinity-mnist-quick" if options.quick else "affinity-mnist")
     dataset = load_dataset("mnist-inverted", **s["data"])
     data_options = {k: v for k, v in s["data"].items() if k != "root"}
     cells = [(lam, 20) for lam in s["lambdas"]]
