@@ -21,6 +21,15 @@ from fairdg.data.base import Domain, MultiDomainDataset
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Every test starts on one torch thread, even after code that sets its own (a Ray task
+    run in this process does not restore it)."""
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(1)
+
+
 def make_tiny(
     image: bool = False,
     n_per_domain: int = 48,

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-import torch
-
 from fairdg.cli import main
 
 SMALL = ["--steps", "2", "--set", "width=4", "--set", "batch_size=8", "--quiet"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_train_show_and_refusals(tmp_path, capsys):

@@ -11,22 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from fairdg.experiments.protocol import SweepSpec, expand
 from fairdg.experiments.sweep import plan, run_state, run_sweep
 from fairdg.records import load_jsonl, read_json
 
 TESTS = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models gain nothing from intra-op threads, and a busy machine makes them slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny_configs(dataset, output, n_trials=2, steps=6, **changes):
