@@ -27,12 +27,12 @@ images per domain, 600 classifier steps, 800 T steps (lr 1e-3 instead of the aut
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 import torch
 
+from fairdg import records
 from fairdg.data import load_dataset
 from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.experiments import fddg_protocol as protocol
@@ -207,7 +207,7 @@ def run(options: ReproOptions) -> str:
         title="ccMNIST: DP ratio on the held-out domain",
     )
     records_path = folder / "rows.json"
-    records_path.write_text(json.dumps(rows, indent=1, default=str))
+    records.write_json(records_path, rows)
     lines = [
         f"# FDDG on ccMNIST ({'quick' if options.quick else 'full'})",
         "",

@@ -18,10 +18,10 @@ domain, 1,000 classifier steps, 2,000 T steps. Both add the row "FDDG, separate 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
+from fairdg import records
 from fairdg.data import DATASETS, load_dataset
 from fairdg.experiments import fddg_protocol as protocol
 from fairdg.experiments.reproductions import ReproOptions
@@ -128,7 +128,7 @@ def run(options: ReproOptions) -> str:
         folder / "dp-vs-dependence.png",
         title=f"{dataset.name}: DP ratio on the held-out domain",
     )
-    (folder / "rows.json").write_text(json.dumps(rows, indent=1, default=str))
+    records.write_json(folder / "rows.json", rows)
     return "\n".join(
         [
             f"# FDDG on {dataset.name} ({'quick' if options.quick else 'full'})",
