@@ -6,11 +6,11 @@ import argparse
 import json
 import sys
 
-from fairdg.algorithms import ALGORITHMS
 from fairdg.cli.common import fmt, print_table
-from fairdg.data import DATASETS, dataset_options, load_dataset
-from fairdg.data.sources import search_dirs
 from fairdg.hparams import describe, parse_assignments
+
+# The registries import torch: they are imported inside the command functions, so that the
+# parser (``fairdg algorithms --help``) does not.
 
 
 def add_parser(sub) -> None:
@@ -38,6 +38,8 @@ def add_parser(sub) -> None:
 
 
 def datasets_command(args: argparse.Namespace) -> int:
+    from fairdg.data import DATASETS, dataset_options
+
     if args.show:
         return show_dataset(
             args.show, parse_assignments(args.data_option, "--data-option"), as_json=args.json
@@ -59,6 +61,8 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 def dataset_info(name: str) -> dict:
     """The static description (``DATASET_INFO``) in the module of a dataset's loader."""
+    from fairdg.data import DATASETS
+
     module = sys.modules.get(DATASETS.get(name).__module__)
     return dict(getattr(module, "DATASET_INFO", {}).get(name, {}))
 
@@ -69,6 +73,8 @@ def data_location(info: dict) -> str:
         return "generated, no files"
     if info.get("user_file"):
         return "your CSV file (path=FILE)"
+    from fairdg.data.sources import search_dirs
+
     if "folder" not in info:
         return f"bundled with {info['bundled']}" if "bundled" in info else "see --show"
     folders = search_dirs(info["folder"])
@@ -82,6 +88,8 @@ def data_location(info: dict) -> str:
 
 def show_dataset(name: str, options: dict, as_json: bool = False) -> int:
     """Print per-domain (y, z) counts and dependence scores of a loaded dataset."""
+    from fairdg.data import load_dataset
+
     dataset = load_dataset(name, **options)
     summary = dataset.summary()
     if as_json:
@@ -131,6 +139,8 @@ def _dep(value) -> str:
 
 
 def algorithms_command(args: argparse.Namespace) -> int:
+    from fairdg.algorithms import ALGORITHMS
+
     names = args.names or ALGORITHMS.names()
     for name in names:
         entry = ALGORITHMS.entry(name)
