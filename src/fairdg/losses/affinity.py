@@ -16,10 +16,11 @@ Our choices where the paper is silent (see ``docs/affinity.md``):
   instead divided by ``|Y| * |X_a|`` (classes present in the batch times all anchors of ``a``),
   the literal factor of equation (3); this rescales the effective lambda by about ``1 / |Y|``.
 - The gradient flows through the anchor and its neighbour. The nearest neighbour is searched
-  without autograd, for each class and each pair of groups, from one distance matrix between
-  the two (class, group) cells computed in row blocks (its row minima serve one direction, its
-  column minima the other); the selected distances are then recomputed with autograd: the
-  gradient is that of ``min`` and the memory is ``O(block * N + B * k)``, never ``B x B x k``.
+  without autograd, for each pair of groups, from one distance matrix between the two groups
+  (every class at once, the pairs of different classes masked out) computed in row blocks (its
+  row minima serve one direction, its column minima the other); the selected distances are then
+  recomputed with autograd: the gradient is that of ``min`` and the memory is
+  ``O(block * N + B * k)``, never ``B x B x k``.
 """
 
 from __future__ import annotations
