@@ -18,13 +18,18 @@ from fairdg.data.base import Batch
 class ERM(FeaturizerClassifier):
     """Cross-entropy on all training domains pooled."""
 
+    POOLED_BATCH = True
+
     def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
+        x, y, z, _ = batches[0] if len(batches) == 1 else pooled(batches)
         logits = self.predict(x)
         loss = F.cross_entropy(logits, y)
         stats = {"loss": loss.item()}
         total = self.add_fairness(loss, logits, z, stats)
         self.step(total)
         return stats
+
+
+def pooled(batches: Sequence[Batch]) -> Batch:
+    """The rows of all `batches` as one `Batch` (concatenated in order)."""
+    return Batch(*(torch.cat(parts) for parts in zip(*batches, strict=True)))
