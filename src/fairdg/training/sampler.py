@@ -44,10 +44,13 @@ class DomainSampler:
         self.pooled = pooled
 
     def _indices(self) -> list[torch.Tensor]:
-        return [
-            torch.randint(len(y), (self.batch_size,), generator=self.generator).to(self.device)
+        drawn = [
+            torch.randint(len(y), (self.batch_size,), generator=self.generator)
             for _x, y, _z in self.tensors
         ]
+        if torch.device(self.device).type == "cpu":
+            return drawn
+        return [idx.to(self.device) for idx in drawn]
 
     def __call__(self) -> list[Batch]:
         indices = self._indices()
