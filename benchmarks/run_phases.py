@@ -1,6 +1,7 @@
 """Phases of a run (prepare, training, evaluation) and whole runs, current vs legacy evaluation.
 
-    FAIRDG_DATA=/work/shared/data python benchmarks/run_phases.py [--repeats 3] [--threads 2]
+    FAIRDG_DATA=... python benchmarks/run_phases.py [--repeats 3] [--threads 1] [--skip-phases]
+        [ccmnist] [adult]
 
 For a ccMNIST ERM run of 50 steps and an Adult ERM run of 2,000 steps it prints
 
@@ -117,10 +118,23 @@ def whole_runs(config: RunConfig, dataset, repeats: int) -> dict[str, object]:
     }
 
 
+def print_phases(config: RunConfig):
+    times, dataset = phases(config)
+    total = times["prepare"] + times["train"] + times["evaluate"]
+    print("  phases of one run (s)")
+    for key, value in times.items():
+        share = f" ({value / total:.0%} of the run)" if key != "evaluate (legacy)" else ""
+        print(f"  {key:18s} {value:7.2f}{share}")
+    ratio = times["evaluate"] / times["evaluate (legacy)"]
+    print(f"  evaluation current / legacy: {ratio:.2f}x")
+    return dataset
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="whole runs of each kind")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--skip-phases", action="store_true", help="only the whole runs")
     parser.add_argument("datasets", nargs="*", help=f"of {list(RUNS)} (default: both)")
     args = parser.parse_args()
     if args.threads:
@@ -134,14 +148,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); {uptime()}")
     for name in args.datasets:
         config = RUNS[name]
-        times, dataset = phases(config)
-        total = times["prepare"] + times["train"] + times["evaluate"]
-        print(f"\n{name} ERM, {config.steps} steps: phases of one run (s)")
-        for key, value in times.items():
-            share = f" ({value / total:.0%} of the run)" if key != "evaluate (legacy)" else ""
-            print(f"  {key:18s} {value:7.2f}{share}")
-        ratio = times["evaluate"] / times["evaluate (legacy)"]
-        print(f"  evaluation current / legacy: {ratio:.2f}x")
+        print(f"\n{name} ERM, {config.steps} steps")
+        dataset = None if args.skip_phases else print_phases(config)
         runs = whole_runs(config, dataset, args.repeats)
         ratio = runs["current"] / runs["legacy"]
         target = " (target <= 0.5x)" if name == "ccmnist" else ""
