@@ -8,8 +8,6 @@ from collections.abc import Sequence
 
 from fairdg.hparams import parse_assignments
 
-TABLE_METRICS = ("accuracy", "dp_diff", "dp_ratio", "eopp_diff", "eodds_diff", "fairness_auc")
-
 
 def add_run_flags(
     p: argparse.ArgumentParser, dataset: str = "adult", algorithm: str = "erm"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 
 from fairdg.algorithms import ALGORITHMS
-from fairdg.cli.common import TABLE_METRICS, add_run_flags, config_kwargs, print_table
+from fairdg.cli.common import add_run_flags, config_kwargs, print_table
+from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
 from fairdg.training import RunConfig, train
 
 DEFAULT_ALGORITHM = "affinity"

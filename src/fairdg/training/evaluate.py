@@ -9,6 +9,7 @@ import torch
 
 from fairdg.data.base import Split
 from fairdg.metrics import evaluate as evaluate_metrics
+from fairdg.metrics.catalogue import is_minimised
 
 
 @torch.no_grad()
@@ -80,23 +81,12 @@ def lookup(metrics: dict[str, dict], criterion: str) -> float:
     return math.nan if value is None else float(value)
 
 
-# Metrics where smaller is better; everything else (accuracy, ratios) is maximised.
-MINIMISED = {
-    "dp_diff",
-    "eopp_diff",
-    "tnr_diff",
-    "eodds_diff",
-    "fairness_auc",
-    "accuracy_gap",
-    "loss",
-}
-
-
 def better(criterion: str, new: float, old: float | None) -> bool:
-    """Whether `new` improves on `old` under `criterion` (NaN never improves)."""
+    """Whether `new` improves on `old` under `criterion` (NaN never improves); the direction
+    comes from `fairdg.metrics.catalogue`."""
     if math.isnan(new):
         return False
     if old is None or math.isnan(old):
         return True
     metric = criterion.partition(".")[2]
-    return new < old if metric in MINIMISED else new > old
+    return new < old if is_minimised(metric) else new > old
