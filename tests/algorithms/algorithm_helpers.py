@@ -8,6 +8,7 @@ import torch
 
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.data.base import Batch, MultiDomainDataset
+from fairdg.hparams import declared_subset
 from fairdg.training.sampler import DomainSampler
 
 # Small networks so that every test takes milliseconds; keys an algorithm does not declare are
@@ -18,8 +19,7 @@ SMALL = {"batch_size": 8, "cnn_width": 8, "mlp_width": 16, "disc_width": 16}
 def build(name: str, dataset: MultiDomainDataset, seed: int = 0, **overrides: Any) -> Algorithm:
     """Construct `name` for `dataset` (all its domains train) under ``torch.manual_seed(seed)``."""
     cls = ALGORITHMS.get(name)
-    declared = cls.declared_hparams()
-    hparams = {k: v for k, v in {**SMALL, **overrides}.items() if k in declared}
+    hparams = declared_subset(cls.declared_hparams(), {**SMALL, **overrides})
     torch.manual_seed(seed)
     return build_algorithm(
         name,

@@ -105,11 +105,11 @@ def test_memory_bank_fills_and_round_trips(tiny_tabular):
 @pytest.mark.parametrize(
     "hparams, match",
     [
-        ({"affinity_distance": "l3"}, "affinity_distance must be one of"),
-        ({"affinity_on": "class"}, "affinity_on must be one of"),
-        ({"affinity_lambda": -1.0}, "affinity_lambda must be >= 0"),
-        ({"affinity_bank": -2}, "affinity_bank must be >= 0"),
-        ({"affinity_matching": "greedy"}, "affinity_matching must be one of"),
+        ({"affinity_distance": "l3"}, "'affinity_distance' must be one of"),
+        ({"affinity_on": "class"}, "'affinity_on' must be one of"),
+        ({"affinity_lambda": -1.0}, "'affinity_lambda' must be a number >= 0"),
+        ({"affinity_bank": -2}, "'affinity_bank' must be an integer >= 0"),
+        ({"affinity_matching": "greedy"}, "'affinity_matching' must be one of"),
     ],
 )
 def test_bad_hparams(tiny_tabular, hparams, match):

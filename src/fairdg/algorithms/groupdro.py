@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.data.base import Batch
-from fairdg.hparams import Fixed, HParam, LogUniform
+from fairdg.hparams import Fixed, HParam, Interval, LogUniform, OneOf
 
 GROUPINGS = ("domain", "domain_sensitive")
 
@@ -27,17 +27,20 @@ class GroupDRO(FeaturizerClassifier):
     """Exponentiated weights over groups; loss = weighted sum of group risks."""
 
     HPARAMS = {
-        "groupdro_eta": HParam(1e-2, LogUniform(-3, -1), "step size of the group-weight ascent"),
+        "groupdro_eta": HParam(
+            1e-2, LogUniform(-3, -1), "step size of the group-weight ascent", Interval(0)
+        ),
         "groupdro_groups": HParam(
-            "domain", Fixed(), "groups: 'domain' or 'domain_sensitive' (domain x sensitive group)"
+            "domain",
+            Fixed(),
+            "groups: 'domain' or 'domain_sensitive' (domain x sensitive group)",
+            OneOf(GROUPINGS),
         ),
     }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         grouping = self.hparams["groupdro_groups"]
-        if grouping not in GROUPINGS:
-            raise ValueError(f"groupdro_groups must be one of {GROUPINGS}, got {grouping!r}")
         per_domain = self.num_groups if grouping == "domain_sensitive" else 1
         n = self.num_domains * per_domain
         self.register_buffer("q", torch.full((n,), 1.0 / n))

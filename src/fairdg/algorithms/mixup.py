@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.data.base import Batch
-from fairdg.hparams import HParam, LogUniform
+from fairdg.hparams import HParam, Interval, LogUniform
 
 
 def random_pairs(n: int) -> list[tuple[int, int]]:
@@ -49,14 +49,13 @@ class Mixup(FeaturizerClassifier):
     """Inter-domain mixup of inputs and of the two cross-entropy terms."""
 
     HPARAMS = {
-        "mixup_alpha": HParam(0.2, LogUniform(-1, 1), "Beta(alpha, alpha) of the mixing weight"),
+        "mixup_alpha": HParam(
+            0.2,
+            LogUniform(-1, 1),
+            "Beta(alpha, alpha) of the mixing weight",
+            Interval(0, low_open=True),
+        ),
     }
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        alpha = float(self.hparams["mixup_alpha"])
-        if not alpha > 0:
-            raise ValueError(f"mixup_alpha must be > 0, got {alpha!r}")
 
     def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
         loss = 0.0

@@ -10,6 +10,7 @@ import argparse
 
 from fairdg.algorithms import ALGORITHMS
 from fairdg.cli.common import add_run_flags, config_kwargs, print_table
+from fairdg.hparams import declared_subset
 from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
 from fairdg.training import RunConfig, train
 
@@ -43,8 +44,7 @@ def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]
     """`config` for algorithm `name`, keeping only the hyperparameter overrides it declares
     (and the transformation model only when it uses one)."""
     cls = ALGORITHMS.get(name)
-    declared = cls.declared_hparams()
-    kept = {k: v for k, v in config.hparams.items() if k in declared}
+    kept = declared_subset(cls.declared_hparams(), config.hparams)
     dropped = [f"--hparam {k}" for k in sorted(set(config.hparams) - set(kept))]
     transformation = config.transformation
     if transformation is not None and not getattr(cls, "USES_TRANSFORMATION", False):

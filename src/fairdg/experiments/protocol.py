@@ -25,6 +25,7 @@ from typing import Any
 
 from fairdg.algorithms import ALGORITHMS
 from fairdg.data import DATASETS, load_dataset
+from fairdg.hparams import declared_subset
 from fairdg.records import canonical_json
 from fairdg.training.config import RunConfig
 
@@ -108,8 +109,7 @@ def _lodo_pairs(domains: Sequence[str], sets: list[tuple[str, ...]]) -> list[tup
 
 def hparams_for(algorithm: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The overrides that `algorithm` declares (a sweep over several algorithms shares them)."""
-    declared = ALGORITHMS.get(algorithm).declared_hparams()
-    return {k: v for k, v in overrides.items() if k in declared}
+    return declared_subset(ALGORITHMS.get(algorithm).declared_hparams(), overrides)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
-from fairdg.hparams import resolve
+from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
@@ -49,7 +49,9 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str, Any]:
+def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> ResolvedHParams:
+    """The run's hyperparameters, resolved and checked once (`prepare` passes them to the
+    algorithm; the stale-default check compares a finished run's record with them)."""
     cls = ALGORITHMS.get(config.algorithm)
     return resolve(
         cls.declared_hparams(),
@@ -94,7 +96,8 @@ def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, spli
 
 def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extra: Any):
     """Load data, split it, resolve hyperparameters and build the algorithm (no training)."""
-    ALGORITHMS.entry(config.algorithm)  # fail fast on an unknown name, before loading data
+    # fail fast on an unknown algorithm or hyperparameter, before loading data
+    check_overrides(ALGORITHMS.get(config.algorithm).declared_hparams(), config.hparams)
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)
     split = dataset.split(config.seed, config.test_domains)
