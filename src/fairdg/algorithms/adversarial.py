@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 from fairdg.hparams import Choice, HParam, Interval, LogUniform
 
 
@@ -122,10 +122,11 @@ class AdversarialBase(FeaturizerClassifier):
             loss = loss + grad_penalty * grad.pow(2).sum(1).mean()
         return loss
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         self.update_count += 1
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
+        pooled = cat(batches)
+        x = pooled.x
+        y = pooled.y
         d = torch.cat([torch.full_like(b.y, i) for i, b in enumerate(batches)])
         d_steps = int(self.hparams["d_steps_per_g_step"])
         self.optimizer.zero_grad(set_to_none=True)
@@ -146,7 +147,7 @@ class AdversarialBase(FeaturizerClassifier):
         disc = self.disc_loss(features, y, d)
         loss = nll - self.hparams["dann_lambda"] * disc
         stats = {"loss": nll.item(), "gen_loss": loss.item(), "disc_loss": disc.item()}
-        loss = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        loss = self.add_fairness(loss, logits, pooled.z, stats)
         loss.backward()
         self.optimizer.step()
         return stats

@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 from fairdg.hparams import Choice, HParam, Interval, LogUniform, OneOf
 from fairdg.losses import MemoryBank, affinity_loss
 from fairdg.losses.affinity import DISTANCES, MATCHINGS
@@ -79,13 +78,9 @@ class Affinity(FeaturizerClassifier):
         capacity = int(self.hparams["affinity_bank"])
         self.bank = MemoryBank(capacity) if capacity > 0 else None
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
-        groups = (
-            z if self.hparams["affinity_on"] == "sensitive" else torch.cat([b.d for b in batches])
-        )
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, d = cat(batches)
+        groups = z if self.hparams["affinity_on"] == "sensitive" else d
         rep = self.featurize(x)
         logits = self.classifier(rep)
         ce = F.cross_entropy(logits, y)

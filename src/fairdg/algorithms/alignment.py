@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 from fairdg.hparams import HParam, LogUniform
 from fairdg.losses import coral_penalty, mmd_penalty, pairwise_penalty
 
@@ -33,8 +33,9 @@ class FeatureAlignment(FeaturizerClassifier):
     }
     distance: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        features = self.featurize(torch.cat([b.x for b in batches]))
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        pooled = cat(batches)
+        features = self.featurize(pooled.x)
         logits = self.classifier(features)
         sizes = [len(b.y) for b in batches]
         nll = torch.stack(
@@ -46,7 +47,7 @@ class FeatureAlignment(FeaturizerClassifier):
         penalty = pairwise_penalty(torch.split(features, sizes), self.distance)
         loss = nll + self.hparams["mmd_gamma"] * penalty
         stats = {"loss": loss.item(), "nll": nll.item(), "penalty": penalty.item()}
-        total = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats)
         self.step(total)
         return stats
 

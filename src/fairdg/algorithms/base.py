@@ -2,7 +2,7 @@
 
 An `Algorithm` is a ``torch.nn.Module`` that owns its networks and optimiser. It declares its
 hyperparameters in ``HPARAMS`` (merged with those of its base classes), takes one optimisation
-step with ``update(batches, step)`` given one `Batch` per training domain and returns a dict of
+step with ``update(batches)`` given one `Batch` per training domain and returns a dict of
 floats (loss terms), and maps inputs to logits with ``predict(x)``. ``featurize(x)`` returns the
 representation layer. Every algorithm can add the relaxed demographic-parity penalty of FDDG's
 definition 1 (``fair_lambda`` > 0): the "-FC" variants of the FDDG paper.
@@ -49,6 +49,8 @@ class Algorithm(nn.Module):
         ),
         **NETWORK_HPARAMS,
     }
+    # Whether the constructor takes a trained transformation model (``transformation=``, FDDG).
+    USES_TRANSFORMATION: ClassVar[bool] = False
     # Names (as in named_parameters) of trainable parameters that legitimately never receive a
     # gradient from `update`; the registry-driven tests exempt them. Keep this tiny.
     UNUSED_PARAMETERS: ClassVar[tuple[str, ...]] = ()
@@ -79,14 +81,7 @@ class Algorithm(nn.Module):
             merged.update(getattr(klass, "HPARAMS", {}))
         return merged
 
-    @classmethod
-    def test_extras(cls, dataset: Any) -> dict[str, Any]:
-        """Extra constructor arguments (e.g. a small transformation model) that registry-driven
-        tests pass when building this algorithm on a tiny `dataset`; most algorithms need none.
-        """
-        return {}
-
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         raise NotImplementedError
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:

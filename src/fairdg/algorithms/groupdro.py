@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 from fairdg.hparams import Fixed, HParam, Interval, LogUniform, OneOf
 
 GROUPINGS = ("domain", "domain_sensitive")
@@ -51,9 +51,10 @@ class GroupDRO(FeaturizerClassifier):
             return torch.full_like(batch.y, domain)
         return domain * self.num_groups + batch.z
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        pooled = cat(batches)
+        x = pooled.x
+        y = pooled.y
         groups = torch.cat([self.group_index(b, i) for i, b in enumerate(batches)])
         logits = self.predict(x)
         losses = F.cross_entropy(logits, y, reduction="none")
@@ -75,6 +76,6 @@ class GroupDRO(FeaturizerClassifier):
             "worst_risk": risks[present].max().item(),
             "max_weight": self.q.max().item(),
         }
-        total = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats)
         self.step(total)
         return stats

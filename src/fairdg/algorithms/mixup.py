@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 from fairdg.hparams import HParam, Interval, LogUniform
 
 
@@ -57,7 +57,7 @@ class Mixup(FeaturizerClassifier):
         ),
     }
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         loss = 0.0
         pairs = random_pairs(len(batches))
         for i, j in pairs:
@@ -69,7 +69,8 @@ class Mixup(FeaturizerClassifier):
         loss = loss / len(pairs)
         stats = {"loss": loss.item()}
         if self.hparams["fair_lambda"] > 0:
-            real = self.predict(torch.cat([b.x for b in batches]))
-            loss = self.add_fairness(loss, real, torch.cat([b.z for b in batches]), stats)
+            pooled = cat(batches)
+            real = self.predict(pooled.x)
+            loss = self.add_fairness(loss, real, pooled.z, stats)
         self.step(loss)
         return stats

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.augment import color_jitter, gaussian_noise
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 from fairdg.hparams import HParam, LogUniform, Uniform
 
 
@@ -41,12 +41,13 @@ class RandAug(FeaturizerClassifier):
             )
         return gaussian_noise(x, float(h["aug_noise"]))
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = self.augment(torch.cat([b.x for b in batches]))
-        y = torch.cat([b.y for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        pooled = cat(batches)
+        x = self.augment(pooled.x)
+        y = pooled.y
         logits = self.predict(x)
         loss = F.cross_entropy(logits, y)
         stats = {"loss": loss.item()}
-        total = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats)
         self.step(total)
         return stats

@@ -47,7 +47,7 @@ def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]
     kept = declared_subset(cls.declared_hparams(), config.hparams)
     dropped = [f"--hparam {k}" for k in sorted(set(config.hparams) - set(kept))]
     transformation = config.transformation
-    if transformation is not None and not getattr(cls, "USES_TRANSFORMATION", False):
+    if transformation is not None and not cls.USES_TRANSFORMATION:
         transformation = None
         dropped.append("--transformation")
     return config.replace(algorithm=name, hparams=kept, transformation=transformation), dropped

@@ -27,6 +27,12 @@ class Batch(NamedTuple):
     d: torch.Tensor
 
 
+def cat(batches: Sequence[Batch]) -> Batch:
+    """The per-domain minibatches of one update pooled into one `Batch` (x, y, z, d each
+    concatenated in domain order)."""
+    return Batch(*(torch.cat(parts) for parts in zip(*batches, strict=True)))
+
+
 @dataclass
 class Domain:
     """The samples of one domain.

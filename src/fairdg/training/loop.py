@@ -84,7 +84,7 @@ def check_stale_defaults(
 def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, split: Split):
     """FDDG's transformation model from ``config.transformation``, checked against the run
     (same dataset and input shape; trained without the run's held-out domains)."""
-    if not getattr(ALGORITHMS.get(config.algorithm), "USES_TRANSFORMATION", False):
+    if not ALGORITHMS.get(config.algorithm).USES_TRANSFORMATION:
         raise ValueError(
             f"algorithm {config.algorithm!r} uses no transformation model; "
             "drop --transformation (RunConfig.transformation)"
@@ -235,7 +235,7 @@ def train(
     running: dict[str, float] = {}
     algorithm.train()
     while step < steps:
-        stats = algorithm.update(sampler(), step)
+        stats = algorithm.update(sampler())
         step += 1
         for key, value in stats.items():  # exponential moving average for display
             running[key] = value if key not in running else 0.98 * running[key] + 0.02 * value
