@@ -22,15 +22,20 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 
 DATASET_INFO = {
-    "csv": {
-        "shape": "(features after one-hot,)",
-        "domains": "values of the domain= column (or one)",
-        "classes": "values of the target= column",
-        "groups": "values of the sensitive= column",
-        "user_file": True,
-    },
+    "csv": DatasetInfo(
+        input_kind="tabular",
+        shape="(features after one-hot,)",
+        domains=(),
+        domains_note="values of the domain= column (or one)",
+        classes="values of the target= column",
+        groups="values of the sensitive= column",
+        source="user file",
+        default_steps=1000,
+        default_hparams={"batch_size": 128, "lr": 1e-3},
+    ),
 }
 
 
@@ -223,8 +228,8 @@ def load_csv(
         sensitive_name=sensitive,
         standardize=[encoded.columns.get_loc(c) for c in numeric],
         feature_names=[str(c) for c in encoded.columns],
-        default_steps=1000,
-        default_hparams={"batch_size": 128, "lr": 1e-3},
+        default_steps=DATASET_INFO["csv"].default_steps,
+        default_hparams=dict(DATASET_INFO["csv"].default_hparams),
         meta={
             "file": str(file),
             "target": target,

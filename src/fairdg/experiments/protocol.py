@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from fairdg.algorithms import ALGORITHMS
-from fairdg.data import DATASETS, load_dataset
+from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.hparams import declared_subset
 from fairdg.records import canonical_json
 from fairdg.training.config import RunConfig
@@ -42,7 +42,11 @@ def _registered_domains(dataset: str, options_json: str) -> tuple[str, ...]:
 
 
 def registered_domains(dataset: str, data_options: Mapping[str, Any]) -> list[str]:
-    """Domain names of a registered dataset (loads it once per process and options)."""
+    """Domain names of a registered dataset: from its `DatasetInfo` when the options leave
+    them as declared, else by loading it (once per process and options)."""
+    known = dataset_info(dataset).domains_for(data_options)
+    if known is not None:
+        return list(known)
     return list(_registered_domains(dataset, canonical_json(dict(data_options))))
 
 

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 import fairdg
 from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
-from fairdg.data import load_dataset
+from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
@@ -49,20 +49,28 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> ResolvedHParams:
+def resolve_hparams(
+    config: RunConfig, dataset: MultiDomainDataset | None = None
+) -> ResolvedHParams:
     """The run's hyperparameters, resolved and checked once (`prepare` passes them to the
-    algorithm; the stale-default check compares a finished run's record with them)."""
+    algorithm; the stale-default check compares a finished run's record with them). Without
+    `dataset`, the dataset's defaults come from its registered `DatasetInfo` (no data load)."""
     cls = ALGORITHMS.get(config.algorithm)
+    defaults = (
+        dataset.default_hparams
+        if dataset is not None
+        else dataset_info(config.dataset).default_hparams
+    )
     return resolve(
         cls.declared_hparams(),
         config.hparams,
         hparams_seed=config.hparams_seed,
-        dataset_overrides=dataset.default_hparams,
+        dataset_overrides=defaults,
     )
 
 
 def check_stale_defaults(
-    config: RunConfig, dataset: MultiDomainDataset, record: dict[str, Any], run_dir: Path
+    config: RunConfig, dataset: MultiDomainDataset | None, record: dict[str, Any], run_dir: Path
 ) -> None:
     """A done run whose recorded hyperparameters differ from what its configuration resolves
     to now (a default changed in another fairdg version) must not be reused silently: the run
@@ -197,12 +205,9 @@ def train(
         log.info("run %s is already complete", run_dir)
         (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
         record = records.read_json(run_dir / "done.json")
-        if dataset is None:
-            try:
-                dataset = load_dataset(config.dataset, **config.data_options)
-            except (OSError, ValueError) as err:  # data gone: the record stands unchecked
-                log.warning("cannot check run %s against current defaults: %s", run_dir, err)
-        if dataset is not None:
+        if dataset is None and config.dataset not in DATASETS:
+            log.warning("cannot check run %s against current defaults: unknown dataset", run_dir)
+        else:  # the registered defaults: the data are not loaded again
             check_stale_defaults(config, dataset, record, run_dir)
         return RunResult(run_dir, record)
     started = time.perf_counter()
