@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.data.base import Batch, cat
-from fairdg.hparams import HParam, LogUniform
+from fairdg.hparams import HParam, Interval, LogUniform
 from fairdg.losses import coral_penalty, mmd_penalty, pairwise_penalty
 
 
@@ -29,7 +29,9 @@ class FeatureAlignment(FeaturizerClassifier):
     """Mean domain risk + ``mmd_gamma`` * mean pairwise `distance` of representations."""
 
     HPARAMS = {
-        "mmd_gamma": HParam(1.0, LogUniform(-1, 1), "weight of the alignment penalty"),
+        "mmd_gamma": HParam(
+            1.0, LogUniform(-1, 1), "weight of the alignment penalty", Interval(0)
+        ),
     }
     distance: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
 

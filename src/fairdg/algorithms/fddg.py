@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.data.base import Batch, cat
-from fairdg.hparams import Choice, Fixed, HParam, LogUniform, Uniform
+from fairdg.hparams import Choice, Fixed, HParam, Interval, LogUniform, OneOf, Uniform
 from fairdg.transformation import TransformationModel, check_compatible
 from fairdg.transformation.artifact import TRAIN_HINT
 
@@ -46,19 +46,27 @@ class FDDG(FeaturizerClassifier):
     # their code's value as the default and search log-uniformly over [1e-4, 0.025].
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "fddg_gamma1": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the KL invariance constraint"
+            0.025, LogUniform(-4, -1.6), "margin of the KL invariance constraint", Interval(0)
         ),
         "fddg_gamma2": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the relaxed-DP fairness constraint"
+            0.025,
+            LogUniform(-4, -1.6),
+            "margin of the relaxed-DP fairness constraint",
+            Interval(0),
         ),
-        "fddg_eta1": HParam(0.05, Uniform(0.001, 0.1), "dual step size of lambda1 (invariance)"),
-        "fddg_eta2": HParam(0.05, Uniform(0.001, 0.1), "dual step size of lambda2 (fairness)"),
-        "fddg_lambda1_init": HParam(1.0, Fixed(), "initial invariance multiplier"),
-        "fddg_lambda2_init": HParam(1.0, Fixed(), "initial fairness multiplier"),
+        "fddg_eta1": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of lambda1 (invariance)", Interval(0)
+        ),
+        "fddg_eta2": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of lambda2 (fairness)", Interval(0)
+        ),
+        "fddg_lambda1_init": HParam(1.0, Fixed(), "initial invariance multiplier", Interval(0)),
+        "fddg_lambda2_init": HParam(1.0, Fixed(), "initial fairness multiplier", Interval(0)),
         "fddg_fair_sets": HParam(
             "pooled",
             Choice(("pooled", "max")),
             "relaxed DP of real + synthetic pooled (paper) or the max of the two gaps (ours)",
+            OneOf(("pooled", "max")),
         ),
     }
     USES_TRANSFORMATION: ClassVar[bool] = True  # augment with T (False: fddg-no-t)

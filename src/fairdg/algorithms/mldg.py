@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.data.base import Batch, cat
-from fairdg.hparams import Choice, HParam, LogUniform
+from fairdg.hparams import Choice, HParam, Interval, LogUniform
 
 Pair = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -48,8 +48,12 @@ class MLDG(FeaturizerClassifier):
     """First-order MLDG."""
 
     HPARAMS = {
-        "mldg_beta": HParam(1.0, LogUniform(-1, 1), "weight of the meta-test gradient"),
-        "mldg_n_meta_test": HParam(2, Choice((1, 2)), "meta-test domains per update"),
+        "mldg_beta": HParam(
+            1.0, LogUniform(-1, 1), "weight of the meta-test gradient", Interval(0)
+        ),
+        "mldg_n_meta_test": HParam(
+            2, Choice((1, 2)), "meta-test domains per update", Interval(1, integer=True)
+        ),
     }
 
     def update(self, batches: Sequence[Batch]) -> dict[str, float]:

@@ -19,18 +19,28 @@ import torch.nn.functional as F
 from fairdg.algorithms.base import FeaturizerClassifier
 from fairdg.augment import color_jitter, gaussian_noise
 from fairdg.data.base import Batch, cat
-from fairdg.hparams import HParam, LogUniform, Uniform
+from fairdg.hparams import HParam, Interval, LogUniform, Uniform
 
 
 class RandAug(FeaturizerClassifier):
     """ERM with random colour jitter (images) or Gaussian feature noise (tabular)."""
 
     HPARAMS = {
-        "aug_brightness": HParam(0.3, Uniform(0.0, 0.5), "brightness factor spread (images)"),
-        "aug_contrast": HParam(0.3, Uniform(0.0, 0.5), "contrast factor spread (images)"),
-        "aug_saturation": HParam(0.3, Uniform(0.0, 0.5), "saturation factor spread (images)"),
-        "aug_hue": HParam(0.1, Uniform(0.0, 0.5), "hue shift spread in turns (images)"),
-        "aug_noise": HParam(0.1, LogUniform(-2, 0), "std of Gaussian feature noise (tabular)"),
+        "aug_brightness": HParam(
+            0.3, Uniform(0.0, 0.5), "brightness factor spread (images)", Interval(0)
+        ),
+        "aug_contrast": HParam(
+            0.3, Uniform(0.0, 0.5), "contrast factor spread (images)", Interval(0)
+        ),
+        "aug_saturation": HParam(
+            0.3, Uniform(0.0, 0.5), "saturation factor spread (images)", Interval(0)
+        ),
+        "aug_hue": HParam(
+            0.1, Uniform(0.0, 0.5), "hue shift spread in turns (images)", Interval(0)
+        ),
+        "aug_noise": HParam(
+            0.1, LogUniform(-2, 0), "std of Gaussian feature noise (tabular)", Interval(0)
+        ),
     }
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
