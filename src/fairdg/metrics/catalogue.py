@@ -3,13 +3,18 @@
 Model selection (``training/evaluate.py``), the Pareto fronts of ``reporting/plots.py``, the
 tables of ``reporting/tables.py``, the CLI's result columns and ``docs/metrics.md`` all read this
 catalogue, so a new metric is its function, one entry here and its test. Per-group keys
-(``accuracy/g``, ``tpr/g`` ...) are looked up by the part before the slash. This module imports
-neither torch nor the metric functions.
+(``accuracy/g``, ``tpr/g`` ...) are looked up by the part before the slash. A binary-task
+summary computed from the per-group confusion counts names its function (``from_counts``) and
+`evaluate` picks it up from here. This module does not import torch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from fairdg.metrics import group as _group
 
 __all__ = [
     "CATALOGUE",
@@ -42,6 +47,10 @@ class Metric:
         The paper column it reproduces ("" if none).
     fairness : bool
         A fairness measure (a candidate x axis of the trade-off plot).
+    from_counts : callable or None
+        For a binary-task summary: the function of the per-group confusion counts
+        (`fairdg.metrics.group.GroupCounts`) that returns ``(value, reasons undefined)``;
+        `evaluate` computes every such entry, in catalogue order.
     """
 
     key: str
@@ -51,12 +60,15 @@ class Metric:
     percent: bool = False
     paper: str = ""
     fairness: bool = False
+    from_counts: Callable[[Any], tuple[float, list[str]]] | None = None
 
 
 _ENTRIES = (
     Metric("n", "number of rows", "none", "n"),
     Metric("loss", "training loss", "min", "loss"),
-    Metric("accuracy", "accuracy", "max", "accuracy", True, "accuracy (both papers)"),
+    Metric(
+        "accuracy", "accuracy", "max", "accuracy", percent=True, paper="accuracy (both papers)"
+    ),
     Metric(
         "accuracy_gap",
         "largest minus smallest per-group accuracy (multi-class)",
@@ -69,55 +81,62 @@ _ENTRIES = (
         "demographic parity difference",
         "min",
         "DP gap",
-        False,
-        'affinity "parity gap"',
-        True,
+        paper='affinity "parity gap"',
+        fairness=True,
+        from_counts=_group.dp_difference,
     ),
-    Metric("dp_ratio", "demographic parity ratio", "max", "DP", False, 'FDDG "DP"', True),
+    Metric(
+        "dp_ratio",
+        "demographic parity ratio",
+        "max",
+        "DP",
+        paper='FDDG "DP"',
+        fairness=True,
+        from_counts=_group.dp_ratio,
+    ),
     Metric(
         "eopp_diff",
         "equal opportunity (TPR) difference",
         "min",
         "EOpp gap",
-        False,
-        'affinity "equality gap"',
-        True,
+        paper='affinity "equality gap"',
+        fairness=True,
+        from_counts=_group.eopp_difference,
     ),
     Metric(
         "tnr_diff",
         "true negative rate difference",
         "min",
         "TNR gap",
-        False,
-        'affinity "equality gap (TNR)"',
-        True,
+        paper='affinity "equality gap (TNR)"',
+        fairness=True,
+        from_counts=_group.tnr_difference,
     ),
     Metric(
         "eodds_diff",
         "equalized odds difference",
         "min",
         "EOdds gap",
-        False,
-        'fairlearn default (agg="worst_case")',
-        True,
+        paper='fairlearn default (agg="worst_case")',
+        fairness=True,
+        from_counts=_group.eodds_difference,
     ),
     Metric(
         "eodds_ratio",
         "equalized odds ratio",
         "max",
         "EOdds ratio",
-        False,
-        'FDDG "EO" (see below)',
-        True,
+        paper='FDDG "EO" (see below)',
+        fairness=True,
+        from_counts=_group.eodds_ratio,
     ),
     Metric(
         "fairness_auc",
         "AUC of the scores between groups, folded",
         "min",
         "AUC",
-        False,
-        'FDDG "AUC"',
-        True,
+        paper='FDDG "AUC"',
+        fairness=True,
     ),
     Metric("count", "rows of group g", "none", "count"),
     Metric("selection_rate", "selection rate of group g", "none", "SR"),
