@@ -29,6 +29,15 @@ def test_info_matches_the_loaded_dataset(name):
     assert info.input_kind == ("image" if len(dataset.input_shape) == 3 else "tabular")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist-inverted", "mnist-rotated", "ccmnist"])
+def test_info_matches_the_reference_data(name, reference_data):
+    info, dataset = dataset_info(name), load_dataset(name)
+    assert tuple(dataset.domain_names) == info.domains
+    assert dataset.default_steps == info.default_steps
+    assert dataset.default_hparams == dict(info.default_hparams)
+
+
 def test_sweeps_plan_domains_without_loading(monkeypatch):
     from fairdg.experiments import protocol
 
