@@ -122,7 +122,7 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
         num_groups=dataset.num_groups,
         **extra,
     ).to(config.device)
-    return dataset, split, hparams, algorithm
+    return dataset, split, dict(hparams), algorithm  # a plain dict for records and model.pt
 
 
 def check_device(device: str) -> torch.device:
