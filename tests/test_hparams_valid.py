@@ -118,3 +118,11 @@ def test_cli_rejects_bad_values_before_loading_data(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not any(tmp_path.iterdir())
+
+
+def test_sweep_refuses_bad_values_before_any_run():
+    from fairdg.experiments.protocol import SweepSpec, expand
+
+    spec = SweepSpec(datasets=("synthetic",), algorithms=("erm", "irm"), hparams={"lr": 1e4})
+    with pytest.raises(ValueError, match=r"'lr' must be a number in \(0, 10\)"):
+        expand(spec)

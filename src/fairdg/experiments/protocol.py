@@ -25,7 +25,7 @@ from typing import Any
 
 from fairdg.algorithms import ALGORITHMS
 from fairdg.data import DATASETS, dataset_info, load_dataset
-from fairdg.hparams import declared_subset
+from fairdg.hparams import check_overrides, declared_subset
 from fairdg.records import canonical_json
 from fairdg.training.config import RunConfig
 
@@ -181,8 +181,8 @@ def expand(spec: SweepSpec, domain_lookup: DomainLookup | None = None) -> list[R
     Raises
     ------
     ValueError
-        For an unknown dataset, algorithm or domain, or a hyperparameter override that none
-        of the algorithms declares.
+        For an unknown dataset, algorithm or domain, a hyperparameter override that none
+        of the algorithms declares, or one outside the knob's declared valid values.
     """
     if domain_lookup is None:
         for name in spec.datasets:
@@ -197,6 +197,8 @@ def expand(spec: SweepSpec, domain_lookup: DomainLookup | None = None) -> list[R
             f"hparams: {unused} is declared by none of the algorithms "
             f"{list(spec.algorithms)}; see `fairdg algorithms`"
         )
+    for algorithm, overrides in per_algorithm.items():  # bad values fail before any run
+        check_overrides(ALGORITHMS.get(algorithm).declared_hparams(), overrides)
     configs = []
     for dataset in spec.datasets:
         domains = domain_lookup(dataset, spec.data_options)
