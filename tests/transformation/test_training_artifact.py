@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fairdg.data.synthetic import load_synthetic
-from fairdg.training.checkpoint import save_checkpoint
+from fairdg.checkpoint import save_checkpoint
 from fairdg.transformation import (
     TransformationModel,
     check_compatible,

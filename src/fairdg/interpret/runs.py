@@ -10,7 +10,7 @@ from fairdg import records
 from fairdg.algorithms import Algorithm
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.training import RunConfig, prepare
-from fairdg.training.checkpoint import load_checkpoint
+from fairdg.checkpoint import load_checkpoint
 
 
 @dataclass

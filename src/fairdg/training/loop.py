@@ -28,7 +28,7 @@ from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import resolve
-from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
+from fairdg.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
 from fairdg.training.sampler import DomainSampler
