@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from fairdg.algorithms.erm import ERM
-from fairdg.training import RunConfig, train
 from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
+from fairdg.training import RunConfig, train
 
 
 def _config(tmp_path, **kw):

@@ -25,10 +25,10 @@ from tqdm.auto import tqdm
 import fairdg
 from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
+from fairdg.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import resolve
-from fairdg.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
 from fairdg.training.sampler import DomainSampler
