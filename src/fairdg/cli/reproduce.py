@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fairdg.experiments.reproductions import REPRODUCTIONS, ReproOptions, run_reproduction
 from fairdg.hparams import parse_assignments
 from fairdg.records import atomic_write_text
+from fairdg.reproductions import REPRODUCTIONS, ReproOptions, run_reproduction
 
 
 def add_parser(sub) -> None:

@@ -22,20 +22,6 @@ from typing import Any
 import numpy as np
 
 from fairdg.data import load_dataset
-from fairdg.experiments.affinity_adult_report import (
-    METRICS,
-    on_test,
-    report,
-    sweep_plot,
-    variants_report,
-)
-from fairdg.experiments.affinity_common import (
-    mean,
-    progress,
-    seeds_for,
-    train_and_load,
-)
-from fairdg.experiments.reproductions import ReproOptions
 from fairdg.interpret import (
     linear_probes,
     plot_r_histograms,
@@ -46,6 +32,20 @@ from fairdg.interpret import (
     subsample,
 )
 from fairdg.metrics import evaluate as evaluate_metrics
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions.affinity_adult_report import (
+    METRICS,
+    on_test,
+    report,
+    sweep_plot,
+    variants_report,
+)
+from fairdg.reproductions.common import (
+    mean,
+    progress,
+    seeds_for,
+    train_and_load,
+)
 from fairdg.training.evaluate import predict_proba
 
 HPARAMS = {"batch_size": 512, "mlp_width": 128, "mlp_depth": 1, "rep_dim": 20, "lr": 1e-3}

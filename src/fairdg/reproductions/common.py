@@ -18,8 +18,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from fairdg.data.base import MultiDomainDataset
-from fairdg.experiments.reproductions import ReproOptions
 from fairdg.interpret import LoadedRun, load_run
+from fairdg.reproductions import ReproOptions
 from fairdg.training import RunConfig, train
 
 

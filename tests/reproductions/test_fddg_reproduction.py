@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.fddg_ccmnist import grayscale
-from fairdg.experiments.reproductions import REPRODUCTIONS
+from fairdg.reproductions import REPRODUCTIONS
+from fairdg.reproductions import fddg_protocol as protocol
+from fairdg.reproductions.fddg_ccmnist import grayscale
 
 
 def _rows():

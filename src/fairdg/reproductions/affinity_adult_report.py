@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fairdg.experiments.affinity_common import (
+from fairdg.reproductions.common import (
     markdown_table,
     mean,
     mean_std,

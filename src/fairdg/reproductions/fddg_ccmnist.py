@@ -1,7 +1,7 @@
 """``fairdg reproduce fddg-ccmnist``: FDDG Tables 6 and 10 on ccMNIST (red, green, blue held out).
 
 ERM, the three ablations and FDDG, each domain held out in turn, on a per-domain subsample of
-ccMNIST: see `fairdg.experiments.fddg_protocol` for the protocol. The report holds the table
+ccMNIST: see `fairdg.reproductions.fddg_protocol` for the protocol. The report holds the table
 (ours, then the paper's rows), the targets of the issue checked on the averages, diagnostics
 of each T (reconstruction error, digit class kept, background following the sampled sensitive
 factor), a figure-4 grid per target and the plot of DP ratio against dependence score.
@@ -35,8 +35,8 @@ import torch
 from fairdg import records
 from fairdg.data import load_dataset
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.reproductions import ReproOptions
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions import fddg_protocol as protocol
 from fairdg.transformation import load_transformation
 from fairdg.transformation.diagnostics import (
     augmentation_report,
