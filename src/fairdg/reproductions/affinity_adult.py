@@ -35,6 +35,7 @@ from fairdg.metrics import evaluate as evaluate_metrics
 from fairdg.reproductions import ReproOptions
 from fairdg.reproductions.affinity_adult_report import (
     METRICS,
+    AdultResults,
     on_test,
     report,
     sweep_plot,
@@ -162,7 +163,8 @@ def reproduce(options: ReproOptions) -> str:
     figures = _figures(out, kept, picked, fits, data) if s["figures"] else {}
     erm_curve = _threshold_curve(kept["erm"])
     sweep_png = sweep_plot(out, sweep, records, s, erm_curve)
-    text = report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png)
+    results = AdultResults(s, records, sweep, val, picked, analyses, fits, figures, sweep_png)
+    text = report(results)
     text += variants_report(variants)
     _dump(out, s, records, analyses, fits, picked)
     return text

@@ -5,7 +5,9 @@ Cells are ours (mean ± sample std over seeds) followed by the paper's value in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fairdg.reproductions.common import (
     markdown_table,
@@ -107,21 +109,84 @@ def sweep_plot(out: Path, sweep, records, s, erm_curve) -> Path:
     return path
 
 
-def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -> str:
-    n = len(s["seeds"])
-    lines = [
+@dataclass(frozen=True)
+class AdultResults:
+    """Everything the Adult report reads, by name.
+
+    Parameters
+    ----------
+    settings
+        The reproduction's settings (``seeds``, ``steps``, ``lambda``, ``lambdas``, ``quick``).
+    records
+        Final run records by ``(kind, seed, lambda)``; kinds ``erm``, ``erm+z``, ``affinity``.
+    sweep
+        The affinity records of each lambda, one per seed.
+    val
+        Mean validation metrics of each lambda.
+    picked
+        The lambda picked on validation.
+    analyses
+        Test metrics and probe results per column (``erm+z``, ``erm``, ``affinity``,
+        ``reattached``), one dict per seed.
+    fits
+        The re-attachment fits of ``erm`` and ``affinity``, one per seed.
+    figures
+        Figure name -> path.
+    sweep_png
+        The trade-off plot of the lambda sweep.
+    """
+
+    settings: dict[str, Any]
+    records: dict[tuple, dict]
+    sweep: dict[float, list[dict]]
+    val: dict[float, dict[str, float]]
+    picked: float
+    analyses: dict[str, list[dict]]
+    fits: dict[str, list]
+    figures: dict[str, Path]
+    sweep_png: Path
+
+    def erm_test(self) -> list[dict[str, float]]:
+        """ERM's test metrics, one per seed."""
+        return [on_test(self.records[("erm", seed, None)]) for seed in self.settings["seeds"]]
+
+    def test_of(self, lam: float) -> list[dict[str, float]]:
+        """The affinity test metrics of lambda `lam`, one per seed."""
+        return [on_test(r) for r in self.sweep[lam]]
+
+
+def report(results: AdultResults) -> str:
+    """The markdown report: the header, tables 2 and 3, re-attachment, the lambda sweep,
+    the figures and the targets."""
+    sections = [
+        header(results),
+        table2(results),
+        table3(results),
+        reattachment_table(results),
+        lambda_sweep_table(results),
+        figures_section(results),
+        targets_section(results),
+    ]
+    return "\n".join(line for section in sections for line in section) + "\n"
+
+
+def header(r: AdultResults) -> list[str]:
+    s = r.settings
+    return [
         "# Affinity loss on UCI Adult (affinity paper, section 3.2)",
         "",
-        f"{n} seed(s), {s['steps']} steps, batch 512, MLP in-128-20; test split (16,281 rows); "
-        "each cell ours (mean ± sample std over seeds) followed by the paper's value in "
-        f"parentheses. Lambda picked on validation: {picked:g}.",
-        "",
-        "## Table 2",
+        f"{len(s['seeds'])} seed(s), {s['steps']} steps, batch 512, MLP in-128-20; test split "
+        "(16,281 rows); each cell ours (mean ± sample std over seeds) followed by the paper's "
+        f"value in parentheses. Lambda picked on validation: {r.picked:g}.",
         "",
     ]
-    rows = []
-    erm = [on_test(records[("erm", seed, None)]) for seed in s["seeds"]]
-    rows.append(
+
+
+def table2(r: AdultResults) -> list[str]:
+    """Table 2: ERM and affinity (default and picked lambda) on the test split."""
+    s = r.settings
+    erm = r.erm_test()
+    rows = [
         [
             "baseline (ERM)",
             *(
@@ -129,12 +194,12 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
                 for k, p in zip(METRICS, PAPER_TABLE2["baseline"], strict=True)
             ),
         ]
-    )
+    ]
     for label, lam in (
         (f"affinity, lambda {s['lambda']:g} (default)", s["lambda"]),
-        (f"affinity, lambda {picked:g} (picked on val)", picked),
+        (f"affinity, lambda {r.picked:g} (picked on val)", r.picked),
     ):
-        ms = [on_test(r) for r in sweep[lam]]
+        ms = r.test_of(lam)
         n_dead = sum(map(collapsed, ms))
         rows.append(
             [
@@ -145,12 +210,49 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
                 ),
             ]
         )
-    lines.append(
-        markdown_table(
-            ["approach", "accuracy", "parity gap", "equality gap", "equality gap (TNR)"], rows
-        )
+    header = ["approach", "accuracy", "parity gap", "equality gap", "equality gap (TNR)"]
+    return ["## Table 2", "", markdown_table(header, rows)]
+
+
+def table3(r: AdultResults) -> list[str]:
+    """Table 3: baselines with and without z, affinity and z re-attached, with probes."""
+    cols = ["erm+z", "erm", "affinity", "reattached"]
+    keys = {
+        "accuracy income": "accuracy",
+        "parity gap": "dp_diff",
+        "equality gap": "eopp_diff",
+        "probe accuracy female": "sensitive_accuracy/female",
+        "probe accuracy male": "sensitive_accuracy/male",
+    }
+    rows = [
+        [
+            label,
+            *(
+                paper_cell(mean_std([a.get(key) for a in r.analyses[c]]), p)
+                for c, p in zip(cols, PAPER_TABLE3[label], strict=True)
+            ),
+        ]
+        for label, key in keys.items()
+    ]
+    rows.append(
+        [
+            "probe AUC (sex)",
+            *(mean_std([a.get("sensitive_auc") for a in r.analyses[c]]) for c in cols),
+        ]
     )
-    lines += [
+    for label, key in (
+        ("active units of the representation (of 20)", "rep_active_units"),
+        ("rank of the representation", "rep_rank"),
+    ):
+        rows.append([label, *(mean_std([a.get(key) for a in r.analyses[c]], 1) for c in cols)])
+    header = [
+        "",
+        "baseline with z",
+        "baseline without z",
+        f"affinity (lambda {r.picked:g})",
+        "affinity, z reattached",
+    ]
+    return [
         "",
         "## Table 3",
         "",
@@ -160,133 +262,89 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
         "the test samples; rank: singular values of the centred test representations above "
         "1e-3 of the largest.",
         "",
+        markdown_table(header, rows),
     ]
-    cols = ["erm+z", "erm", "affinity", "reattached"]
-    keys = {
-        "accuracy income": "accuracy",
-        "parity gap": "dp_diff",
-        "equality gap": "eopp_diff",
-        "probe accuracy female": "sensitive_accuracy/female",
-        "probe accuracy male": "sensitive_accuracy/male",
-    }
-    rows = []
-    for label, key in keys.items():
-        rows.append(
-            [
-                label,
-                *(
-                    paper_cell(mean_std([a.get(key) for a in analyses[c]]), p)
-                    for c, p in zip(cols, PAPER_TABLE3[label], strict=True)
-                ),
-            ]
-        )
-    rows.append(
+
+
+def reattachment_table(r: AdultResults) -> list[str]:
+    """The fitted weights of equation 4 for ERM and affinity."""
+    rows = [
         [
-            "probe AUC (sex)",
-            *(mean_std([a.get("sensitive_auc") for a in analyses[c]]) for c in cols),
+            name,
+            mean_std([f.w_r for f in r.fits[key]]),
+            mean_std([f.w_z["male"] for f in r.fits[key]]),
+            mean_std([f.b for f in r.fits[key]]),
         ]
-    )
-    for label, key in (
-        ("active units of the representation (of 20)", "rep_active_units"),
-        ("rank of the representation", "rep_rank"),
-    ):
-        rows.append([label, *(mean_std([a.get(key) for a in analyses[c]], 1) for c in cols)])
-    lines.append(
-        markdown_table(
-            [
-                "",
-                "baseline with z",
-                "baseline without z",
-                f"affinity (lambda {picked:g})",
-                "affinity, z reattached",
-            ],
-            rows,
+        for name, key in (
+            ("ERM (without z)", "erm"),
+            (f"affinity (lambda {r.picked:g})", "affinity"),
         )
-    )
-    lines += [
+    ]
+    return [
         "",
         "## Re-attachment of z (equation 4)",
         "",
         "y_hat = sigmoid(w_r r + w_z z + b), r the standardised linear combination of the "
         "frozen representation, z = 1 for male. Paper (affinity): w_z about 4, w_r about 1.",
         "",
+        markdown_table(["model", "w_r", "w_z", "b"], rows),
     ]
-    rows = [
-        [
-            name,
-            mean_std([f.w_r for f in fits[key]]),
-            mean_std([f.w_z["male"] for f in fits[key]]),
-            mean_std([f.b for f in fits[key]]),
-        ]
-        for name, key in (
-            ("ERM (without z)", "erm"),
-            (f"affinity (lambda {picked:g})", "affinity"),
-        )
-    ]
-    lines.append(markdown_table(["model", "w_r", "w_z", "b"], rows))
-    lines += [
-        "",
-        "## Lambda sweep",
-        "",
-        f"Trade-off plot: `{sweep_png}` (with ERM's curve when only its decision threshold "
-        "moves, for reference). Collapsed: seeds whose model gives every test sample the same "
-        "class (the representation died: all-zero ReLU units make the affinity loss exactly 0); "
-        "means and standard deviations include them.",
-        "",
-    ]
+
+
+def lambda_sweep_table(r: AdultResults) -> list[str]:
+    """Test and validation metrics of every lambda, with the collapsed seeds."""
     rows = []
-    for lam in s["lambdas"]:
-        ms = [on_test(r) for r in sweep[lam]]
+    for lam in r.settings["lambdas"]:
+        ms = r.test_of(lam)
         rows.append(
             [
                 f"{lam:g}",
                 *(mean_std([m[k] for m in ms]) for k in METRICS),
-                f"{val[lam]['accuracy']:.3f}",
-                f"{val[lam]['dp_diff']:.3f}",
+                f"{r.val[lam]['accuracy']:.3f}",
+                f"{r.val[lam]['dp_diff']:.3f}",
                 f"{sum(map(collapsed, ms))}/{len(ms)}",
             ]
         )
-    lines.append(
-        markdown_table(
-            [
-                "lambda",
-                "test accuracy",
-                "parity gap",
-                "equality gap",
-                "equality gap (TNR)",
-                "val accuracy",
-                "val parity gap",
-                "collapsed",
-            ],
-            rows,
-        )
-    )
-    if figures:
-        lines += ["", "## Figures", ""] + [f"- {k}: `{v}`" for k, v in figures.items()]
-    picked_ms = [on_test(r) for r in sweep[picked]]
-    lines += [
-        "",
-        "## Targets (full mode)"
-        + (" -- this is a quick run, not the full one" if s["quick"] else ""),
-        "",
-        target_line(
-            f"affinity (lambda {picked:g}) accuracy",
-            mean([m["accuracy"] for m in picked_ms]),
-            ">=",
-            0.81,
-        ),
-        target_line(
-            f"affinity (lambda {picked:g}) parity gap",
-            mean([m["dp_diff"] for m in picked_ms]),
-            "<=",
-            0.08,
-        ),
-        target_line(
-            f"affinity (lambda {picked:g}) equality gap",
-            mean([m["eopp_diff"] for m in picked_ms]),
-            "<=",
-            0.03,
-        ),
-        target_line("ERM parity gap", mean([m["dp_diff"] for m in erm]), ">=", 0.15),
+    header = [
+        "lambda",
+        "test accuracy",
+        "parity gap",
+        "equality gap",
+        "equality gap (TNR)",
+        "val accuracy",
+        "val parity gap",
+        "collapsed",
     ]
-    return "\n".join(lines) + "\n"
+    return [
+        "",
+        "## Lambda sweep",
+        "",
+        f"Trade-off plot: `{r.sweep_png}` (with ERM's curve when only its decision threshold "
+        "moves, for reference). Collapsed: seeds whose model gives every test sample the same "
+        "class (the representation died: all-zero ReLU units make the affinity loss exactly 0); "
+        "means and standard deviations include them.",
+        "",
+        markdown_table(header, rows),
+    ]
+
+
+def figures_section(r: AdultResults) -> list[str]:
+    if not r.figures:
+        return []
+    return ["", "## Figures", ""] + [f"- {k}: `{v}`" for k, v in r.figures.items()]
+
+
+def targets_section(r: AdultResults) -> list[str]:
+    """The full mode's targets, each met or missed."""
+    picked = r.test_of(r.picked)
+    lam = f"affinity (lambda {r.picked:g})"
+    quick = " -- this is a quick run, not the full one" if r.settings["quick"] else ""
+    return [
+        "",
+        "## Targets (full mode)" + quick,
+        "",
+        target_line(f"{lam} accuracy", mean([m["accuracy"] for m in picked]), ">=", 0.81),
+        target_line(f"{lam} parity gap", mean([m["dp_diff"] for m in picked]), "<=", 0.08),
+        target_line(f"{lam} equality gap", mean([m["eopp_diff"] for m in picked]), "<=", 0.03),
+        target_line("ERM parity gap", mean([m["dp_diff"] for m in r.erm_test()]), ">=", 0.15),
+    ]
