@@ -39,10 +39,12 @@ def collapsed(metrics: dict[str, float]) -> bool:
 
 
 def on_test(record: dict) -> dict[str, float]:
+    """The test metrics of a final run record."""
     return record["metrics"]["test"]
 
 
 def variants_report(variants) -> str:
+    """The table of the loss variants we tried (empty when none were run)."""
     if not variants:
         return ""
     rows = [
@@ -70,6 +72,7 @@ def variants_report(variants) -> str:
 
 
 def sweep_plot(out: Path, sweep, records, s, erm_curve) -> Path:
+    """Plot the accuracy-fairness trade-off of the lambda sweep, ERM's threshold curve beside."""
     from matplotlib.figure import Figure
 
     erm = [on_test(records[("erm", seed, None)]) for seed in s["seeds"]]
@@ -171,6 +174,7 @@ def report(results: AdultResults) -> str:
 
 
 def header(r: AdultResults) -> list[str]:
+    """The title and the settings line."""
     s = r.settings
     return [
         "# Affinity loss on UCI Adult (affinity paper, section 3.2)",
@@ -329,6 +333,7 @@ def lambda_sweep_table(r: AdultResults) -> list[str]:
 
 
 def figures_section(r: AdultResults) -> list[str]:
+    """The list of figures written (none: no section)."""
     if not r.figures:
         return []
     return ["", "## Figures", ""] + [f"- {k}: `{v}`" for k, v in r.figures.items()]

@@ -71,6 +71,7 @@ def mean_std(values: Sequence[float], digits: int = 3) -> str:
 
 
 def mean(values: Sequence[float]) -> float:
+    """The mean of the defined values (None and NaN left out); NaN when none is defined."""
     values = [v for v in values if v is not None and not math.isnan(v)]
     return statistics.fmean(values) if values else math.nan
 
@@ -83,6 +84,7 @@ def paper_cell(ours: str, paper: float | str | None) -> str:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A markdown table with one header row."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
     return "\n".join(lines)
@@ -96,6 +98,7 @@ def target_line(name: str, value: float, op: str, bound: float) -> str:
 
 
 def seeds_for(options: ReproOptions, full: int) -> list[int]:
+    """The seeds of a reproduction: ``--seeds``, else 1 in quick mode, else `full`."""
     n = options.seeds or (1 if options.quick else full)
     if n < 1:
         raise ValueError(f"seeds must be a positive integer, got {n}")

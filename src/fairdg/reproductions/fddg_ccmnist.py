@@ -124,6 +124,7 @@ def grayscale(dataset: MultiDomainDataset) -> MultiDomainDataset:
 
 
 def plan_from(options: ReproOptions) -> protocol.Plan:
+    """The runs of the reproduction (full or quick, with ``--option`` changes)."""
     base = QUICK if options.quick else FULL
     extra = options.extra
     data_options = {"subsample": int(extra.get("subsample", base["subsample"]))}
@@ -186,6 +187,7 @@ def diagnose(
 
 
 def run(options: ReproOptions) -> str:
+    """Run the ccMNIST reproduction and return its markdown report."""
     started = time.perf_counter()
     plan = plan_from(options)
     folder = Path(options.output) / ("fddg-ccmnist-quick" if options.quick else "fddg-ccmnist")

@@ -97,6 +97,7 @@ def load_data(options: ReproOptions, base: dict) -> tuple[object, dict, str]:
 
 
 def run(options: ReproOptions) -> str:
+    """Run the NYSF (or synthetic) reproduction and return its markdown report."""
     started = time.perf_counter()
     base = QUICK if options.quick else FULL
     dataset, data_options, note = load_data(options, base)

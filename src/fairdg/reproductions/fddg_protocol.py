@@ -117,6 +117,7 @@ def transformation_path(
 
 
 def last_evaluation(run_dir: Path) -> dict[str, Any]:
+    """The last evaluation record of a run folder (an error when it has none)."""
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     if not history:
         raise RuntimeError(f"run {run_dir} has no evaluation records")

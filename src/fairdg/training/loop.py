@@ -50,6 +50,7 @@ class RunResult:
 
 
 def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str, Any]:
+    """The run's hyperparameters: defaults, dataset overrides, sampled values, overrides."""
     cls = ALGORITHMS.get(config.algorithm)
     return resolve(
         cls.declared_hparams(),
@@ -132,6 +133,7 @@ def check_device(device: str) -> torch.device:
 
 
 def environment(device: str) -> dict[str, Any]:
+    """Versions and machine of a run (``env.json``)."""
     return {
         "fairdg": fairdg.__version__,
         "torch": torch.__version__,
