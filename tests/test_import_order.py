@@ -19,6 +19,7 @@ The modules are read with `ast` (nothing is imported), so the test sees imports 
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -124,8 +125,9 @@ def layer_of(module: str) -> int:
     return LAYERS[key]
 
 
-def all_imports() -> list[Import]:
-    return [i for path in sorted(PACKAGE.rglob("*.py")) for i in imports_of(path)]
+@functools.cache
+def all_imports() -> tuple[Import, ...]:
+    return tuple(i for path in sorted(PACKAGE.rglob("*.py")) for i in imports_of(path))
 
 
 def internal(target: str) -> bool:
