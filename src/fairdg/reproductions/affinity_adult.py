@@ -41,7 +41,7 @@ from fairdg.reproductions.affinity_adult_report import (
     sweep_plot,
     variants_report,
 )
-from fairdg.reproductions.common import (
+from fairdg.reproductions.protocol import (
     mean,
     progress,
     seeds_for,

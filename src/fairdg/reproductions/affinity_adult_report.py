@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairdg.reproductions.common import (
+from fairdg.reproductions.protocol import (
     markdown_table,
     mean,
     mean_std,

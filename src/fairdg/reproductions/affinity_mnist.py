@@ -22,7 +22,7 @@ from typing import Any
 from fairdg.data import load_dataset
 from fairdg.interpret import linear_probes, plot_tsne, pooled, representations, subsample
 from fairdg.reproductions import ReproOptions
-from fairdg.reproductions.common import (
+from fairdg.reproductions.protocol import (
     markdown_table,
     mean,
     mean_std,
