@@ -25,10 +25,10 @@ from tqdm.auto import tqdm
 import fairdg
 from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
+from fairdg.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
-from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
 from fairdg.training.sampler import DomainSampler
@@ -143,6 +143,7 @@ def check_device(device: str) -> torch.device:
 
 
 def environment(device: str) -> dict[str, Any]:
+    """Versions and machine of a run (``env.json``)."""
     return {
         "fairdg": fairdg.__version__,
         "torch": torch.__version__,
