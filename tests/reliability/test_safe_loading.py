@@ -39,7 +39,9 @@ def _evil(path, marker, **fields):
 
 def _config(tmp_path, **kw):
     base = dict(dataset="tiny", algorithm="erm", steps=4, eval_every=2, quiet=True)
-    return RunConfig(**{**base, "output_dir": str(tmp_path / "runs"), "test_domains": ("d2",), **kw})
+    return RunConfig(
+        **{**base, "output_dir": str(tmp_path / "runs"), "test_domains": ("d2",), **kw}
+    )
 
 
 def test_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path, tiny_tabular):
