@@ -6,6 +6,7 @@ import argparse
 import math
 from collections.abc import Sequence
 
+from fairdg.data import typed_dataset_options
 from fairdg.hparams import parse_assignments
 
 TABLE_METRICS = ("accuracy", "dp_diff", "dp_ratio", "eopp_diff", "eodds_diff", "fairness_auc")
@@ -82,7 +83,9 @@ def config_kwargs(args: argparse.Namespace) -> dict:
     """RunConfig keyword arguments from the shared flags."""
     return dict(
         dataset=args.dataset,
-        data_options=parse_assignments(args.data_option, "--data-option"),
+        data_options=typed_dataset_options(
+            args.dataset, parse_assignments(args.data_option, "--data-option")
+        ),
         algorithm=args.algorithm,
         hparams=parse_assignments(args.hparam, "--hparam"),
         hparams_seed=args.hparams_seed,

@@ -20,6 +20,7 @@ from fairdg.data.mnist import load_mnist_inverted, load_mnist_rotated
 from fairdg.data.nysf import load_nysf
 from fairdg.data.synthetic import load_synthetic
 from fairdg.data.yfcc import load_yfcc
+from fairdg.parsing import typed_options
 from fairdg.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -94,7 +95,15 @@ def load_dataset(name: str, root: str | None = None, **options: Any) -> MultiDom
             f"unknown option(s) {', '.join(map(repr, unknown))} for dataset {name!r}; "
             f"valid options: {', '.join(sorted(valid))}"
         )
-    return loader(root=root, **options)
+    return loader(root=root, **typed_options(loader, options, "data option"))
+
+
+def typed_dataset_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` typed from the signature of dataset `name`'s loader (``"False"`` -> False);
+    unchanged for an unknown dataset name, which `load_dataset` reports."""
+    if name not in DATASETS:
+        return dict(options)
+    return typed_options(DATASETS.get(name), options, "data option")
 
 
 __all__ = [
@@ -105,4 +114,5 @@ __all__ = [
     "Split",
     "dataset_options",
     "load_dataset",
+    "typed_dataset_options",
 ]
