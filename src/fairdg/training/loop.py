@@ -30,7 +30,7 @@ from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import resolve
 from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
-from fairdg.training.evaluate import better, evaluate_split, lookup
+from fairdg.training.evaluate import better, check_selection, evaluate_split, lookup
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
 
@@ -207,6 +207,7 @@ def train(
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
+    check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
     sampler = DomainSampler(split.train(), int(hparams["batch_size"]), config.seed, config.device)
