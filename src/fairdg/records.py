@@ -66,9 +66,20 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+class CorruptRecordError(ValueError):
+    """A run record (``config.json``, ``done.json``, ...) that is not valid JSON."""
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    """Parse a JSON file; a damaged one raises `CorruptRecordError` naming the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptRecordError(
+            f"{path} is corrupt (not valid JSON: {err}); restore it, or delete it (for a run "
+            "folder's config.json or done.json: delete the run folder, or rerun with --force)"
+        ) from err
 
 
 def append_jsonl(path: str | os.PathLike, record: dict) -> None:

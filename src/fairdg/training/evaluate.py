@@ -17,7 +17,7 @@ def predict_proba(algorithm, x: torch.Tensor, batch_size: int = 4096) -> torch.T
     """Class probabilities for `x` (in chunks), on the CPU."""
     outs = [
         torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1).cpu()
-        for i in range(0, len(x), batch_size)
+        for i in range(0, max(len(x), 1), batch_size)  # an empty part gives an empty result
     ]
     return torch.cat(outs)
 
@@ -72,6 +72,20 @@ def _metrics(y: torch.Tensor, probs: torch.Tensor, z: torch.Tensor) -> dict[str,
     if len(torch.unique(z)) < 2:  # fairness is undefined; accuracy is not
         return {"n": float(len(y)), "accuracy": float((probs.argmax(1) == y).double().mean())}
     return evaluate_metrics(y.numpy(), probs.numpy(), sensitive=z.numpy(), on_undefined="ignore")
+
+
+def check_evaluable(split: Split) -> None:
+    """Refuse a split whose pooled validation or test set is empty (every metric would be
+    NaN), before training."""
+    _, pooled = evaluation_sets(split)
+    for key in ("val", "test"):
+        if not sum(len(split.parts[n][p].y) for n, p in pooled[key]):
+            rows = {n: sum(len(d.y) for d in split.parts[n].values()) for n in split.parts}
+            raise ValueError(
+                f"dataset {split.dataset.name!r} has too few rows for a {key} set (rows per "
+                f"domain: {rows}); every domain needs at least ~10 rows: add rows, or merge "
+                "small domains"
+            )
 
 
 def metric_names(num_classes: int, num_groups: int) -> set[str]:

@@ -31,7 +31,13 @@ from fairdg.hparams import resolve
 from fairdg.runlock import run_lock
 from fairdg.training.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
-from fairdg.training.evaluate import better, check_selection, evaluate_split, lookup
+from fairdg.training.evaluate import (
+    better,
+    check_evaluable,
+    check_selection,
+    evaluate_split,
+    lookup,
+)
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
 
@@ -265,6 +271,7 @@ def _train(
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
+    check_evaluable(split)
     check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
