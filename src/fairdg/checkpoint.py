@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from fairdg.records import current_umask  # standard library only
+
 __all__ = ["CorruptCheckpointError", "UnsafeCheckpointError", "load_checkpoint", "save_checkpoint"]
 
 
@@ -47,20 +49,6 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def current_umask() -> int:
-    """The process umask (read without changing it, where the platform allows)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # no /proc: set and restore (not thread-safe, but brief)
-    os.umask(mask)
-    return mask
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
