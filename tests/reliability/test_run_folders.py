@@ -50,6 +50,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path, tiny_tabular, capl
     assert _steps(result.run_dir) == [5, 10, 15, 20] and not path.exists()
 
 
+@pytest.mark.kill_resume
 def test_two_identical_runs_at_once_write_each_evaluation_once(tmp_path, tiny_tabular):
     config = _config(tmp_path, steps=40)
     outcomes = []
@@ -94,6 +95,7 @@ def _interrupt_at_evaluation(monkeypatch, n):
     monkeypatch.setattr(loop_module, "evaluate_split", evaluate)
 
 
+@pytest.mark.kill_resume
 def test_interrupted_force_rerun_loses_nothing(tmp_path, tiny_tabular, monkeypatch):
     config = _config(tmp_path)
     run_dir = train(config, dataset=tiny_tabular).run_dir
@@ -111,6 +113,7 @@ def test_interrupted_force_rerun_loses_nothing(tmp_path, tiny_tabular, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == [config.run_id(), "results.jsonl"]
 
 
+@pytest.mark.kill_resume
 def test_replacement_cut_between_its_renames_is_completed(tmp_path, tiny_tabular):
     config = _config(tmp_path)
     run_dir = train(config, dataset=tiny_tabular).run_dir
@@ -123,6 +126,7 @@ def test_replacement_cut_between_its_renames_is_completed(tmp_path, tiny_tabular
     assert not old.exists() and not work.exists()
 
 
+@pytest.mark.kill_resume
 def test_resume_reports_unreadable_history_lines(tmp_path, tiny_tabular, monkeypatch, caplog):
     config = _config(tmp_path)
     _interrupt_at_evaluation(monkeypatch, 4)  # checkpoint after 3 evaluations

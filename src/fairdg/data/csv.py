@@ -131,6 +131,8 @@ def _number_text(value: float) -> str:
 
 def _ids(values: pd.Series, option: str, column: str) -> tuple[np.ndarray, list[str]]:
     names = sorted(values.unique(), key=_sort_key)
+    if not names:
+        raise ValueError("csv: no rows left after dropping rows with missing values; fill them in")
     if len(names) < 2:
         raise ValueError(
             f"csv: {option} column {column!r} has a single value {names[0]!r}; "
