@@ -44,6 +44,7 @@ def parse_bool(value: Any, name: str) -> bool:
 
 
 def parse_int(value: Any, name: str) -> int:
+    """An integer (``3``, ``"3"``, ``3.0``); a bool or a fraction is an error."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     number = _number(value, name, "an integer")
@@ -53,6 +54,7 @@ def parse_int(value: Any, name: str) -> int:
 
 
 def parse_float(value: Any, name: str) -> float:
+    """A finite number; a bool, text that is no number, or inf/NaN is an error."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = float(value)
     else:
