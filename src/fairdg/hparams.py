@@ -9,13 +9,14 @@ change the draws of the others.
 from __future__ import annotations
 
 import json
-import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from fairdg.parsing import coerce_to_default
 
 
 @dataclass(frozen=True)
@@ -170,29 +171,9 @@ def sample(declared: Mapping[str, HParam], hparams_seed: int) -> dict[str, Any]:
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
-    """Cast a user value to the default's type (ints stay ints, bools stay bools)."""
-    if isinstance(default, bool):
-        if isinstance(value, str):
-            low = value.lower()
-            if low in ("true", "1", "yes", "on"):
-                return True
-            if low in ("false", "0", "no", "off"):
-                return False
-            raise ValueError(f"hyperparameter {name!r} expects true/false, got {value!r}")
-        return bool(value)
-    if isinstance(value, bool) and isinstance(default, int | float):
-        raise ValueError(f"hyperparameter {name!r} expects a number, got {value!r}")
-    if isinstance(default, int) and not isinstance(default, bool):
-        number = float(value)
-        if not number.is_integer():
-            raise ValueError(f"hyperparameter {name!r} expects an integer, got {value!r}")
-        return int(number)
-    if isinstance(default, float):
-        number = float(value)
-        if math.isnan(number):
-            raise ValueError(f"hyperparameter {name!r} must not be NaN")
-        return number
-    return value
+    """Cast a user value to the default's type (`fairdg.parsing`: ints stay ints, bools stay
+    bools, a bad value is an error naming the hyperparameter)."""
+    return coerce_to_default(value, default, f"hyperparameter {name!r}")
 
 
 def resolve(

@@ -72,6 +72,7 @@ def test_same_seed_same_numbers(tmp_path, tiny_tabular):
     assert not torch.equal(_params(a.algorithm), _params(c.algorithm))
 
 
+@pytest.mark.kill_resume
 def test_resumed_run_equals_straight_run(tmp_path, tiny_image, monkeypatch):
     straight = train(_config(tmp_path / "s"), dataset=tiny_image)
     original = ERM.update
@@ -168,6 +169,7 @@ def test_unknown_hyperparameter_and_algorithm(tmp_path, tiny_tabular):
         train(_config(tmp_path, algorithm="ermm"), dataset=tiny_tabular)
 
 
+@pytest.mark.kill_resume
 def test_kill_between_summary_and_done_marker_finishes_once(tmp_path, tiny_tabular, monkeypatch):
     from fairdg import records
     from fairdg.training import loop

@@ -32,6 +32,7 @@ from fairdg.data.synthetic import DATASET_INFO as _SYNTHETIC_INFO
 from fairdg.data.synthetic import load_synthetic
 from fairdg.data.yfcc import DATASET_INFO as _YFCC_INFO
 from fairdg.data.yfcc import load_yfcc
+from fairdg.parsing import typed_options
 from fairdg.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -123,7 +124,15 @@ def load_dataset(name: str, root: str | None = None, **options: Any) -> MultiDom
             f"unknown option(s) {', '.join(map(repr, unknown))} for dataset {name!r}; "
             f"valid options: {', '.join(sorted(valid))}"
         )
-    return loader(root=root, **options)
+    return loader(root=root, **typed_options(loader, options, "data option"))
+
+
+def typed_dataset_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` typed from the signature of dataset `name`'s loader (``"False"`` -> False);
+    unchanged for an unknown dataset name, which `load_dataset` reports."""
+    if name not in DATASETS:
+        return dict(options)
+    return typed_options(DATASETS.get(name), options, "data option")
 
 
 __all__ = [
@@ -137,4 +146,5 @@ __all__ = [
     "dataset_options",
     "without_location",
     "load_dataset",
+    "typed_dataset_options",
 ]
