@@ -43,7 +43,7 @@ def _algorithm(dataset, batch: int):
 def engine_loop(train, dataset, batch: int):
     algorithm = _algorithm(dataset, batch)
     sampler = DomainSampler([train], batch, seed=0, pooled=algorithm.POOLED_BATCH)
-    return lambda step: algorithm.update(sampler(), step)
+    return lambda _step: algorithm.update(sampler())
 
 
 def plain_loop(train, dataset, batch: int):

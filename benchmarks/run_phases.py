@@ -75,7 +75,7 @@ def phases(config: RunConfig, dataset=None) -> tuple[dict[str, float], object]:
     train_s = eval_s = legacy_s = 0.0
     for step in range(1, steps + 1):
         t = time.perf_counter()
-        algorithm.update(sampler(), step - 1)
+        algorithm.update(sampler())
         train_s += time.perf_counter() - t
         if step % every == 0 or step == steps:
             t = time.perf_counter()

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 
 
 class ERM(FeaturizerClassifier):
@@ -20,16 +19,11 @@ class ERM(FeaturizerClassifier):
 
     POOLED_BATCH = True
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x, y, z, _ = batches[0] if len(batches) == 1 else pooled(batches)
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, _ = cat(batches)
         logits = self.predict(x)
         loss = F.cross_entropy(logits, y)
         stats = {"loss": loss.item()}
         total = self.add_fairness(loss, logits, z, stats)
         self.step(total)
         return stats
-
-
-def pooled(batches: Sequence[Batch]) -> Batch:
-    """The rows of all `batches` as one `Batch` (concatenated in order)."""
-    return Batch(*(torch.cat(parts) for parts in zip(*batches, strict=True)))

@@ -40,13 +40,18 @@ class UsageError(ValueError):
 
 
 def command_module(command: str):
-    """The module defining `command` (imported now)."""
-    return importlib.import_module(f"fairdg.cli.{COMMANDS[command][0]}")
+    """The module defining `command` (imported now: torch and the like load here)."""
+    try:
+        return importlib.import_module(f"fairdg.cli.{COMMANDS[command][0]}")
+    except KeyboardInterrupt:  # Ctrl-C while the heavy imports load: a message, no traceback
+        print("fairdg: interrupted during start-up; nothing was run", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only `command`'s module is imported (all of them when `command` is "*"),
-    the other commands are placeholders that carry their one-line help."""
+def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
+    """The parser of every command (``"*"``, the default), or of `command` only (None: of
+    none): the modules of the other commands are not imported, their commands are placeholders
+    that carry their one-line help."""
     parser = argparse.ArgumentParser(
         prog="fairdg",
         description="Accurate, fair and shift-robust models: affinity loss, FDDG, DG baselines.",
@@ -78,6 +83,28 @@ def _command_of(argv: list[str]) -> str | None:
     return None
 
 
+def one_line(err: BaseException) -> str:
+    """A user-facing error as one line, with the file and the fix for the OS errors."""
+    if isinstance(err, OSError) and not isinstance(err, FileNotFoundError) and err.filename:
+        what = err.strerror or type(err).__name__
+        hint = OS_HINTS.get(type(err), "check the path and its permissions")
+        text = f"{what}: {err.filename}; {hint}"
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
+OS_HINTS = {
+    PermissionError: "fairdg cannot write there: fix the folder's permissions or choose "
+    "another --output folder",
+    NotADirectoryError: "a file stands where a folder is needed: choose another --output "
+    "folder (or move the file)",
+    FileExistsError: "a file stands where a folder is needed: choose another --output "
+    "folder (or move the file)",
+    IsADirectoryError: "a folder stands where a file is needed: give the file's path",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command in `argv`; return its exit code.
 
@@ -87,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     command_line = argv is None
     try:
         code = _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:
+        print("fairdg: interrupted; nothing more was run", file=sys.stderr)
+        code = 130
     except BrokenPipeError:  # stdout closed early (`fairdg datasets | head`): end quietly
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit then succeeds
@@ -122,11 +152,13 @@ def _main(argv: list[str]) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as err:
-        # user-facing errors: one message, no traceback (use -v for the traceback)
+    except BrokenPipeError:  # not a user error: `main` ends quietly
+        raise
+    except (ValueError, TypeError, OSError, RuntimeError) as err:
+        # user-facing errors: one line, exit code 2, no traceback (use -v for the traceback)
         if args.verbose:
             raise
-        print(f"fairdg: error: {err}", file=sys.stderr)
+        print(f"fairdg: error: {one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(
