@@ -41,6 +41,7 @@ class DomainSampler:
         ]
         self.pooled_index = torch.arange(len(domains), device=device).repeat_interleave(batch_size)
         self.device = device
+        self._on_cpu = torch.device(device).type == "cpu"  # indices are drawn on the CPU
         self.pooled = pooled
 
     def _indices(self) -> list[torch.Tensor]:
@@ -48,7 +49,7 @@ class DomainSampler:
             torch.randint(len(y), (self.batch_size,), generator=self.generator)
             for _x, y, _z in self.tensors
         ]
-        if torch.device(self.device).type == "cpu":
+        if self._on_cpu:
             return drawn
         return [idx.to(self.device) for idx in drawn]
 
