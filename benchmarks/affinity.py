@@ -128,6 +128,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
 
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    # first, while this process is small: a child's ru_maxrss starts at its parent's resident
+    # size at fork (Linux), which the loaded datasets would inflate
     times = step_times(args.repeats, "adult", HPARAMS, VARIANTS)
     print_ratios(
         f"training step, Adult batch 512, rep 20 (median of {args.repeats}, interleaved)",
