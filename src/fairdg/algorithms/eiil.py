@@ -70,7 +70,7 @@ class EIIL(FeaturizerClassifier):
         "eiil_ref_steps": HParam(
             500, LogUniform(1, 3.5, integer=True), "ERM updates of the reference model"
         ),
-        "eiil_ei_steps": HParam(100, Fixed(), "Adam steps of environment inference per batch"),
+        "eiil_ei_steps": HParam(50, Fixed(), "Adam steps of environment inference per batch"),
         "eiil_ei_lr": HParam(0.1, Fixed(), "learning rate of environment inference"),
         "eiil_irm_lambda": HParam(
             1e2, LogUniform(-1, 5), "IRM penalty weight on the inferred environments"
