@@ -3,21 +3,29 @@
 For every target domain (held out in turn; the others are the sources) this trains the
 transformation models T the methods need (with and without the sensitive factor; on the
 sources' training rows only, cached under ``<output>/transformations``, one per target and shared
-by the trials), then every method for every trial seed with `fairdg.training.train`, and reads
-the metrics of the held-out domain at the last evaluation (the final iterate: no model
-selection, the same rule for every method). Cells are "DP / AUC / accuracy" as in the paper's
-tables, each the mean +/- sample standard deviation over trials; the average column is the mean
-over targets.
+by the trials), then every method for every hyperparameter candidate and trial seed with
+`fairdg.training.train` (runs of a method under ``<output>/runs/<method>``), and reads the
+metrics of the held-out domain at the evaluation chosen by ``Plan.selection``:
+
+``last``  the last evaluation of the default configuration (no model selection);
+``fair``  the paper's rule (appendix C.6/C.7: "we monitor the accuracy and the value of fairness
+          metrics from the validation set and select the best ones"), through
+          `fairdg.reporting.selection`: the highest validation accuracy of the sources among the
+          evaluations (configuration and step) whose validation DP ratio is at least 0.8; a
+          group where none qualifies falls back to the highest validation accuracy
+          (``training``), and the row says so (column ``selected_by``).
+
+A run that fails is recorded (``error``) with undefined metrics and the plan goes on. Cells are
+"DP / AUC / accuracy" as in the paper's tables, each the mean +/- sample standard deviation over
+trials; the average column is the mean over targets.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import statistics
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,19 @@ from tqdm.auto import tqdm
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
+from fairdg.experiments.fddg_paper import BASELINES
+from fairdg.experiments.fddg_tables import (  # noqa: F401 (re-exported)
+    CELL,
+    LABELS,
+    _number,
+    averages,
+    checks,
+    plot_dp_vs_dependence,
+    results_table,
+    table6_checks,
+)
+from fairdg.reporting.collect import collect
+from fairdg.reporting.selection import select
 from fairdg.training import RunConfig, train
 from fairdg.transformation import (
     default_config,
@@ -35,18 +56,28 @@ from fairdg.transformation import (
 )
 
 METHODS = ("erm", "fddg-no-sf", "fddg-no-t", "fddg-no-fc", "fddg")
-LABELS = {
-    "erm": "ERM",
-    "fddg-no-sf": "FDDG w/o sf",
-    "fddg-no-t": "FDDG w/o T",
-    "fddg-no-fc": "FDDG w/o fc",
-    "fddg": "FDDG",
-    "fddg:max": "FDDG, separate gaps (ours)",
-}
+ABLATIONS = ("fddg-no-sf", "fddg-no-t", "fddg-no-fc")
+# Table 6: the 17 baselines, the three ablations, FDDG (the paper's order)
+TABLE6 = (*BASELINES, *ABLATIONS, "fddg")
 # Variants: a row name "<algorithm>:<variant>" runs <algorithm> with these hyperparameters.
 VARIANTS = {"fddg:max": {"fddg_fair_sets": "max"}}
-CELL = ("dp_ratio", "fairness_auc", "accuracy")
-NEEDS_T = {"fddg": True, "fddg-no-fc": True, "fddg-no-sf": False}  # method -> sensitive factor
+# ... or with a T trained with these TransformationConfig changes: the paper's objective alone,
+# without our three additions (conditional discriminator, prior matching, sensitive cycle).
+T_VARIANTS = {
+    "fddg:paper-t": {"conditional_gan": False, "weights": {"sensitive_cycle": 0.0, "prior": 0.0}}
+}
+# algorithm -> whether its T has the sensitive factor (MBDG, DDG, FATDM: one level, none)
+NEEDS_T = {
+    "fddg": True,
+    "fddg-no-fc": True,
+    "fddg-no-sf": False,
+    "mbdg": False,
+    "mbdg-fc": False,
+    "ddg": False,
+    "ddg-fc": False,
+    "fatdm": False,
+}
+SELECTIONS = ("last", "fair")
 
 
 @dataclass(frozen=True)
@@ -65,6 +96,15 @@ class Plan:
     t_max_train: int | None = None
     methods: tuple[str, ...] = METHODS
     targets: tuple[str, ...] | None = None
+    n_hparams: int = 1
+    selection: str = "last"
+    t_select: str = "val_loss"
+
+    def __post_init__(self) -> None:
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
+        if self.selection == "last" and self.n_hparams != 1:
+            raise ValueError("selection 'last' takes the default configuration: n_hparams=1")
 
 
 def methods_option(extra: dict[str, Any], default: tuple[str, ...]) -> tuple[str, ...]:
@@ -79,9 +119,17 @@ def methods_option(extra: dict[str, Any], default: tuple[str, ...]) -> tuple[str
 
 
 def transformation_path(
-    plan: Plan, target: str, use_sensitive: bool, folder: Path, device: str, quiet: bool
+    plan: Plan,
+    target: str,
+    use_sensitive: bool,
+    folder: Path,
+    device: str,
+    quiet: bool,
+    changes: dict[str, Any] | None = None,
 ) -> Path:
-    """Train (or reuse) T for `target` held out; returns the artifact path."""
+    """Train (or reuse) T for `target` held out; returns the artifact path. `changes` are
+    TransformationConfig changes of a T variant (`T_VARIANTS`)."""
+    t_config = {**plan.t_config, **(changes or {})}
     key = records.canonical_json(
         {
             "dataset": plan.dataset.name,
@@ -89,8 +137,9 @@ def transformation_path(
             "target": target,
             "sensitive": use_sensitive,
             "steps": plan.t_steps,
-            "config": plan.t_config,
+            "config": t_config,
             "max_train": plan.t_max_train,
+            "select": plan.t_select,
         }
     )
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
@@ -101,7 +150,7 @@ def transformation_path(
             return path
         except ValueError:  # a corrupt cache entry: train again
             path.unlink()
-    config = default_config(plan.dataset, use_sensitive=use_sensitive, **plan.t_config)
+    config = default_config(plan.dataset, use_sensitive=use_sensitive, **t_config)
     model = fit_transformation(
         plan.dataset,
         config,
@@ -111,6 +160,7 @@ def transformation_path(
         device=device,
         quiet=quiet,
         max_train=plan.t_max_train,
+        select=plan.t_select,
     )
     save_transformation(model, path)
     return path
@@ -123,13 +173,56 @@ def last_evaluation(run_dir: Path) -> dict[str, Any]:
     return history[-1]
 
 
+def _t_for(plan: Plan, method: str, target: str, output: Path, device: str):
+    """(key, path) of the T that `method` needs for `target`, or (None, None)."""
+    algorithm = method.partition(":")[0]
+    if algorithm not in NEEDS_T:
+        return None, None
+    sensitive = NEEDS_T[algorithm]
+    changes = T_VARIANTS.get(method)
+    path = transformation_path(
+        plan, target, sensitive, output / "transformations", device, True, changes
+    )
+    key = f"{target}/{'sf' if sensitive else 'nosf'}" + (f"/{method}" if changes else "")
+    return key, path
+
+
+def _run_one(plan: Plan, method: str, target: str, h: int, seed: int, t_path, output, device):
+    """Train one (method, target, configuration, trial); returns its run folder or the error."""
+    config = RunConfig(
+        dataset=plan.dataset.name,
+        data_options=plan.data_options,
+        algorithm=method.partition(":")[0],
+        hparams={
+            **plan.hparams,
+            **VARIANTS.get(method, {}),
+            **plan.method_hparams.get(method, {}),
+        },
+        hparams_seed=h,
+        test_domains=(target,),
+        seed=seed,
+        steps=plan.steps,
+        eval_every=plan.eval_every,
+        transformation=None if t_path is None else str(t_path),
+        device=device,
+        output_dir=str(output / "runs" / method.replace(":", "-")),
+        quiet=True,
+        save_model=False,
+    )
+    try:
+        return train(config, dataset=plan.dataset).run_dir, None
+    except Exception as err:  # recorded in the rows; the plan goes on
+        return None, f"{type(err).__name__}: {err}"
+
+
 def run_plan(
     plan: Plan, output: str | Path, device: str = "cpu", quiet: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Path]]:
-    """Run every (target, method, seed); returns one row per run and the T artifact paths."""
+    """Run every (target, method, configuration, seed); returns one row per (target, method,
+    seed) at the selected evaluation (`Plan.selection`) and the T artifact paths."""
     output = Path(output)
     targets = list(plan.targets or plan.dataset.domain_names)
-    total = len(targets) * len(plan.methods) * plan.seeds
+    total = len(targets) * len(plan.methods) * plan.seeds * plan.n_hparams
     bar = tqdm(
         total=total,
         desc=f"FDDG reproduction on {plan.dataset.name}",
@@ -139,209 +232,58 @@ def run_plan(
     rows, t_paths = [], {}
     for target in targets:
         for method in plan.methods:
-            path = None
-            algorithm = method.partition(":")[0]
-            if algorithm in NEEDS_T:
-                sensitive = NEEDS_T[algorithm]
-                path = transformation_path(
-                    plan, target, sensitive, output / "transformations", device, True
-                )
-                t_paths[f"{target}/{'sf' if sensitive else 'nosf'}"] = path
+            key, path = _t_for(plan, method, target, output, device)
+            if key is not None:
+                t_paths[key] = path
             for seed in range(plan.seeds):
                 started = time.perf_counter()
-                config = RunConfig(
-                    dataset=plan.dataset.name,
-                    data_options=plan.data_options,
-                    algorithm=algorithm,
-                    hparams={
-                        **plan.hparams,
-                        **VARIANTS.get(method, {}),
-                        **plan.method_hparams.get(method, {}),
-                    },
-                    test_domains=(target,),
-                    seed=seed,
-                    steps=plan.steps,
-                    eval_every=plan.eval_every,
-                    transformation=None if path is None else str(path),
-                    device=device,
-                    output_dir=str(output / "runs"),
-                    quiet=True,
-                    save_model=False,
-                )
-                result = train(config, dataset=plan.dataset)
-                last = last_evaluation(result.run_dir)
-                metrics = last["metrics"]["test"]
-                rows.append(
-                    {
-                        "method": method,
-                        "target": target,
-                        "seed": seed,
-                        **{m: _number(metrics.get(m)) for m in CELL},
-                        "stats": last["stats"],
-                        "run_dir": str(result.run_dir),
-                        "wall_seconds": time.perf_counter() - started,
-                    }
-                )
-                bar.update(1)
+                runs = [
+                    _run_one(plan, method, target, h, seed, path, output, device)
+                    for h in range(plan.n_hparams)
+                ]
+                bar.update(plan.n_hparams)
+                row = {"method": method, "target": target, "seed": seed}
+                errors = [e for _, e in runs if e is not None]
+                if plan.selection == "last" and not errors:
+                    last = last_evaluation(runs[0][0])
+                    metrics = last["metrics"]["test"]
+                    row.update({m: _number(metrics.get(m)) for m in CELL})
+                    row.update(stats=last["stats"], run_dir=str(runs[0][0]), selected_by="last")
+                else:
+                    row.update({m: math.nan for m in CELL})
+                row["wall_seconds"] = time.perf_counter() - started
+                if errors:
+                    row["error"] = errors[0]
+                rows.append(row)
     bar.close()
+    if plan.selection != "last":
+        rows = _selected(rows, output)
     return rows, t_paths
 
 
-def _number(value: Any) -> float:
-    """A metric as a float; undefined ones (NaN, stored as null in JSON records) are NaN."""
-    return math.nan if value is None else float(value)
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    if not values:
-        return math.nan, math.nan
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-def _fmt(metric: str, mean: float, std: float | None) -> str:
-    scale, digits = (100.0, 2) if metric == "accuracy" else (1.0, 2)
-    if math.isnan(mean):
-        return "nan"
-    text = f"{scale * mean:.{digits}f}"
-    return text if std is None else f"{text} ± {scale * std:.{digits}f}"
-
-
-def results_table(
-    rows: list[dict[str, Any]],
-    methods: Sequence[str],
-    targets: Sequence[str],
-    dependence: dict[str, float],
-    paper: dict[str, list[str]] | None = None,
-) -> str:
-    """Markdown table: rows methods (ours, then the paper's), columns targets and the average."""
-    header = ["method"] + [f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets] + ["Avg"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for method in methods:
-        cells, means = [], {m: [] for m in CELL}
-        for target in targets:
-            sel = [r for r in rows if r["method"] == method and r["target"] == target]
-            parts = []
-            for metric in CELL:
-                mean, std = _mean_std([r[metric] for r in sel])
-                means[metric].append(mean)
-                parts.append(_fmt(metric, mean, std))
-            cells.append(" / ".join(parts))
-        avg = " / ".join(
-            _fmt(m, statistics.fmean(means[m]), None) if means[m] else "nan" for m in CELL
-        )
-        lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(cells) + f" | {avg} |")
-    for label, cells in (paper or {}).items():
-        lines.append(f"| *paper: {label}* | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def averages(rows: list[dict[str, Any]], method: str) -> dict[str, float]:
-    """Mean over targets of the per-target mean of each cell metric."""
-    out = {}
-    for metric in CELL:
-        per_target: dict[str, list[float]] = {}
-        for r in rows:
-            if r["method"] == method and not math.isnan(_number(r[metric])):
-                per_target.setdefault(r["target"], []).append(r[metric])
-        out[metric] = (
-            statistics.fmean(statistics.fmean(v) for v in per_target.values())
-            if per_target
-            else math.nan
-        )
-    return out
-
-
-def checks(rows: list[dict[str, Any]]) -> list[str]:
-    """The issue's targets on the averages over held-out domains: each FDDG row against ERM
-    (DP ratio +0.10, AUC closer to 0.5, accuracy within 3 points), each ablation against FDDG."""
-    avg = {m: averages(rows, m) for m in {r["method"] for r in rows}}
-    out: list[str] = []
-    if "erm" not in avg:
-        return out
-    e = avg["erm"]
-    for method in ("fddg", "fddg:max"):
-        if method not in avg:
+def _selected(rows: list[dict[str, Any]], output: Path) -> list[dict[str, Any]]:
+    """Fill the rows' metrics from the paper's selection rule over each method's runs."""
+    for method in {r["method"] for r in rows}:
+        folder = output / "runs" / method.replace(":", "-")
+        if not folder.is_dir():
             continue
-        f, name = avg[method], LABELS[method]
-        out += [
-            f"- {name}: DP ratio {f['dp_ratio']:.3f} vs ERM {e['dp_ratio']:.3f} (difference "
-            f"{f['dp_ratio'] - e['dp_ratio']:+.3f}; target >= +0.10); fairness AUC distance to "
-            f"0.5 {abs(f['fairness_auc'] - 0.5):.3f} vs ERM {abs(e['fairness_auc'] - 0.5):.3f} "
-            f"(target: closer); accuracy {100 * f['accuracy']:.2f} vs ERM "
-            f"{100 * e['accuracy']:.2f} (difference {100 * (f['accuracy'] - e['accuracy']):+.2f}"
-            " points; target within 3)"
-        ]
-    if "fddg" not in avg:
-        return out
-    f = avg["fddg"]
-    for method in ("fddg-no-sf", "fddg-no-t", "fddg-no-fc"):
-        if method in avg:
-            a = avg[method]
-            worse = [
-                name
-                for name, bad in (
-                    ("DP", a["dp_ratio"] < f["dp_ratio"]),
-                    ("AUC", abs(a["fairness_auc"] - 0.5) > abs(f["fairness_auc"] - 0.5)),
-                )
-                if bad
-            ]
-            out.append(
-                f"- {LABELS[method]}: DP {a['dp_ratio']:.3f}, AUC {a['fairness_auc']:.3f}, "
-                f"accuracy {100 * a['accuracy']:.2f}; worse than FDDG on: "
-                f"{', '.join(worse) or 'neither fairness metric'}"
+        evals = collect(folder).evaluations()
+        chosen = {}
+        for rule in ("training", "fair"):  # "fair" overrides where some evaluation qualifies
+            for _, pick in select(evals, rule).iterrows():
+                chosen[(pick["target"], int(pick["trial"]))] = (rule, pick)
+        for row in rows:
+            if row["method"] != method or "error" in row:
+                continue
+            rule, pick = chosen.get((row["target"], row["seed"]), (None, None))
+            if pick is None:
+                row["error"] = "no complete run to select from"
+                continue
+            row.update({m: _number(pick.get(f"test.{m}")) for m in CELL})
+            row.update(
+                selected_by=rule,
+                hparams_seed=int(pick["hparams_seed"]),
+                step=int(pick["step"]),
+                run_id=pick["run_id"],
             )
-    return out
-
-
-def plot_dp_vs_dependence(
-    rows: list[dict[str, Any]],
-    dependence: dict[str, float],
-    path: str | Path,
-    methods: Sequence[str] = ("erm", "fddg"),
-    title: str = "",
-) -> Path:
-    """Per-target DP ratio against the target's dependence score (mean and std over trials)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.6), dpi=150)
-    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="DP of the true labels")
-    for i, method in enumerate(methods):
-        xs, ys, es = [], [], []
-        for target, score in dependence.items():
-            mean, std = _mean_std(
-                [r["dp_ratio"] for r in rows if r["method"] == method and r["target"] == target]
-            )
-            if not math.isnan(mean):
-                xs.append(score)
-                ys.append(mean)
-                es.append(std)
-        offset = (i - (len(methods) - 1) / 2) * 0.01  # keep error bars apart
-        ax.errorbar(
-            [x + offset for x in xs],
-            ys,
-            yerr=es,
-            fmt="o",
-            capsize=3,
-            label=LABELS.get(method, method),
-        )
-        if i == 0:  # name each target once
-            for target, x, y in zip(dependence, xs, ys, strict=False):
-                ax.annotate(
-                    target, (x, y), textcoords="offset points", xytext=(6, -10), fontsize=7
-                )
-    ax.set_xlabel("dependence score of the target domain")
-    ax.set_ylabel("DP ratio on the target domain")
-    ax.set_xlim(0, 1.05)
-    ax.set_ylim(0, 1.05)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return rows
