@@ -15,28 +15,17 @@ from pathlib import Path
 
 import torch
 
+from fairdg.augment import rgb_to_hsv
 from fairdg.transformation.model import TransformationModel
 
 BINS = 36  # 10 degrees each
 
 
 def rgb_to_hue_saturation(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-pixel HSV hue in [0, 1) and saturation of images ``(N, 3, H, W)`` in [0, 1]."""
-    r, g, b = x.clamp(0, 1).unbind(1)
-    high, _ = x.clamp(0, 1).max(1)
-    low, _ = x.clamp(0, 1).min(1)
-    delta = high - low
-    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
-    hue = torch.where(
-        high == r,
-        ((g - b) / safe) % 6,
-        torch.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4),
-    )
-    hue = torch.where(delta > 0, hue / 6.0, torch.zeros_like(hue)) % 1.0
-    saturation = torch.where(
-        high > 0, delta / torch.where(high > 0, high, torch.ones_like(high)), high
-    )
-    return hue, saturation
+    """Per-pixel HSV hue in [0, 1) and saturation of images ``(N, 3, H, W)`` (clamped to
+    [0, 1]; `fairdg.augment.rgb_to_hsv`)."""
+    hsv = rgb_to_hsv(x.clamp(0, 1))
+    return hsv[:, 0] % 1.0, hsv[:, 1]
 
 
 def digit_mask(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
