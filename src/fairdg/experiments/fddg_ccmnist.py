@@ -161,6 +161,7 @@ def plan_from(options: ReproOptions) -> protocol.Plan:
         t_config=base["t_config"],
         targets=tuple(str(targets).split(",")) if targets else None,
         methods=protocol.methods_option(extra, default_methods),
+        method_hparams=protocol.staged_overrides(steps),
         n_hparams=1 if selection == "last" else int(extra.get("n_hparams", base["n_hparams"])),
         selection=selection,
     )

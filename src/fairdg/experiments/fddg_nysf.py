@@ -126,6 +126,7 @@ def run(options: ReproOptions) -> str:
         t_config={"lr": 1e-3, "batch_size": 64},
         targets=tuple(str(targets).split(",")) if targets else None,
         methods=protocol.methods_option(options.extra, DEFAULT_METHODS),
+        method_hparams=protocol.staged_overrides(steps),
         n_hparams=1
         if selection == "last"
         else int(options.extra.get("n_hparams", base["n_hparams"])),

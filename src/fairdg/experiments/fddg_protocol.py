@@ -80,6 +80,18 @@ NEEDS_T = {
 SELECTIONS = ("last", "fair")
 
 
+def staged_overrides(steps: int) -> dict[str, dict[str, Any]]:
+    """Methods whose penalty switches on after a number of updates (500 by default: IRM's and
+    V-REx's annealing, EIIL's reference model) switch at half of a short run, so that the
+    second stage happens at all (the reproductions run 100 to 1,000 steps)."""
+    half = max(1, steps // 2)
+    return {
+        "irm": {"irm_penalty_anneal_iters": half},
+        "vrex": {"vrex_penalty_anneal_iters": half},
+        "eiil": {"eiil_ref_steps": half},
+    }
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a reproduction runs: data, methods, trials, classifier and T budgets."""
