@@ -264,8 +264,10 @@ def run_plan(
                 else:
                     row.update({m: math.nan for m in CELL})
                 row["wall_seconds"] = time.perf_counter() - started
-                if errors:
+                if errors and (plan.selection == "last" or len(errors) == len(runs)):
                     row["error"] = errors[0]
+                elif errors:  # the rule selects among the configurations that completed
+                    row["failed_configs"] = errors
                 rows.append(row)
     bar.close()
     if plan.selection != "last":
