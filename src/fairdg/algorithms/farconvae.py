@@ -51,6 +51,7 @@ def gaussian_kl(mu_p, logvar_p, mu_q, logvar_q) -> torch.Tensor:
 
 
 def symmetric_kl(a: tuple, b: tuple) -> torch.Tensor:
+    """Batch mean of the symmetrised KL between two rows' Gaussians ``(mu, logvar)``."""
     return 0.5 * (gaussian_kl(*a, *b) + gaussian_kl(*b, *a)).mean()
 
 

@@ -5,7 +5,7 @@ blue: covariate shift), the background (black / white) is the sensitive attribut
 domains differ in their dependence between y and z. Rows: the 17 baselines of Table 6, the
 three ablations, FDDG, and "FDDG, paper-only T objective" (T trained without our three
 additions: conditional discriminator, prior matching, sensitive cycle). Each domain is held
-out in turn; the protocol is `fairdg.experiments.fddg_protocol` (hyperparameters and step
+out in turn; the protocol is `fairdg.reproductions.fddg_protocol` (hyperparameters and step
 chosen by the paper's rule, ``fair``: validation accuracy of the sources among evaluations with
 validation DP ratio >= 0.8, else the highest validation accuracy). The report holds the table
 in the paper's layout (each of our rows with the paper's row under it), the issue's targets
@@ -42,9 +42,10 @@ import torch
 from fairdg import records
 from fairdg.data import load_dataset
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.fddg_paper import CCMNIST_TABLE6
-from fairdg.experiments.reproductions import ReproOptions
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions import fddg_protocol as protocol
+from fairdg.reproductions.fddg_hue import hue_report, plot_hue_histograms
+from fairdg.reproductions.fddg_paper import CCMNIST_TABLE6
 from fairdg.transformation import load_transformation
 from fairdg.transformation.diagnostics import (
     augmentation_report,
@@ -52,7 +53,6 @@ from fairdg.transformation.diagnostics import (
     fit_probes,
     save_png,
 )
-from fairdg.transformation.hue import hue_report, plot_hue_histograms
 
 GRAY_LABEL = "grayscale (no covariate shift)"
 # Table 10 (ablations; ERM and FDDG as in Table 6): targets R (0.11), G (0.43), B (0.87), Avg.
@@ -137,6 +137,7 @@ def grayscale(dataset: MultiDomainDataset) -> MultiDomainDataset:
 
 
 def plan_from(options: ReproOptions) -> protocol.Plan:
+    """The runs of the reproduction (full or quick, with ``--option`` changes)."""
     base = QUICK if options.quick else FULL
     extra = options.extra
     data_options = {"subsample": int(extra.get("subsample", base["subsample"]))}
@@ -228,6 +229,7 @@ def diagnose(
 
 
 def run(options: ReproOptions) -> str:
+    """Run the reproduction and return its markdown report."""
     started = time.perf_counter()
     plan = plan_from(options)
     gray = plan.dataset.name == "ccmnist-gray"

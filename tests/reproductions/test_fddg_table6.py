@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.fddg_paper import BASELINES, CCMNIST_TABLE6, NYSF_TABLE9, ROW_OF
+from fairdg.reproductions import fddg_protocol as protocol
+from fairdg.reproductions.fddg_paper import BASELINES, CCMNIST_TABLE6, NYSF_TABLE9, ROW_OF
 
 
 def test_paper_tables_hold_every_row_and_cell():

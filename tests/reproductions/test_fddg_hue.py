@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from fairdg.transformation.hue import (
+from fairdg.reproductions.fddg_hue import (
     BINS,
     digit_mask,
     histogram,

@@ -1,4 +1,9 @@
-"""The FDDG reproductions' protocol: leave one domain out, ERM + ablations + FDDG, a table.
+"""The FDDG reproductions' protocol: leave one domain out, Table 6's rows, a table.
+
+Built on the shared protocol of `fairdg.reproductions.protocol` (last evaluation, metric
+values, the table beside the paper's); its own loop over (target, method, seed) because a row
+here may run several hyperparameter candidates, select among them by the paper's rule and
+survive a failed run, which `protocol.hold_out_each` does not do.
 
 For every target domain (held out in turn; the others are the sources) this trains the
 transformation models T the methods need (with and without the sensitive factor; on the
@@ -34,19 +39,19 @@ from tqdm.auto import tqdm
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
-from fairdg.experiments.fddg_paper import BASELINES
-from fairdg.experiments.fddg_tables import (  # noqa: F401 (re-exported)
+from fairdg.reporting.collect import collect
+from fairdg.reporting.selection import select
+from fairdg.reproductions import protocol
+from fairdg.reproductions.fddg_paper import BASELINES
+from fairdg.reproductions.fddg_tables import (  # noqa: F401 (re-exported)
     CELL,
     LABELS,
-    _number,
     averages,
     checks,
     plot_dp_vs_dependence,
     results_table,
     table6_checks,
 )
-from fairdg.reporting.collect import collect
-from fairdg.reporting.selection import select
 from fairdg.training import RunConfig, train
 from fairdg.transformation import (
     default_config,
@@ -178,13 +183,6 @@ def transformation_path(
     return path
 
 
-def last_evaluation(run_dir: Path) -> dict[str, Any]:
-    history, _ = records.load_jsonl(run_dir / "results.jsonl")
-    if not history:
-        raise RuntimeError(f"run {run_dir} has no evaluation records")
-    return history[-1]
-
-
 def _t_for(plan: Plan, method: str, target: str, output: Path, device: str):
     """(key, path) of the T that `method` needs for `target`, or (None, None)."""
     algorithm = method.partition(":")[0]
@@ -257,9 +255,9 @@ def run_plan(
                 row = {"method": method, "target": target, "seed": seed}
                 errors = [e for _, e in runs if e is not None]
                 if plan.selection == "last" and not errors:
-                    last = last_evaluation(runs[0][0])
+                    last = protocol.last_evaluation(runs[0][0])
                     metrics = last["metrics"]["test"]
-                    row.update({m: _number(metrics.get(m)) for m in CELL})
+                    row.update({m: protocol.number(metrics.get(m)) for m in CELL})
                     row.update(stats=last["stats"], run_dir=str(runs[0][0]), selected_by="last")
                 else:
                     row.update({m: math.nan for m in CELL})
@@ -293,7 +291,7 @@ def _selected(rows: list[dict[str, Any]], output: Path) -> list[dict[str, Any]]:
             if pick is None:
                 row["error"] = "no complete run to select from"
                 continue
-            row.update({m: _number(pick.get(f"test.{m}")) for m in CELL})
+            row.update({m: protocol.number(pick.get(f"test.{m}")) for m in CELL})
             row.update(
                 selected_by=rule,
                 hparams_seed=int(pick["hparams_seed"]),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from fairdg.augment import rgb_to_hsv
+from fairdg.algorithms.augment import rgb_to_hsv
 from fairdg.transformation.model import TransformationModel
 
 BINS = 36  # 10 degrees each
@@ -23,7 +23,7 @@ BINS = 36  # 10 degrees each
 
 def rgb_to_hue_saturation(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pixel HSV hue in [0, 1) and saturation of images ``(N, 3, H, W)`` (clamped to
-    [0, 1]; `fairdg.augment.rgb_to_hsv`)."""
+    [0, 1]; `fairdg.algorithms.augment.rgb_to_hsv`)."""
     hsv = rgb_to_hsv(x.clamp(0, 1))
     return hsv[:, 0] % 1.0, hsv[:, 1]
 

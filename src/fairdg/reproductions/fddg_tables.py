@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fairdg.experiments.fddg_paper import BASELINES, ROW_OF
+from fairdg.reproductions import protocol
+from fairdg.reproductions.fddg_paper import BASELINES, ROW_OF
 
 LABELS = {
     **ROW_OF,
@@ -25,21 +26,6 @@ LABELS = {
     "fddg:paper-t": "FDDG, paper-only T objective",
 }
 CELL = ("dp_ratio", "fairness_auc", "accuracy")
-
-
-def _number(value: Any) -> float:
-    """A metric as a float; undefined ones (NaN, stored as null in JSON records) are NaN."""
-    try:
-        return math.nan if value is None else float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    if not values:
-        return math.nan, math.nan
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def _fmt(metric: str, mean: float, std: float | None) -> str:
@@ -59,30 +45,24 @@ def results_table(
     interleave: bool = False,
     label_suffix: str = "",
 ) -> str:
-    """Markdown table: rows methods (ours), columns targets and the average; the paper's rows
+    """Markdown table (`protocol.results_table`): rows methods (ours), columns targets (with
+    their dependence score) and the average, cells "DP / AUC / accuracy"; the paper's rows
     underneath, or (``interleave``) each right under our row of the same method."""
-    header = ["method"] + [f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets] + ["Avg"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    columns = {t: f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets}
+    labels = {m: LABELS.get(m, m) + label_suffix for m in methods}
+    if not interleave:
+        return protocol.results_table(rows, methods, columns, CELL, _fmt, labels, paper)
+    table = protocol.results_table(rows, methods, columns, CELL, _fmt, labels).splitlines()
     paper = dict(paper or {})
-    for method in methods:
-        cells, means = [], {m: [] for m in CELL}
-        for target in targets:
-            sel = [r for r in rows if r["method"] == method and r["target"] == target]
-            parts = []
-            for metric in CELL:
-                mean, std = _mean_std([r[metric] for r in sel])
-                means[metric].append(mean)
-                parts.append(_fmt(metric, mean, std))
-            cells.append(" / ".join(parts))
-        avg = " / ".join(
-            _fmt(m, statistics.fmean(means[m]), None) if means[m] else "nan" for m in CELL
-        )
+    lines = table[:2]
+    for method, line in zip(methods, table[2:], strict=True):
+        lines.append(line)
         label = LABELS.get(method, method)
-        lines.append(f"| {label}{label_suffix} | " + " | ".join(cells) + f" | {avg} |")
-        if interleave and label in paper:
+        if label in paper:
             lines.append(f"| *paper: {label}* | " + " | ".join(paper.pop(label)) + " |")
-    for label, cells in paper.items():
-        lines.append(f"| *paper: {label}* | " + " | ".join(cells) + " |")
+    lines += [
+        f"| *paper: {label}* | " + " | ".join(cells) + " |" for label, cells in paper.items()
+    ]
     return "\n".join(lines)
 
 
@@ -92,7 +72,7 @@ def averages(rows: list[dict[str, Any]], method: str) -> dict[str, float]:
     for metric in CELL:
         per_target: dict[str, list[float]] = {}
         for r in rows:
-            if r["method"] == method and not math.isnan(_number(r[metric])):
+            if r["method"] == method and not math.isnan(protocol.number(r[metric])):
                 per_target.setdefault(r["target"], []).append(r[metric])
         out[metric] = (
             statistics.fmean(statistics.fmean(v) for v in per_target.values())
@@ -201,7 +181,7 @@ def plot_dp_vs_dependence(
     for i, method in enumerate(methods):
         xs, ys, es = [], [], []
         for target, score in dependence.items():
-            mean, std = _mean_std(
+            mean, std = protocol.mean_and_std(
                 [r["dp_ratio"] for r in rows if r["method"] == method and r["target"] == target]
             )
             if not math.isnan(mean):

@@ -6,12 +6,12 @@ data set (four domains whose flip rate P(z != y) runs from 0.1 to 0.5, so depend
 about 0.12, 0.28, 0.57, 0.93, with a per-domain linear covariate shift of strength 0.5: with
 the loader's default 1.0, ERM reached 65-69% on a held-out domain against 81% in-domain, with
 0.5 it reaches 74-80% against 83-85%) stands in, and the paper's rows are not shown (they are
-for NYSF). Protocol: `fairdg.experiments.fddg_protocol`. The classifier is the paper's NYSF
+for NYSF). Protocol: `fairdg.reproductions.fddg_protocol`. The classifier is the paper's NYSF
 MLP (three hidden layers of 32); T is the MLP family (appendix C.5 sizes).
 
 Rows: the 16 baselines of Table 9, the three ablations, FDDG, and our rows "FDDG, separate
 gaps" (``fddg_fair_sets=max``) and "FDDG, paper-only T objective". Hyperparameters and step
-by the paper's rule (``selection=fair``, see `fairdg.experiments.fddg_protocol`).
+by the paper's rule (``selection=fair``, see `fairdg.reproductions.fddg_protocol`).
 
 Options (``--option KEY=VALUE``): ``n_per_domain``, ``covariate_shift`` (synthetic), ``steps``,
 ``t_steps``, ``targets``, ``methods`` (comma-separated), ``n_hparams``, ``selection``
@@ -27,9 +27,9 @@ from pathlib import Path
 
 from fairdg import records
 from fairdg.data import DATASETS, load_dataset
-from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.fddg_paper import NYSF_TABLE9
-from fairdg.experiments.reproductions import ReproOptions
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions import fddg_protocol as protocol
+from fairdg.reproductions.fddg_paper import NYSF_TABLE9
 
 # Tables 9 (ERM, FDDG) and 13 (ablations): targets R, B, M, Q, S and the average.
 PAPER = {
@@ -109,6 +109,7 @@ def load_data(options: ReproOptions, base: dict) -> tuple[object, dict, str]:
 
 
 def run(options: ReproOptions) -> str:
+    """Run the reproduction and return its markdown report."""
     started = time.perf_counter()
     base = QUICK if options.quick else FULL
     dataset, data_options, note = load_data(options, base)
