@@ -47,7 +47,7 @@ def spurious_dataset(n: int = 200, agree: float = 0.9, seed: int = 0) -> MultiDo
 
 def train_steps(algorithm, dataset, steps: int, batch_size: int = 32):
     algorithm.train()
-    return [algorithm.update(b, i) for i, b in enumerate(draw(dataset, steps, batch_size))]
+    return [algorithm.update(b) for b in draw(dataset, steps, batch_size)]
 
 
 def pooled(dataset):
@@ -200,12 +200,12 @@ def test_equalized_odds_gap_by_hand():
 def test_fatdm_translations_keep_class_and_cell_and_reach_other_domains(tiny_image):
     algorithm = build("fatdm", tiny_image)
     batches = draw(tiny_image, 1)[0]
-    stats = algorithm.update(batches, 0)
+    stats = algorithm.update(batches)
     assert stats["reg_y"] > 0 and stats["reg_yz"] > 0 and "eo_gap" in stats
     # no weight on invariance and fairness: FATDM's update is ERM's
     a = build("fatdm", tiny_image, fatdm_alpha=0.0, fatdm_fair_weight=0.0)
     e = build("erm", tiny_image)
     torch.manual_seed(0)
-    a.update(batches, 0)
-    e.update(batches, 0)
+    a.update(batches)
+    e.update(batches)
     assert torch.allclose(a.network[0].trunk[0].weight, e.network[0].trunk[0].weight, atol=1e-6)

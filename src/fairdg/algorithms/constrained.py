@@ -10,6 +10,9 @@
   (MBDG's and FDDG's invariance constraint).
 - `random_partners`: for each row, a random other row with the same key, optionally from a
   different group (contrastive pairs, positive pairs, cross-domain translation targets).
+
+Registry-driven tests build these with a tiny T from ``tests/algorithms/algorithm_helpers.extras``
+(``USES_TRANSFORMATION``, ``SENSITIVE_FACTOR``).
 """
 
 from __future__ import annotations
@@ -21,20 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.transformation import TransformationModel, default_config
+from fairdg.transformation import TransformationModel, check_compatible
 from fairdg.transformation.artifact import TRAIN_HINT
-
-# Small T for registry-driven tests (see `WithTransformation.test_extras`).
-_TEST_T = {
-    "width": 4,
-    "semantic_channels": 8,
-    "content_channels": 8,
-    "mlp_dim": 8,
-    "disc_width": 4,
-    "hidden": 8,
-    "semantic_dim": 8,
-    "content_dim": 4,
-}
 
 
 def dual_ascent(
@@ -73,16 +64,6 @@ def random_partners(key: torch.Tensor, group: torch.Tensor | None = None) -> tor
     return torch.where(valid.any(1), best, torch.arange(n, device=key.device))
 
 
-def domain_index(batches: Sequence[Any]) -> torch.Tensor:
-    """Position of each pooled row's training domain (0 .. len(batches) - 1)."""
-    return torch.cat(
-        [
-            torch.full((len(b.y),), i, dtype=torch.long, device=b.y.device)
-            for i, b in enumerate(batches)
-        ]
-    )
-
-
 class WithTransformation(FeaturizerClassifier):
     """Featurizer -> classifier trained with a fixed transformation model T.
 
@@ -117,12 +98,7 @@ class WithTransformation(FeaturizerClassifier):
             raise TypeError(
                 f"transformation must be a TransformationModel, got {type(t).__name__}"
             )
-        if tuple(t.config.input_shape) != self.input_shape:
-            raise ValueError(
-                f"the transformation model takes inputs of shape "
-                f"{tuple(t.config.input_shape)}, the data have shape "
-                f"{self.input_shape}; {TRAIN_HINT}"
-            )
+        check_compatible(t, None, self.input_shape)
         if t.config.use_sensitive != self.SENSITIVE_FACTOR:
             want = "with" if self.SENSITIVE_FACTOR else "without"
             flag = "" if self.SENSITIVE_FACTOR else " --no-sensitive"
@@ -132,24 +108,6 @@ class WithTransformation(FeaturizerClassifier):
             )
         t.requires_grad_(False)  # T is fixed: only the classifier is trained
         return t.eval()
-
-    @classmethod
-    def test_extras(cls, dataset: Any) -> dict[str, Any]:
-        """A tiny untrained T for `dataset` (fixed seed), so registry tests can build it."""
-        if not cls.USES_TRANSFORMATION:
-            return {}
-        image = len(dataset.input_shape) == 3
-        config = default_config(
-            dataset,
-            use_sensitive=cls.SENSITIVE_FACTOR,
-            **_TEST_T,
-            **({"x_low": 0.0, "x_high": 1.0} if image else {}),
-        )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model = TransformationModel(config)
-        model.meta = {"dataset": dataset.name, "train_domains": []}
-        return {"transformation": model}
 
     def train(self, mode: bool = True) -> WithTransformation:
         super().train(mode)

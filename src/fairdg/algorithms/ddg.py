@@ -41,25 +41,38 @@ import torch.nn.functional as F
 from torch import nn
 
 from fairdg.algorithms.constrained import PrimalDual, prediction_kl, random_partners
-from fairdg.data.base import Batch
-from fairdg.hparams import Choice, Fixed, HParam, LogUniform, Uniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Choice, Fixed, HParam, Interval, LogUniform, Uniform
 
 
 class DDG(PrimalDual):
     """Invariance under resampled variation + semantic reconstruction, both primal-dual."""
 
     HPARAMS: ClassVar[dict[str, HParam]] = {
-        "ddg_gamma": HParam(0.025, LogUniform(-4, -1.6), "margin of the KL invariance"),
-        "ddg_eta": HParam(0.05, Uniform(0.001, 0.1), "dual step size of the KL multiplier"),
+        "ddg_gamma": HParam(
+            0.025, LogUniform(-4, -1.6), "margin of the KL invariance", Interval(0)
+        ),
+        "ddg_eta": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of the KL multiplier", Interval(0)
+        ),
         "ddg_id_weight": HParam(
-            0.5, Choice((0.1, 0.2, 0.5, 1.0)), "weight of CE on the swapped samples"
+            0.5, Choice((0.1, 0.2, 0.5, 1.0)), "weight of CE on the swapped samples", Interval(0)
         ),
-        "ddg_margin": HParam(0.025, Fixed(), "margin of the reconstruction constraint"),
-        "ddg_recon_eta": HParam(0.01, Fixed(), "dual step size of the reconstruction weight"),
+        "ddg_margin": HParam(
+            0.025, Fixed(), "margin of the reconstruction constraint", Interval(0)
+        ),
+        "ddg_recon_eta": HParam(
+            0.01, Fixed(), "dual step size of the reconstruction weight", Interval(0)
+        ),
         "ddg_recon_init": HParam(
-            0.5, Choice((0.1, 0.2, 0.5, 1.0)), "initial reconstruction multiplier (in [0, 1])"
+            0.5,
+            Choice((0.1, 0.2, 0.5, 1.0)),
+            "initial reconstruction multiplier (in [0, 1])",
+            Interval(0, 1),
         ),
-        "ddg_decoder_width": HParam(128, Fixed(), "hidden units of the decoder D"),
+        "ddg_decoder_width": HParam(
+            128, Fixed(), "hidden units of the decoder D", Interval(1, integer=True)
+        ),
     }
     FAIRNESS: ClassVar[bool] = False
 
@@ -89,10 +102,8 @@ class DDG(PrimalDual):
         target = self.transformation.to_model(x).flatten(1)
         return (rebuilt - target).abs().mean(1)
 
-    def update(self, batches: Sequence[Batch], step: int | None = None) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, _ = cat(batches)
         t = self.transformation
         logits = self.predict(x)
         ce = F.cross_entropy(logits, y)
@@ -138,11 +149,11 @@ class DDGFC(DDG):
 
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "ddg_fair_gamma": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the relaxed-DP constraint"
+            0.025, LogUniform(-4, -1.6), "margin of the relaxed-DP constraint", Interval(0)
         ),
         "ddg_fair_eta": HParam(
-            0.05, Uniform(0.001, 0.1), "dual step size of the fairness multiplier"
+            0.05, Uniform(0.001, 0.1), "dual step size of the fairness multiplier", Interval(0)
         ),
-        "ddg_fair_lambda_init": HParam(1.0, Fixed(), "initial fairness multiplier"),
+        "ddg_fair_lambda_init": HParam(1.0, Fixed(), "initial fairness multiplier", Interval(0)),
     }
     FAIRNESS: ClassVar[bool] = True

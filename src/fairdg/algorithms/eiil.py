@@ -32,8 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import Fixed, HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Fixed, HParam, Interval, LogUniform
 from fairdg.losses import irm_penalty
 from fairdg.networks import build_classifier, build_featurizer
 
@@ -68,12 +68,19 @@ class EIIL(FeaturizerClassifier):
 
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "eiil_ref_steps": HParam(
-            500, LogUniform(1, 3.5, integer=True), "ERM updates of the reference model"
+            500,
+            LogUniform(1, 3.5, integer=True),
+            "ERM updates of the reference model",
+            Interval(0, integer=True),
         ),
-        "eiil_ei_steps": HParam(50, Fixed(), "Adam steps of environment inference per batch"),
-        "eiil_ei_lr": HParam(0.1, Fixed(), "learning rate of environment inference"),
+        "eiil_ei_steps": HParam(
+            50, Fixed(), "Adam steps of environment inference per batch", Interval(1, integer=True)
+        ),
+        "eiil_ei_lr": HParam(
+            0.1, Fixed(), "learning rate of environment inference", Interval(0, low_open=True)
+        ),
         "eiil_irm_lambda": HParam(
-            1e2, LogUniform(-1, 5), "IRM penalty weight on the inferred environments"
+            1e2, LogUniform(-1, 5), "IRM penalty weight on the inferred environments", Interval(0)
         ),
     }
 
@@ -97,10 +104,8 @@ class EIIL(FeaturizerClassifier):
     def featurize(self, x: torch.Tensor) -> torch.Tensor:
         return self.featurizer(x) if self.inferring else self.reference[0](x)
 
-    def update(self, batches: Sequence[Batch], step: int | None = None) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, _ = cat(batches)
         if not self.inferring:  # stage 1: the ERM reference model
             logits = self.reference(x)
             loss = F.cross_entropy(logits, y)

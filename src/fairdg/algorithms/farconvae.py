@@ -37,8 +37,8 @@ from torch import nn
 
 from fairdg.algorithms.base import Algorithm
 from fairdg.algorithms.constrained import random_partners
-from fairdg.data.base import Batch
-from fairdg.hparams import Fixed, HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Fixed, HParam, Interval, LogUniform
 from fairdg.networks import build_featurizer
 
 
@@ -59,11 +59,19 @@ class FarconVAE(Algorithm):
     """Two-latent VAE with a distributional contrastive loss and swap reconstruction."""
 
     HPARAMS: ClassVar[dict[str, HParam]] = {
-        "farcon_latent": HParam(16, Fixed(), "size of each latent (zx and zs)"),
-        "farcon_alpha": HParam(1.0, LogUniform(-1, 1), "weight of the contrastive loss"),
-        "farcon_beta": HParam(0.2, LogUniform(-2, 0), "weight of the KL prior term"),
-        "farcon_gamma": HParam(1.0, LogUniform(-1, 1), "weight of the swap reconstruction"),
-        "farcon_decoder_width": HParam(128, Fixed(), "hidden units of the decoder"),
+        "farcon_latent": HParam(
+            16, Fixed(), "size of each latent (zx and zs)", Interval(1, integer=True)
+        ),
+        "farcon_alpha": HParam(
+            1.0, LogUniform(-1, 1), "weight of the contrastive loss", Interval(0)
+        ),
+        "farcon_beta": HParam(0.2, LogUniform(-2, 0), "weight of the KL prior term", Interval(0)),
+        "farcon_gamma": HParam(
+            1.0, LogUniform(-1, 1), "weight of the swap reconstruction", Interval(0)
+        ),
+        "farcon_decoder_width": HParam(
+            128, Fixed(), "hidden units of the decoder", Interval(1, integer=True)
+        ),
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -101,10 +109,8 @@ class FarconVAE(Algorithm):
         x_rec = out[:, : self.n_pixels]
         return F.mse_loss(x_rec, x.flatten(1)) + F.cross_entropy(out[:, self.n_pixels :], z)
 
-    def update(self, batches: Sequence[Batch], step: int | None = None) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, _ = cat(batches)
         partner = random_partners(y, group=z)  # same class, other sensitive group
         x2, z2 = x[partner], z[partner]
         qx1, qs1 = self.encode(x)

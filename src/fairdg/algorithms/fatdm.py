@@ -31,9 +31,9 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from fairdg.algorithms.constrained import WithTransformation, domain_index, random_partners
-from fairdg.data.base import Batch
-from fairdg.hparams import HParam, LogUniform
+from fairdg.algorithms.constrained import WithTransformation, random_partners
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import HParam, Interval, LogUniform
 
 
 def equalized_odds_gap(scores: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -54,17 +54,19 @@ class FATDM(WithTransformation):
     """CE + invariance of g under class- and cell-preserving domain translations + EO loss."""
 
     HPARAMS: ClassVar[dict[str, HParam]] = {
-        "fatdm_alpha": HParam(1.0, LogUniform(-2, 1), "weight of the invariance terms"),
+        "fatdm_alpha": HParam(
+            1.0, LogUniform(-2, 1), "weight of the invariance terms", Interval(0)
+        ),
         "fatdm_fair_weight": HParam(
-            1.0, LogUniform(-2, 1), "weight of the equalised-odds mean-difference loss"
+            1.0,
+            LogUniform(-2, 1),
+            "weight of the equalised-odds mean-difference loss",
+            Interval(0),
         ),
     }
 
-    def update(self, batches: Sequence[Batch], step: int | None = None) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
-        domain = domain_index(batches)
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, domain = cat(batches)
         features = self.featurizer(x)
         logits = self.classifier(features)
         ce = F.cross_entropy(logits, y)

@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.constrained import PrimalDual, dual_ascent, prediction_kl
-from fairdg.data.base import Batch
-from fairdg.hparams import Choice, Fixed, HParam, LogUniform, Uniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Choice, Fixed, HParam, Interval, LogUniform, OneOf, Uniform
 
 
 class FDDG(PrimalDual):
@@ -44,25 +44,34 @@ class FDDG(PrimalDual):
     # their code's value as the default and search log-uniformly over [1e-4, 0.025].
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "fddg_gamma1": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the KL invariance constraint"
+            0.025, LogUniform(-4, -1.6), "margin of the KL invariance constraint", Interval(0)
         ),
         "fddg_gamma2": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the relaxed-DP fairness constraint"
+            0.025,
+            LogUniform(-4, -1.6),
+            "margin of the relaxed-DP fairness constraint",
+            Interval(0),
         ),
-        "fddg_eta1": HParam(0.05, Uniform(0.001, 0.1), "dual step size of lambda1 (invariance)"),
-        "fddg_eta2": HParam(0.05, Uniform(0.001, 0.1), "dual step size of lambda2 (fairness)"),
-        "fddg_lambda1_init": HParam(1.0, Fixed(), "initial invariance multiplier"),
-        "fddg_lambda2_init": HParam(1.0, Fixed(), "initial fairness multiplier"),
+        "fddg_eta1": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of lambda1 (invariance)", Interval(0)
+        ),
+        "fddg_eta2": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of lambda2 (fairness)", Interval(0)
+        ),
+        "fddg_lambda1_init": HParam(1.0, Fixed(), "initial invariance multiplier", Interval(0)),
+        "fddg_lambda2_init": HParam(1.0, Fixed(), "initial fairness multiplier", Interval(0)),
         "fddg_fair_sets": HParam(
             "pooled",
             Choice(("pooled", "max")),
             "relaxed DP of real + synthetic pooled (paper) or the max of the two gaps (ours)",
+            OneOf(("pooled", "max")),
         ),
     }
     USES_TRANSFORMATION: ClassVar[bool] = True  # augment with T (False: fddg-no-t)
     SENSITIVE_FACTOR: ClassVar[bool] = True  # T must have (True) / lack (False) the factor
     INVARIANCE: ClassVar[bool] = True
     FAIRNESS: ClassVar[bool] = True
+
     WITHOUT_T_HINT: ClassVar[str] = "; or use fddg-no-t, which needs none"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -71,10 +80,8 @@ class FDDG(PrimalDual):
             [self.hparams["fddg_lambda1_init"], self.hparams["fddg_lambda2_init"]]
         )
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, _ = cat(batches)
         logits = self.predict(x)
         ce = F.cross_entropy(logits, y)
         stats: dict[str, float] = {"ce": ce.item()}

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.constrained import PrimalDual, prediction_kl
-from fairdg.data.base import Batch
-from fairdg.hparams import Fixed, HParam, LogUniform, Uniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Fixed, HParam, Interval, LogUniform, Uniform
 
 
 class MBDG(PrimalDual):
@@ -33,11 +33,15 @@ class MBDG(PrimalDual):
     # The authors' default gamma (0.025) lies outside their own search range U(1e-4, 0.01);
     # as for FDDG we keep the default and search log-uniformly over [1e-4, 0.025].
     HPARAMS: ClassVar[dict[str, HParam]] = {
-        "mbdg_gamma": HParam(0.025, LogUniform(-4, -1.6), "margin of the KL constraint"),
-        "mbdg_dual_step_size": HParam(
-            0.05, Uniform(0.001, 0.1), "dual step size of the KL multiplier"
+        "mbdg_gamma": HParam(
+            0.025, LogUniform(-4, -1.6), "margin of the KL constraint", Interval(0)
         ),
-        "mbdg_lambda_init": HParam(1.0, Fixed(), "initial KL multiplier (authors: 1)"),
+        "mbdg_dual_step_size": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of the KL multiplier", Interval(0)
+        ),
+        "mbdg_lambda_init": HParam(
+            1.0, Fixed(), "initial KL multiplier (authors: 1)", Interval(0)
+        ),
     }
     FAIRNESS: ClassVar[bool] = False
 
@@ -48,10 +52,8 @@ class MBDG(PrimalDual):
             init.append(self.hparams["mbdg_fair_lambda_init"])
         self.init_multipliers(init)
 
-    def update(self, batches: Sequence[Batch], step: int | None = None) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, _ = cat(batches)
         logits = self.predict(x)
         ce = F.cross_entropy(logits, y)
         x_new, _ = self.transformation.augment(x, z)  # G(x, delta), delta ~ N(0, I)
@@ -82,11 +84,11 @@ class MBDGFC(MBDG):
 
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "mbdg_fair_gamma": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the relaxed-DP constraint"
+            0.025, LogUniform(-4, -1.6), "margin of the relaxed-DP constraint", Interval(0)
         ),
         "mbdg_fair_step_size": HParam(
-            0.05, Uniform(0.001, 0.1), "dual step size of the fairness multiplier"
+            0.05, Uniform(0.001, 0.1), "dual step size of the fairness multiplier", Interval(0)
         ),
-        "mbdg_fair_lambda_init": HParam(1.0, Fixed(), "initial fairness multiplier"),
+        "mbdg_fair_lambda_init": HParam(1.0, Fixed(), "initial fairness multiplier", Interval(0)),
     }
     FAIRNESS: ClassVar[bool] = True
