@@ -148,12 +148,22 @@ def table6_checks(rows: list[dict[str, Any]]) -> list[str]:
     above = [
         f"{LABELS.get(m, m)} ({a['dp_ratio']:.3f}, {a['dp_ratio'] - f['dp_ratio']:+.3f})"
         for m, a in sorted(avg.items())
-        if m in BASELINES and not a["dp_ratio"] < f["dp_ratio"]
+        if m in BASELINES and a["dp_ratio"] >= f["dp_ratio"]
+    ]
+    undefined = [
+        LABELS.get(m, m)
+        for m, a in sorted(avg.items())
+        if m in BASELINES and a["dp_ratio"] != a["dp_ratio"]
     ]
     out.append(
         f"- FDDG DP ratio {f['dp_ratio']:.3f}; baselines at or above it: "
         f"{', '.join(above) or 'none'} (target: at most two: "
         f"{'met' if len(above) <= 2 else 'missed'})"
+        + (
+            f"; DP ratio undefined (one predicted class): {', '.join(undefined)}"
+            if undefined
+            else ""
+        )
     )
     closer = abs(f["fairness_auc"] - 0.5) < abs(e["fairness_auc"] - 0.5)
     out.append(
