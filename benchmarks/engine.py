@@ -7,7 +7,9 @@ them (so that all three see the same machine load), median steps per second of e
 - ``engine``: `DomainSampler` + ``ERM.update`` (what `fairdg run` does per step);
 - ``plain``: ``torch.randint`` indices, ``x[idx]``, ``y[idx]``, forward, cross-entropy,
   backward, Adam step -- the strongest hand-written loop over in-memory tensors;
-- ``DataLoader``: ``DataLoader(TensorDataset(x, y), shuffle=True)`` (two tensors).
+- ``DataLoader``: ``DataLoader(TensorDataset(x, y), shuffle=True)`` (two tensors);
+- with ``--compile``, also ``compiled``: the engine with the networks torch.compiled (what
+  ``fairdg run --compile`` does; its compilation is paid in the warm-up, untimed, and printed).
 
 Prints the ratios engine / plain (target: at least 1.0x) and engine / DataLoader, and the share
 of the FLOP floor reached at each batch: the step's multiply-adds (forward 2 B W, backward
@@ -15,6 +17,7 @@ of the FLOP floor reached at each batch: the step's multiply-adds (forward 2 B W
 batch 512: at least 35 %). Run:
 
     FAIRDG_DATA=... python benchmarks/engine.py [--steps 200] [--rounds 5] [--threads 1]
+        [--compile]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from fairdg.algorithms import build_algorithm
 from fairdg.data import load_dataset
+from fairdg.training.compiled import compile_networks
 from fairdg.training.sampler import DomainSampler
 
 BATCHES = (128, 512, 2048)
@@ -40,8 +44,10 @@ def _algorithm(dataset, batch: int):
     return build_algorithm("erm", dataset.input_shape, 2, 1, {"batch_size": batch})
 
 
-def engine_loop(train, dataset, batch: int):
+def engine_loop(train, dataset, batch: int, compiled: bool = False):
     algorithm = _algorithm(dataset, batch)
+    if compiled:
+        compile_networks(algorithm)
     sampler = DomainSampler([train], batch, seed=0, pooled=algorithm.POOLED_BATCH)
     return lambda _step: algorithm.update(sampler())
 
@@ -103,16 +109,26 @@ def step_flops(dataset, batch: int) -> float:
     return 6.0 * batch * weights
 
 
-def measure(train, dataset, batch: int, steps: int, rounds: int) -> dict[str, float]:
+def measure(
+    train, dataset, batch: int, steps: int, rounds: int, compiled: bool = False
+) -> dict[str, float]:
     loops = {
         "engine": engine_loop(train, dataset, batch),
         "plain": plain_loop(train, dataset, batch),
         "DataLoader": dataloader_loop(train, dataset, batch),
     }
+    if compiled:
+        loops["compiled"] = engine_loop(train, dataset, batch, compiled=True)
     rates: dict[str, list[float]] = {name: [] for name in loops}
-    for loop in loops.values():  # warm-up
+    for name, loop in loops.items():  # warm-up (the compiled loop compiles here)
+        start = time.perf_counter()
         for step in range(20):
             loop(step)
+        if name == "compiled":
+            print(
+                f"batch {batch:5d}: compilation + 20 warm-up steps "
+                f"{time.perf_counter() - start:.1f} s"
+            )
     for r in range(rounds):
         names = list(loops) if r % 2 == 0 else list(reversed(loops))
         for name in names:
@@ -128,6 +144,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per loop")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--compile", action="store_true", help="also time the engine with torch.compile"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -136,7 +155,7 @@ def main() -> None:
     dataset = load_dataset("adult")
     train = dataset.split(0).train()[0]
     for batch in BATCHES:
-        rates = measure(train, dataset, batch, args.steps, args.rounds)
+        rates = measure(train, dataset, batch, args.steps, args.rounds, args.compile)
         floor = step_flops(dataset, batch) / matmul_flops()  # seconds per step at the rate
         ratio = rates["engine"] / rates["plain"]
         print(
@@ -146,6 +165,13 @@ def main() -> None:
             f"DataLoader {rates['engine'] / rates['DataLoader']:.2f}x; FLOP floor reached: "
             f"engine {floor * rates['engine']:.0%}, plain {floor * rates['plain']:.0%}"
         )
+        if "compiled" in rates:
+            ratio = rates["compiled"] / rates["plain"]
+            print(
+                f"batch {batch:5d}: --compile {rates['compiled']:7.1f} steps/s; compiled / "
+                f"engine {rates['compiled'] / rates['engine']:.2f}x, compiled / plain "
+                f"{ratio:.2f}x; FLOP floor reached {floor * rates['compiled']:.0%}"
+            )
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(uptime)
 

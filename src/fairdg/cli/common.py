@@ -59,6 +59,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         device=args.device,
         output_dir=args.output,
         quiet=args.quiet,
+        compile=getattr(args, "compile", False),
     )
 
 

@@ -188,6 +188,16 @@ def quiet(p: Parser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def compile(p: Parser) -> None:
+    """``--compile``: torch.compile the algorithm's networks (a speed option, outside run ids)."""
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the algorithm's networks (first steps pay the compilation; "
+        "see docs/experiments.md for when it helps)",
+    )
+
+
 def force(p: Parser, *, help: str) -> None:
     """``--force``."""
     p.add_argument("--force", action="store_true", help=help)

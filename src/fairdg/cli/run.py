@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
         help=f"also train this algorithm with the same flags and print both (default: "
         f"{DEFAULT_COMPARE}; 'none' to skip); each receives the --hparam keys it declares",
     )
+    flags.compile(p)
     flags.force(p, help="rerun even if an identical run is already complete")
     p.set_defaults(func=run_command)
 

@@ -11,7 +11,7 @@ from fairdg.data.info import without_location
 from fairdg.records import canonical_json
 
 # Fields that do not change what a run computes and so stay out of its hash.
-_NOT_HASHED = ("device", "output_dir", "quiet", "save_model")
+_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class RunConfig:
     device, output_dir, quiet, save_model
         Where to run and write; these do not enter the run's hash, nor do the data options
         ``root`` and ``download`` (where the data live).
+    compile
+        torch.compile the algorithm's networks: how the run computes, not what, so it stays
+        out of the hash like `device` (results agree to float rounding, not bit for bit).
     """
 
     dataset: str = "adult"
@@ -56,6 +59,7 @@ class RunConfig:
     output_dir: str = "fairdg-runs"
     quiet: bool = False
     save_model: bool = True
+    compile: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "test_domains", tuple(self.test_domains))

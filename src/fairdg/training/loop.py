@@ -30,6 +30,7 @@ from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.runlock import run_lock
+from fairdg.training.compiled import compile_networks
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import (
     better,
@@ -129,6 +130,8 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
         num_groups=dataset.num_groups,
         **extra,
     ).to(config.device)
+    if config.compile:
+        compile_networks(algorithm)
     return dataset, split, dict(hparams), algorithm  # a plain dict for records and model.pt
 
 
