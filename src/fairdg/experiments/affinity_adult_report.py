@@ -112,7 +112,8 @@ def report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png) -
     lines = [
         "# Affinity loss on UCI Adult (affinity paper, section 3.2)",
         "",
-        f"{n} seed(s), {s['steps']} steps, batch 512, MLP in-128-20; test split (16,281 rows); "
+        f"{n} seed(s), {s['steps']} steps, batch 512, MLP in-128-20, loss form "
+        f"`{s['form_name']}`; test split (16,281 rows); "
         "each cell ours (mean ± sample std over seeds) followed by the paper's value in "
         f"parentheses. Lambda picked on validation: {picked:g}.",
         "",
