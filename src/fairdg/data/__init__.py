@@ -18,6 +18,7 @@ from fairdg.data.digits import load_digits
 from fairdg.data.fairface import load_fairface
 from fairdg.data.mnist import load_mnist_inverted, load_mnist_rotated
 from fairdg.data.nysf import load_nysf
+from fairdg.data.svhn import load_svhn
 from fairdg.data.synthetic import load_synthetic
 from fairdg.data.yfcc import load_yfcc
 from fairdg.registry import Registry
@@ -36,6 +37,12 @@ _ENTRIES = [
         "mnist-rotated",
         load_mnist_rotated,
         "MNIST -> MNIST rotated 30 deg, few labelled target samples; z = domain",
+        "affinity 4",
+    ),
+    (
+        "svhn",
+        load_svhn,
+        "SVHN -> MNIST (32x32x3), few labelled MNIST samples; z = domain",
         "affinity 4",
     ),
     (
