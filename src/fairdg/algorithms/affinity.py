@@ -1,10 +1,10 @@
 """Affinity: cross-entropy plus the affinity loss on the representation layer.
 
 "Learning what to ignore" (the affinity paper), equation (1):
-``L = CE + affinity_lambda * L_affinity``, where ``L_affinity``
-(`fairdg.losses.affinity_loss`, equation (3) by default: anchors from the first group, normalised
-by ``|Y| |X1|``; `FORMS` names it and the symmetric per-pair mean) pulls each sample's nearest same-class neighbour
-from another group towards it in the representation (``featurize``, ``rep_dim`` units). One
+``L = CE + affinity_lambda * L_affinity``, where ``L_affinity`` (`fairdg.losses.affinity_loss`,
+equation (3) by default: anchors from the first group, normalised by ``|Y| |X1|``; `FORMS` names
+it and the symmetric per-pair mean) pulls each sample's nearest same-class neighbour from another
+group towards it in the representation (``featurize``, ``rep_dim`` units). One
 update pools the minibatches of all training domains, computes the representation once, and takes
 one Adam step on CE + lambda * affinity (+ the optional relaxed-DP penalty, ``fair_lambda``).
 
