@@ -38,6 +38,10 @@ from fairdg.augment import random_affine
 from fairdg.losses import affinity_loss
 
 METHODS = ("source", "target", "augment", "affinity")
+# lambda of the affinity method: picked on 3,000 rotated MNIST *training* images (not the test
+# set) among 0.03, 0.1, 0.3, 1, 10 (validation accuracy 0.832, 0.842, 0.845, 0.832, 0.26; seed 0,
+# 10,000 source images, 2,000 steps); the paper gives none for section 4.
+LAMBDA = 0.3
 LABELS = {
     "source": "only source",
     "target": "+ target samples",
@@ -64,7 +68,7 @@ class DASettings:
     steps: int = 2000
     batch: int = 64
     lr: float = 1e-3
-    lam: float = 1.0
+    lam: float = 0.3
     form: str = "eq3"
     degrees: float = 15.0
     translate: float = 0.1

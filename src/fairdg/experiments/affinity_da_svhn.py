@@ -1,7 +1,7 @@
 """Reproduction of the affinity paper's SVHN -> MNIST few-shot adaptation (section 4): Table 7.
 
 ``fairdg reproduce affinity-da-svhn [--quick] [--seeds N] [--option steps=5000]
-[--option lambda=0.1] [--option form=symmetric] [--option root=DIR]
+[--option lambda=0.3] [--option form=symmetric] [--option root=DIR]
 [--option mnist_root=DIR]``; needs SVHN's official ``train_32x32.mat`` and ``test_32x32.mat``
 (``$FAIRDG_DATA/svhn``, or ``root``) and the MNIST files (``$FAIRDG_DATA/mnist``); without them
 it stops with the message of `fairdg.data.svhn` saying where to put them.
@@ -13,7 +13,7 @@ loss acts; `fairdg.networks.svhn_cnn`). Rows: only SVHN; baseline (cross-entropy
 the MNIST samples) + 100 / + 200 MNIST samples; affinity + 10 / + 100 / + 200 MNIST samples.
 Columns: accuracy on SVHN's test images and on MNIST's. The paper gives no steps, batch,
 optimiser or lambda: Adam (lr 1e-3), 64 SVHN + 64 MNIST rows per step, 5,000 steps, and the
-lambda of ``affinity-da-rotated`` (0.1). We have not run the full mode: SVHN is not on our
+lambda of ``affinity-da-rotated`` (0.3). We have not run the full mode: SVHN is not on our
 machines.
 """
 
@@ -30,7 +30,7 @@ from fairdg.data import load_dataset
 from fairdg.data import svhn as svhn_data
 from fairdg.experiments.affinity_common import markdown_table, mean_std, paper_cell, seeds_for
 from fairdg.experiments.affinity_common import progress as progress_bar
-from fairdg.experiments.affinity_da import DAData, DASettings, RunStore, collect
+from fairdg.experiments.affinity_da import LAMBDA, DAData, DASettings, RunStore, collect
 from fairdg.experiments.reproductions import ReproOptions
 from fairdg.networks.svhn_cnn import SVHNCNN
 
@@ -59,7 +59,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
         raise ValueError(f"affinity-da-svhn: form must be one of {sorted(FORMS)}, got {form!r}")
     train = DASettings(
         steps=int(extra.get("steps", base["steps"])),
-        lam=float(extra.get("lambda", 0.1)),
+        lam=float(extra.get("lambda", LAMBDA)),
         form=form,
         device=options.device,
     )
