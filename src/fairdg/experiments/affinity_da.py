@@ -21,9 +21,7 @@ interrupted reproduction resumes and a second call only redraws the tables.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from torch import nn
 from fairdg.algorithms.affinity import FORMS, Affinity, loss_options
 from fairdg.augment import random_affine
 from fairdg.losses import affinity_loss
+from fairdg.records import read_json, write_json
 
 METHODS = ("source", "target", "augment", "affinity")
 # lambda of the affinity method: picked on 3,000 rotated MNIST *training* images (not the test
@@ -147,7 +146,7 @@ class RunStore:
         self.path = path
         self.runs: dict[str, dict[str, float]] = {}
         if path.exists():
-            self.runs = json.loads(path.read_text())["runs"]
+            self.runs = read_json(path)["runs"]
 
     def get(self, key: str) -> dict[str, float] | None:
         return self.runs.get(key)
@@ -155,10 +154,7 @@ class RunStore:
     def put(self, key: str, value: dict[str, float]) -> None:
         self.runs[key] = value
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"runs": self.runs}, handle, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        write_json(self.path, {"runs": self.runs})
 
 
 def run_key(table: str, method: str, n_source: int | None, per_class: int, seed: int, s) -> str:
