@@ -168,10 +168,15 @@ def run_key(table: str, method: str, n_source: int | None, per_class: int, seed:
 
 
 def plot_figure7(
-    path: Path, per_class: list[int], curves: dict[str, list[list[float]]], title: str
+    path: Path,
+    per_class: list[int],
+    curves: dict[str, list[list[float]]],
+    title: str,
+    reference: tuple[str, float] | None = None,
 ) -> Path:
     """Target accuracy (mean and min-max band over seeds) against labelled target samples per
-    class, one line per method, log-scaled x axis; written through matplotlib's Agg canvas."""
+    class, one line per method, log-scaled x axis, and an optional horizontal `reference`
+    ``(label, accuracy)``; written through matplotlib's Agg canvas."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -182,6 +187,8 @@ def plot_figure7(
         means = [sum(r) / len(r) for r in runs]
         ax.plot(per_class, means, marker="o", label=LABELS.get(method, method))
         ax.fill_between(per_class, [min(r) for r in runs], [max(r) for r in runs], alpha=0.2)
+    if reference is not None:
+        ax.axhline(reference[1], color="grey", linestyle="--", label=reference[0])
     ax.set_xscale("log")
     ax.set_xticks(per_class)
     ax.set_xticklabels([str(k) for k in per_class])

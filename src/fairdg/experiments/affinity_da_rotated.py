@@ -186,6 +186,7 @@ def reproduce(options: ReproOptions) -> str:
             s["per_class"],
             curves,
             f"MNIST -> MNIST-R, {s['figure_source']:,} source images, {len(s['seeds'])} seed(s)",
+            ("only source", mean(_acc(results, "source", s["figure_source"], 20))),
         )
     return _report(s, results, figure)
 
