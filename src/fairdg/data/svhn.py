@@ -42,8 +42,8 @@ DATASET_INFO = {
         "domains": "svhn->mnist (one; test = the MNIST test set at 32 x 32 x 3)",
         "classes": "digits 0-9 (label 10 of the SVHN files is the digit 0)",
         "groups": "source (SVHN) / target (MNIST)",
-        "folder": "svhn (and mnist)",
-        "files": [f.name for f in FILES],
+        "folder": "svhn",
+        "files": [*(f.name for f in FILES), "(and the MNIST files in mnist/)"],
     }
 }
 SOURCE = "SVHN (Netzer, Wang, Coates, Bissacco, Wu, Ng 2011), non-commercial use"
