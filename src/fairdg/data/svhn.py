@@ -22,6 +22,7 @@ import torch
 
 from fairdg.data import mnist
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 from fairdg.data.mnist import few_per_class, to_float
 from fairdg.data.sources import RemoteFile, locate
 from fairdg.data.transforms import resize_rgb
@@ -36,18 +37,23 @@ FILES = (
     ),
 )
 CLASS_NAMES = [str(d) for d in range(10)]
+CNN_HPARAMS = {"rep_dim": 20, "batch_size": 128, "lr": 1e-3}
 DATASET_INFO = {
-    "svhn": {
-        "shape": "(3, 32, 32)",
-        "domains": "svhn->mnist (one; test = the MNIST test set at 32 x 32 x 3)",
-        "classes": "digits 0-9 (label 10 of the SVHN files is the digit 0)",
-        "groups": "source (SVHN) / target (MNIST)",
-        "folder": "svhn",
-        "files": [*(f.name for f in FILES), "(and the MNIST files in mnist/)"],
-    }
+    "svhn": DatasetInfo(
+        input_kind="image",
+        shape="(3, 32, 32)",
+        domains=("svhn->mnist",),
+        domains_note="one; test = the MNIST test set at 32 x 32 x 3",
+        classes="digits 0-9 (label 10 of the SVHN files is the digit 0)",
+        groups="source (SVHN) / target (MNIST)",
+        source="files",
+        default_steps=5000,
+        default_hparams=CNN_HPARAMS,
+        folder="svhn",
+        files=(*(f.name for f in FILES), "(and the MNIST files in mnist/)"),
+    )
 }
 SOURCE = "SVHN (Netzer, Wang, Coates, Bissacco, Wu, Ng 2011), non-commercial use"
-CNN_HPARAMS = {"rep_dim": 20, "batch_size": 128, "lr": 1e-3}
 
 
 def read_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -175,8 +181,8 @@ def load_svhn(
         class_names=CLASS_NAMES,
         group_names=["source", "target"],
         sensitive_name="domain (source SVHN / target MNIST)",
-        default_steps=5000,
-        default_hparams=dict(CNN_HPARAMS),
+        default_steps=DATASET_INFO["svhn"].default_steps,
+        default_hparams=dict(DATASET_INFO["svhn"].default_hparams),
         meta={
             "source": f"{SOURCE}; {mnist.SOURCE}",
             "construction": "affinity paper 4: SVHN -> MNIST (32 x 32 x 3); label 10 -> 0",

@@ -23,8 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from fairdg import records
+from fairdg.data import load_dataset
 from fairdg.records import canonical_json
+from fairdg.runlock import RunLockedError
+from fairdg.training import RunConfig, train
 
 Outcome = dict[str, Any]
 OnResult = Callable[[Outcome], None]
@@ -38,8 +43,6 @@ _DATASET_CACHE: dict[str, Any] = {}
 def _dataset_for(config, provided):
     if provided is not None:
         return provided
-    from fairdg.data import load_dataset
-
     key = canonical_json([config.dataset, config.data_options])
     if key not in _DATASET_CACHE:
         _DATASET_CACHE.clear()
@@ -50,8 +53,6 @@ def _dataset_for(config, provided):
 def _resolve_device(device: str) -> str:
     if device != "auto":
         return device
-    import torch
-
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -68,16 +69,22 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
     Returns
     -------
     dict
-        ``{"run_id", "status": "done" | "failed", "seconds", "error"}``.
+        ``{"run_id", "status": "done" | "failed" | "locked", "seconds", "error"}``; "locked":
+        another process is training the run (it is skipped).
     """
-    from fairdg.training import RunConfig, train
-
     config = RunConfig.from_dict(config_dict)
     run_dir = Path(config.output_dir) / config.run_id()
     started = time.perf_counter()
     try:
         config = config.replace(device=_resolve_device(config.device))
         train(config, dataset=_dataset_for(config, dataset))
+    except RunLockedError as err:  # another process trains it: not ours to record or redo
+        return {
+            "run_id": config.run_id(),
+            "status": "locked",
+            "error": str(err),
+            "seconds": time.perf_counter() - started,
+        }
     except Exception as err:  # any failure of the run is recorded, never fatal to the sweep
         error = f"{type(err).__name__}: {err}"
         records.write_json(
@@ -108,8 +115,6 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
 
 
 def _lost(config_dict: dict[str, Any], why: str) -> Outcome:
-    from fairdg.training import RunConfig
-
     return {
         "run_id": RunConfig.from_dict(config_dict).run_id(),
         "status": "lost",
@@ -126,8 +131,6 @@ def launch_local(
     threads: int | None = None,
 ) -> None:
     """Run the tasks one after the other in this process (with `threads` torch threads)."""
-    import torch
-
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -149,8 +152,6 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(parent: int, threads: int) -> None:
-    import torch
-
     torch.set_num_threads(threads)  # one core per worker: workers x threads = cores
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
@@ -159,8 +160,16 @@ def _init_worker(parent: int, threads: int) -> None:
 def _stop(pool: ProcessPoolExecutor) -> None:
     # ProcessPoolExecutor has no public way to kill busy workers before Python 3.14
     # (terminate_workers); shutdown() alone would wait for the runs in flight.
-    for process in list(getattr(pool, "_processes", {}).values()):
+    # The workers are waited for, so that when the sweep has returned (or its process has
+    # exited) no worker is still finishing a run: what is on disk then stays as it is.
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
         process.terminate()
+    for process in processes:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+            process.join()
     pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -203,8 +212,6 @@ def launch_processes(
 
 # -- ray ---------------------------------------------------------------------------------------
 def _ray_execute(task: dict, dataset: Any, threads: int) -> Outcome:
-    import torch
-
     torch.set_num_threads(max(1, threads))
     return execute(task, dataset)
 

@@ -8,14 +8,13 @@ import json
 import pytest
 import torch
 
-from fairdg.augment import random_affine
+from fairdg.algorithms.augment import random_affine
 from fairdg.data.sources import DataNotFoundError
 from fairdg.data.transforms import rotate
-from fairdg.experiments import affinity_da, affinity_da_svhn
-from fairdg.experiments.affinity_da import DAData, DASettings, train_one
-from fairdg.experiments.reproductions import ReproOptions, run_reproduction
 from fairdg.networks import MLP
 from fairdg.networks.svhn_cnn import SVHNCNN
+from fairdg.reproductions import ReproOptions, affinity_da, affinity_da_svhn, run_reproduction
+from fairdg.reproductions.affinity_da import DAData, DASettings, train_one
 
 
 def _mark(n: int = 6) -> torch.Tensor:
@@ -125,8 +124,8 @@ def test_rotated_reproduction_on_fake_mnist(tmp_path, fake_digit_files, monkeypa
     folder = tmp_path / "out" / "affinity-da-rotated-quick"
     assert (folder / "figure7.png").stat().st_size > 1000
     runs = json.loads((folder / "runs.json").read_text())["runs"]
-    # table (20 per class): 2 source sizes x 4 methods; figure: k = 1, 2 x 2 methods
-    assert len(runs) == 8 + 4
+    # table (20 per class): 2 source sizes x 5 methods; figure: k = 1, 2 x 2 methods
+    assert len(runs) == 10 + 4
     assert all(0.0 <= r["target"] <= 1.0 for r in runs.values())
 
     def fail(*args, **kwargs):

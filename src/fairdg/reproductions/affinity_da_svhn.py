@@ -28,11 +28,11 @@ import torch
 from fairdg.algorithms.affinity import FORMS
 from fairdg.data import load_dataset
 from fairdg.data import svhn as svhn_data
-from fairdg.experiments.affinity_common import markdown_table, mean_std, paper_cell, seeds_for
-from fairdg.experiments.affinity_common import progress as progress_bar
-from fairdg.experiments.affinity_da import LAMBDA, DAData, DASettings, RunStore, collect
-from fairdg.experiments.reproductions import ReproOptions
 from fairdg.networks.svhn_cnn import SVHNCNN
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions.affinity_da import LAMBDA, DAData, DASettings, RunStore, collect
+from fairdg.reproductions.protocol import markdown_table, mean_std, paper_cell, seeds_for
+from fairdg.reproductions.protocol import progress as progress_bar
 
 # label, method, MNIST samples per class, paper (SVHN accuracy, MNIST accuracy)
 ROWS = (
