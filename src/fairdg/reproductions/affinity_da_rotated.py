@@ -15,7 +15,9 @@ Adam steps (lr 1e-3) on 64 source + 64 target rows, and lambda 0.3 was picked on
 images; docs/affinity.md). The augmentation baseline rotates each target image by a random
 angle in [-15, 15] degrees and shifts it by up to 10% of its size (torchvision's
 ``RandomAffine(15, translate=(0.1, 0.1))``), drawn anew at every step; the paper does not give
-its augmentation. See `fairdg.reproductions.affinity_da` for the methods.
+its augmentation. Two more columns are ours, not the paper's: the same 200 target samples without
+augmentation, and the augmented target samples alone. See `fairdg.reproductions.affinity_da`
+for the methods.
 """
 
 from __future__ import annotations
