@@ -157,7 +157,8 @@ class Collection:
                 for set_name, metrics in record["metrics"].items():
                     if isinstance(metrics, dict):
                         for metric, value in metrics.items():
-                            row[f"{set_name}.{metric}"] = _number(value)
+                            if not isinstance(value, dict):  # "undefined": reasons, not values
+                                row[f"{set_name}.{metric}"] = _number(value)
                 for name, value in (record.get("stats") or {}).items():
                     row[f"stats.{name}"] = _number(value)
                 rows.append(row)

@@ -30,7 +30,7 @@ from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import resolve
 from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
-from fairdg.training.evaluate import better, evaluate_split, lookup
+from fairdg.training.evaluate import better, evaluate_split, lookup, small_group_warnings
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
 
@@ -240,7 +240,10 @@ def train(
         if "loss" in running and step % 20 == 0:
             bar.set_postfix(loss=f"{running['loss']:.4f}")
         if step % eval_every == 0 or step == steps:
-            metrics = evaluate_split(algorithm, split, config.device)
+            metrics = evaluate_split(algorithm, split, config.device, config.min_group_size)
+            if n_evals == 0:  # one line per split, once per run
+                for line in small_group_warnings(metrics):
+                    log.warning("%s: %s", run_dir.name, line)
             value = lookup(metrics, config.selection)
             record = {
                 "step": step,
@@ -261,6 +264,8 @@ def train(
     bar.close()
 
     # -- finish ------------------------------------------------------------------------------
+    if best["state"] is not None:  # the model the record describes, not the last step's
+        algorithm.load_state_dict(best["state"])
     if config.save_model and best["state"] is not None:
         save_checkpoint(
             run_dir / "model.pt",
