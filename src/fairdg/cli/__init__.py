@@ -12,12 +12,21 @@ import sys
 
 from fairdg import __version__
 from fairdg.cli import interpret as interpret_cli
-from fairdg.cli import listing, reproduce, run
+from fairdg.cli import listing, predict, reproduce, run
 from fairdg.cli import report as report_cli
 from fairdg.cli import sweep as sweep_cli
 from fairdg.cli import transform as transform_cli
 
-COMMANDS = [run, listing, reproduce, transform_cli, interpret_cli, sweep_cli, report_cli]
+COMMANDS = [
+    run,
+    listing,
+    reproduce,
+    transform_cli,
+    interpret_cli,
+    sweep_cli,
+    report_cli,
+    predict,
+]
 
 
 class UsageError(ValueError):

@@ -69,6 +69,14 @@ def add_run_flags(
         default="val.accuracy",
         help="model selection criterion <set>.<metric> (default: val.accuracy)",
     )
+    p.add_argument(
+        "--min-group-size",
+        type=int,
+        default=30,
+        metavar="N",
+        help="metrics comparing a sensitive group with fewer rows in a set are recorded as "
+        "undefined, with the reason (default: 30)",
+    )
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1")
     p.add_argument(
         "--output",
@@ -92,6 +100,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         steps=args.steps,
         eval_every=args.eval_every,
         selection=args.selection,
+        min_group_size=getattr(args, "min_group_size", 30),
         device=args.device,
         output_dir=args.output,
         quiet=args.quiet,

@@ -10,6 +10,7 @@ import argparse
 
 from fairdg.algorithms import ALGORITHMS
 from fairdg.cli.common import TABLE_METRICS, add_run_flags, config_kwargs, print_table
+from fairdg.records import variant_name
 from fairdg.training import RunConfig, train
 
 DEFAULT_ALGORITHM = "affinity"
@@ -40,10 +41,11 @@ def add_parser(sub) -> None:
 
 def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]:
     """`config` for algorithm `name`, keeping only the hyperparameter overrides it declares
-    (and the transformation model only when it uses one)."""
+    (and the transformation model only when it uses one). The baseline is the plain algorithm:
+    the -FC penalty (``fair_lambda``) is not passed on."""
     cls = ALGORITHMS.get(name)
     declared = cls.declared_hparams()
-    kept = {k: v for k, v in config.hparams.items() if k in declared}
+    kept = {k: v for k, v in config.hparams.items() if k in declared and k != "fair_lambda"}
     dropped = [f"--hparam {k}" for k in sorted(set(config.hparams) - set(kept))]
     transformation = config.transformation
     if transformation is not None and not getattr(cls, "USES_TRANSFORMATION", False):
@@ -56,13 +58,14 @@ def run_command(args: argparse.Namespace) -> int:
     config = RunConfig(**config_kwargs(args))
     configs = [config]
     compare = str(args.compare).lower()
-    if compare not in ("none", "", config.algorithm.lower()):
+    same = compare == config.algorithm.lower() and variant_name(compare, config.hparams) == compare
+    if compare not in ("none", "") and not same:  # erm-fc is compared with plain erm
         ALGORITHMS.entry(compare)  # unknown name: error before any training
         other, dropped = _compare_config(config, compare)
         if dropped:
             print(f"note: {compare} runs without {', '.join(dropped)} (not its options)")
         configs.append(other)
-    rows = []
+    rows, notes = [], []
     for cfg in configs:
         result = train(cfg, force=args.force)
         record = result.record
@@ -71,10 +74,19 @@ def run_command(args: argparse.Namespace) -> int:
             f"selected step {record['selected_step']} by {record['selection']}, "
             f"{record['wall_seconds']:.1f} s; run folder {result.run_dir}"
         )
-        metrics = record["metrics"]
-        for s in ("val", "test", "oracle"):
-            if s in metrics:
-                rows.append([record["algorithm"], s, *(metrics[s].get(m) for m in TABLE_METRICS)])
+        name = variant_name(record["algorithm"], record.get("hparams"))
+        for s, values in record["metrics"].items():
+            if s in ("val", "test", "oracle"):
+                reasons = values.get("undefined") or {}
+                rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
+                notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
     print()
     print_table(["algorithm", "set", *TABLE_METRICS], rows)
+    if notes:
+        print("\n– undefined: " + "\n  ".join(dict.fromkeys(notes)))
     return 0
+
+
+def _cell(values: dict, reasons: dict, metric: str) -> object:
+    """The metric, or "–" when the record marks it undefined."""
+    return "–" if metric in reasons else values.get(metric)

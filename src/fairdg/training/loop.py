@@ -27,6 +27,7 @@ from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
+from fairdg.data.tabular import with_statistics
 from fairdg.hparams import resolve
 from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
@@ -274,8 +275,14 @@ def train(
                 "model": best["state"],
                 "config": config.to_dict(),
                 "hparams": hparams,
+                "input_shape": list(dataset.input_shape),
+                "num_classes": dataset.num_classes,
+                "num_domains": len(split.train_domains),
+                "num_groups": dataset.num_groups,
             },
         )
+        if dataset.preprocessing is not None:  # how to encode new rows (fairdg predict)
+            records.write_json(run_dir / "preprocessing.json", preprocessing(dataset, split))
     # Order matters for a kill at any point: the summary line is appended at most once (a
     # resumed finish finds it), the checkpoint goes (a kill now only costs a rerun of this
     # deterministic run), and done.json marks completion last.
@@ -288,6 +295,14 @@ def train(
     records.write_json(run_dir / "done.json", record)
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
+
+
+def preprocessing(dataset: MultiDomainDataset, split: Split) -> dict[str, Any]:
+    """The dataset's encoding of raw columns plus the training split's standardisation."""
+    spec = dict(dataset.preprocessing or {})
+    if split.mean is not None and dataset.standardize is not None:
+        spec = with_statistics(spec, dataset.standardize, split.mean.tolist(), split.std.tolist())
+    return spec
 
 
 def _summary_has(path: Path, run_id: str) -> bool:
