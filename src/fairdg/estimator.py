@@ -25,7 +25,8 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.training.config import RunConfig
@@ -113,16 +114,19 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         domains : array-like of shape (n_samples,) or None
             Domain (environment) of each row; None: one domain.
         """
-        frame = self._frame(X, fitting=True)
-        y = np.asarray(y)
+        frame = self._frame(X, fitting=True, y=y)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
         n = len(frame)
-        parts = {"y": y, "sensitive_features": sensitive_features, "domains": domains}
+        parts = {"sensitive_features": sensitive_features, "domains": domains}
         for name, values in parts.items():
             if values is not None and len(values) != n:
                 raise ValueError(f"{name} has {len(values)} rows, X has {n}")
         self.classes_, y_ids = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"y needs at least two classes, got {self.classes_.tolist()}")
+            raise ValueError(
+                f"y has 1 class ({self.classes_[0]!r}); FairClassifier needs at least two"
+            )
         groups, z_ids = np.unique(np.asarray(sensitive_features).astype(str), return_inverse=True)
         self.preprocessor_ = self._preprocessor(frame).fit(frame)
         x = torch.from_numpy(self._transform(frame))
@@ -164,26 +168,18 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         self.record_ = result.record
         return self
 
-    def _frame(self, X: Any, fitting: bool) -> pd.DataFrame:
+    def _frame(self, X: Any, fitting: bool, y: Any = None) -> pd.DataFrame:
+        """X as a DataFrame, checked as scikit-learn checks it (names, width, sparse, empty)."""
         if isinstance(X, pd.DataFrame):
-            frame = X
-        else:
-            arr = np.asarray(X)
-            if arr.ndim != 2:
-                raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {arr.shape}")
-            frame = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+            if fitting and y is None:
+                raise ValueError("FairClassifier requires y to be passed, but the target y is None")
+            validate_data(self, X, reset=fitting, skip_check_array=True)
+            return X
         if fitting:
-            self.n_features_in_ = frame.shape[1]
-            if isinstance(X, pd.DataFrame):
-                self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        elif frame.shape[1] != self.n_features_in_ and not isinstance(X, pd.DataFrame):
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but FairClassifier was fitted with "
-                f"{self.n_features_in_} features"
-            )
-        return frame
+            arr, _ = validate_data(self, X, y, reset=True, dtype=np.float64)
+        else:
+            arr = validate_data(self, X, reset=False, dtype=np.float64)
+        return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
     def _preprocessor(self, frame: pd.DataFrame) -> ColumnTransformer:
         forced = set(self.categorical or ())
@@ -210,10 +206,11 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
     # -- prediction ----------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        check_is_fitted(self, "model_")
+        check_is_fitted(self)
         x = torch.from_numpy(self._transform(self._frame(X, fitting=False)))
         return _predict_proba(self.model_, x).numpy().astype(np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row (a label of ``classes_``)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        probabilities = self.predict_proba(X)
+        return self.classes_[probabilities.argmax(axis=1)]
