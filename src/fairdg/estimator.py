@@ -62,6 +62,8 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         Folder for the run's records; None: a temporary folder, deleted after `fit`.
     categorical : list of str or None
         Columns to one-hot encode although they hold numbers (codes).
+    max_groups : int
+        Refuse `sensitive_features` with more distinct values (a continuous column: bin it).
 
     Attributes
     ----------
@@ -89,6 +91,7 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         device: str = "cpu",
         output_dir: str | None = None,
         categorical: list[str] | None = None,
+        max_groups: int = 20,
     ) -> None:
         self.algorithm = algorithm
         self.hparams = hparams
@@ -100,6 +103,7 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.output_dir = output_dir
         self.categorical = categorical
+        self.max_groups = max_groups
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, *, sensitive_features: Any, domains: Any = None):
@@ -128,6 +132,12 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
                 f"y has 1 class ({self.classes_[0]!r}); FairClassifier needs at least two"
             )
         groups, z_ids = np.unique(np.asarray(sensitive_features).astype(str), return_inverse=True)
+        if len(groups) > self.max_groups:
+            raise ValueError(
+                f"sensitive_features has {len(groups)} distinct values, more than max_groups="
+                f"{self.max_groups}; a continuous attribute is not a group label: bin it "
+                "(e.g. pandas.cut) or raise max_groups"
+            )
         self.preprocessor_ = self._preprocessor(frame).fit(frame)
         x = torch.from_numpy(self._transform(frame))
         labels = np.full(n, "all") if domains is None else np.asarray(domains).astype(str)
@@ -172,7 +182,9 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         """X as a DataFrame, checked as scikit-learn checks it (names, width, sparse, empty)."""
         if isinstance(X, pd.DataFrame):
             if fitting and y is None:
-                raise ValueError("FairClassifier requires y to be passed, but the target y is None")
+                raise ValueError(
+                    "FairClassifier requires y to be passed, but the target y is None"
+                )
             validate_data(self, X, reset=fitting, skip_check_array=True)
             return X
         if fitting:

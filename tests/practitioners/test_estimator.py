@@ -91,3 +91,11 @@ def test_fairlearn_metricframe_and_threshold_optimizer(fitted):
         metrics=selection_rate, y_true=y, y_pred=fair, sensitive_features=frame["sex"]
     )
     assert after.difference() <= mf.difference() + 0.05
+
+
+def test_continuous_sensitive_features_are_refused():
+    frame = make_people(200)
+    with pytest.raises(ValueError, match="sensitive_features has 5[0-9] distinct values"):
+        FairClassifier(steps=2).fit(
+            frame[["job"]], frame["credit"], sensitive_features=frame["age"]
+        )

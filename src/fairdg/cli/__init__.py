@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 
 from fairdg import __version__
 from fairdg.cli import interpret as interpret_cli
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if not args.verbose:  # warnings about the user's data as one line, without source lines
+        warnings.formatwarning = _one_line_warning
     try:
         return int(args.func(args) or 0)
     except (ValueError, TypeError, FileNotFoundError, RuntimeError) as err:
@@ -71,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"fairdg: warning: {message}\n"
 
 
 if __name__ == "__main__":
