@@ -145,3 +145,18 @@ def test_small_groups_are_marked_in_records(tmp_path, caplog):
     # without the small group nothing is marked
     dataset = load_dataset("csv", **{**options, "sensitive_map": "Native American=A"})
     assert dataset.group_names == ["A", "B"]
+
+
+def test_load_model_of_a_non_table_run_takes_encoded_rows(tmp_path, tiny_tabular):
+    dataset = tiny_tabular
+    config = RunConfig(dataset="tiny", steps=4, output_dir=str(tmp_path), quiet=True)
+    result = train(config, dataset=dataset)
+    model = fairdg.load_model(result.run_dir)
+    x = result.split.parts[dataset.domain_names[0]]["test"].x
+    np.testing.assert_array_equal(
+        model.predict_proba(x.numpy()), predict_proba(result.algorithm, x).numpy()
+    )
+    with pytest.raises(ValueError, match="stores no preprocessing.json"):
+        model.predict(pd.DataFrame(x.numpy()))
+    with pytest.raises(FileNotFoundError, match="holds no model.pt"):
+        fairdg.load_model(tmp_path)
