@@ -21,9 +21,9 @@ import torch
 
 from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
+from fairdg.checkpoint import load_checkpoint
 from fairdg.data.csv import read_table
 from fairdg.data.tabular import encode, standardize
-from fairdg.training.checkpoint import load_checkpoint
 from fairdg.training.evaluate import predict_proba as _predict_proba
 from fairdg.transformation import load_transformation
 

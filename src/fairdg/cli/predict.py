@@ -7,6 +7,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from fairdg.cli import flags
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -19,11 +21,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder (<output>/<run_id>)")
     p.add_argument("--input", required=True, metavar="FILE", help="CSV file of new rows")
-    p.add_argument("--output", required=True, metavar="FILE", help="CSV file to write")
-    p.add_argument("--device", default="cpu", help="where to run the model (default: cpu)")
-    p.add_argument(
-        "--force", action="store_true", help="overwrite --output when it already exists"
-    )
+    flags.output(p, help="CSV file to write", required=True)
+    flags.device(p)
+    flags.force(p, help="overwrite --output when it already exists")
     p.set_defaults(func=predict_command)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from fairdg.algorithms import ALGORITHMS
+from fairdg.cli import flags
 from fairdg.cli.common import TABLE_METRICS, add_run_flags, config_kwargs, print_table
 from fairdg.records import variant_name
 from fairdg.training import RunConfig, train
@@ -31,27 +32,46 @@ def add_parser(sub) -> None:
         default=DEFAULT_COMPARE,
         metavar="ALGORITHM",
         help=f"also train this algorithm with the same flags and print both (default: "
-        f"{DEFAULT_COMPARE}; 'none' to skip). --hparam keys it does not declare are not passed",
+        f"{DEFAULT_COMPARE}; 'none' to skip); each receives the --hparam keys it declares",
     )
-    p.add_argument(
-        "--force", action="store_true", help="rerun even if an identical run is already complete"
-    )
+    flags.force(p, help="rerun even if an identical run is already complete")
     p.set_defaults(func=run_command)
 
 
 def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]:
-    """`config` for algorithm `name`, keeping only the hyperparameter overrides it declares
-    (and the transformation model only when it uses one). The baseline is the plain algorithm:
-    the -FC penalty (``fair_lambda``) is not passed on."""
-    cls = ALGORITHMS.get(name)
-    declared = cls.declared_hparams()
-    kept = {k: v for k, v in config.hparams.items() if k in declared and k != "fair_lambda"}
-    dropped = [f"--hparam {k}" for k in sorted(set(config.hparams) - set(kept))]
-    transformation = config.transformation
-    if transformation is not None and not getattr(cls, "USES_TRANSFORMATION", False):
-        transformation = None
-        dropped.append("--transformation")
-    return config.replace(algorithm=name, hparams=kept, transformation=transformation), dropped
+    """`config` for algorithm `name`, with the transformation model only when it uses one."""
+    if config.transformation is None or getattr(
+        ALGORITHMS.get(name), "USES_TRANSFORMATION", False
+    ):
+        return config.replace(algorithm=name), []
+    return config.replace(algorithm=name, transformation=None), ["--transformation"]
+
+
+def _with_declared_hparams(configs: list[RunConfig]) -> list[RunConfig]:
+    """Each config with the --hparam keys its algorithm declares (a note for what is left out);
+    a key that none of the algorithms declares is an error before anything trains."""
+    overrides = configs[0].hparams
+    per_algorithm = flags.split_hparams([c.algorithm for c in configs], overrides)
+    kept = []
+    for config in configs:
+        hparams = per_algorithm[config.algorithm]
+        dropped = sorted(set(overrides) - set(hparams))
+        if dropped:
+            print(
+                f"note: {config.algorithm} runs without --hparam {', '.join(dropped)} "
+                "(not its hyperparameters)"
+            )
+        kept.append(config.replace(hparams=hparams))
+    return kept
+
+
+def _plain(config: RunConfig) -> RunConfig:
+    """The baseline is the plain algorithm: the -FC penalty (``fair_lambda``) is not passed on."""
+    if "fair_lambda" not in config.hparams:
+        return config
+    print(f"note: {config.algorithm} (the baseline) runs without --hparam fair_lambda")
+    hparams = {k: v for k, v in config.hparams.items() if k != "fair_lambda"}
+    return config.replace(hparams=hparams)
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -65,6 +85,8 @@ def run_command(args: argparse.Namespace) -> int:
         if dropped:
             print(f"note: {compare} runs without {', '.join(dropped)} (not its options)")
         configs.append(other)
+    configs = _with_declared_hparams(configs)
+    configs[1:] = [_plain(c) for c in configs[1:]]
     rows, notes = [], []
     for cfg in configs:
         result = train(cfg, force=args.force)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.data.sources import cache_dir
 
 DEFAULT_MEMORY_LIMIT_GB = 4.0
@@ -163,8 +164,6 @@ def image_dataset(
     Rows are ordered by domain first, so each domain's images are a contiguous slice (a view,
     not a copy, of a memory-mapped tensor).
     """
-    from fairdg.data.base import Domain, MultiDomainDataset
-
     rank = {label: i for i, label in enumerate(domain_order)}
     codes = np.array([rank.get(label, len(rank)) for label in domain_labels])
     order = np.argsort(codes, kind="stable")

@@ -25,11 +25,11 @@ from tqdm.auto import tqdm
 import fairdg
 from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
+from fairdg.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.data.tabular import with_statistics
 from fairdg.hparams import resolve
-from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup, small_group_warnings
 from fairdg.training.sampler import DomainSampler
@@ -51,6 +51,7 @@ class RunResult:
 
 
 def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str, Any]:
+    """The run's hyperparameters: defaults, dataset overrides, sampled values, overrides."""
     cls = ALGORITHMS.get(config.algorithm)
     return resolve(
         cls.declared_hparams(),
@@ -133,6 +134,7 @@ def check_device(device: str) -> torch.device:
 
 
 def environment(device: str) -> dict[str, Any]:
+    """Versions and machine of a run (``env.json``)."""
     return {
         "fairdg": fairdg.__version__,
         "torch": torch.__version__,
