@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 from fairdg.data.tabular import ProxyWarning, encode, fit_encoding, proxy_columns
 
 _READ = {
@@ -42,13 +43,17 @@ _READ = {
 }
 
 DATASET_INFO = {
-    "csv": {
-        "shape": "(features after one-hot,)",
-        "domains": "values of the domain= column (or one)",
-        "classes": "values of the target= column",
-        "groups": "values of the sensitive= column",
-        "user_file": True,
-    },
+    "csv": DatasetInfo(
+        input_kind="tabular",
+        shape="(features after one-hot,)",
+        domains=(),
+        domains_note="values of the domain= column (or one)",
+        classes="values of the target= column",
+        groups="values of the sensitive= column",
+        source="user file",
+        default_steps=1000,
+        default_hparams={"batch_size": 128, "lr": 1e-3},
+    ),
 }
 
 
@@ -65,28 +70,53 @@ def _names(value: Sequence[str] | str | None, what: str) -> list[str]:
     )
 
 
-def _read(path: Any, root: str | None, sep: str) -> tuple[pd.DataFrame, Path]:
+def _read(
+    path: Any, root: str | None, sep: str, encoding: str = "utf-8"
+) -> tuple[pd.DataFrame, Path]:
     """The table as strings (NaN for missing); a DataFrame is parsed exactly like a file."""
     if isinstance(path, pd.DataFrame):
-        frame = read_table(io.StringIO(path.to_csv(index=False, sep=sep)), sep)
         file = Path("DataFrame")
+        frame = _parse(io.StringIO(path.to_csv(index=False, sep=sep)), file, sep, encoding)
     else:
         if not path:
             raise ValueError("csv: option path is required (--data-option path=FILE)")
         file = Path(path).expanduser()
         if not file.is_absolute() and root is not None:
             file = Path(root).expanduser() / file
+        if file.is_dir():
+            raise ValueError(
+                f"csv: {file} is a folder, not a CSV file (option path={path!r}); give the path "
+                "of the file inside it"
+            )
         if not file.is_file():
             raise FileNotFoundError(f"csv: file {str(file)!r} not found (option path={path!r})")
-        frame = read_table(file, sep)
+        frame = _parse(file, file, sep, encoding)
     if frame.empty:
         raise ValueError(f"csv: {file} holds no rows")
     return frame, file
 
 
-def read_table(source: Any, sep: str = ",") -> pd.DataFrame:
+def read_table(source: Any, sep: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
     """Read a CSV file (or buffer) as strings, with fairdg's missing-value markers."""
-    return pd.read_csv(source, sep=sep, **_READ)
+    return pd.read_csv(source, sep=sep, encoding=encoding, **_READ)
+
+
+def _parse(source: Any, file: Path, sep: str, encoding: str) -> pd.DataFrame:
+    """`read_table` with each parsing failure as one line naming the file and the fix."""
+    try:
+        return read_table(source, sep, encoding)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"csv: {file} is empty; it needs a header row and data rows") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"csv: {file} is not {encoding} text (byte {err.object[err.start]:#04x} at offset "
+            f"{err.start}); pass its encoding, e.g. --data-option encoding=latin-1"
+        ) from None
+    except LookupError:
+        raise ValueError(f"csv: unknown encoding {encoding!r} (e.g. utf-8, latin-1)") from None
+    except pd.errors.ParserError as err:
+        detail = " ".join(str(err).split())
+        raise ValueError(f"csv: {file} cannot be parsed ({detail}); check sep={sep!r}") from None
 
 
 def parse_mapping(spec: Mapping[str, Any] | str | None, option: str) -> dict[str, str]:
@@ -143,8 +173,37 @@ def _check_column(frame: pd.DataFrame, column: str | None, option: str, file: Pa
         )
 
 
+def _check_distinct_roles(target: str, sensitive: str, domain: str | None) -> None:
+    roles = {"target": target, "sensitive": sensitive, "domain": domain}
+    named = [(k, v) for k, v in roles.items() if v is not None]
+    for i, (a, col) in enumerate(named):
+        for b, other in named[i + 1 :]:
+            if col == other:
+                raise ValueError(
+                    f"csv: {a} and {b} are both column {col!r}; each role needs its own column"
+                )
+
+
+def _labels_canonical(frame: pd.DataFrame, roles: list[str]) -> pd.DataFrame:
+    """Label columns without stray spaces, numbers in one spelling (``1`` and ``1.0``)."""
+    frame = frame.copy()
+    for col in roles:
+        values = frame[col].str.strip().replace("", np.nan)
+        numbers = pd.to_numeric(values, errors="coerce")
+        if values.notna().any() and numbers.notna().sum() == values.notna().sum():
+            values = numbers.map(_number_text, na_action="ignore")
+        frame[col] = values
+    return frame
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def _ids(values: pd.Series, option: str, column: str) -> tuple[np.ndarray, list[str]]:
     names = sorted(values.unique(), key=_sort_key)
+    if not names:
+        raise ValueError("csv: no rows left after dropping rows with missing values; fill them in")
     if len(names) < 2:
         raise ValueError(
             f"csv: {option} column {column!r} has a single value {names[0]!r}; "
@@ -217,6 +276,7 @@ def load_csv(
     positive: str | None = None,
     sensitive_map: Mapping[str, str] | str | None = None,
     max_groups: int = 20,
+    encoding: str = "utf-8",
 ) -> MultiDomainDataset:
     """Load a CSV file as a `MultiDomainDataset`.
 
@@ -250,14 +310,17 @@ def load_csv(
         value; without it unlisted values stay), a JSON file of that mapping, or a dict.
     max_groups
         Refuse a sensitive column with more distinct values (a continuous column: bin it).
+    encoding
+        Text encoding of the file (e.g. ``latin-1``).
     """
     if missing not in ("error", "drop"):
         raise ValueError(f"csv: missing must be 'error' or 'drop', got {missing!r}")
-    frame, file = _read(path, root, sep)
+    frame, file = _read(path, root, sep, encoding)
     _check_column(frame, target, "target", file)
     _check_column(frame, sensitive, "sensitive", file)
     if domain is not None:
         _check_column(frame, domain, "domain", file)
+    _check_distinct_roles(target, sensitive, domain)
     dropped, forced = _names(drop, "drop"), _names(categorical, "categorical")
     for option, cols in (("drop", dropped), ("categorical", forced)):
         for col in cols:
@@ -268,7 +331,14 @@ def load_csv(
                 )
     roles = [c for c in (target, sensitive, domain) if c is not None]
     n_rows = len(frame)
+    frame = _labels_canonical(frame, roles)
+    empty = [c for c in roles if frame[c].isna().all()] or roles
     frame = frame.dropna(subset=roles).reset_index(drop=True)
+    if frame.empty:
+        raise ValueError(
+            f"csv: no row of {file.name} has values in all of {roles} (column(s) {empty} "
+            "empty); fill them or choose other columns"
+        )
     columns = [c for c in frame.columns if c not in roles and c not in dropped]
     if include_sensitive:
         columns.append(sensitive)
@@ -290,12 +360,12 @@ def load_csv(
     groups = _map_values(frame[sensitive], parse_mapping(sensitive_map, "sensitive_map"))
     _check_groups(groups, sensitive, max_groups)
     z, group_names = _ids(groups, "sensitive", sensitive)
-    encoding = fit_encoding(frame, columns, forced, max_categories)
+    spec = fit_encoding(frame, columns, forced, max_categories)
     if not include_sensitive:
         _warn_proxies(frame, columns, groups, sensitive)
-    x = torch.from_numpy(encode(frame, encoding, "csv"))
-    numeric = [c["name"] for c in encoding["columns"] if c["kind"] == "numeric"]
-    feature_names = encoding["feature_names"]
+    x = torch.from_numpy(encode(frame, spec, "csv"))
+    numeric = [c["name"] for c in spec["columns"] if c["kind"] == "numeric"]
+    feature_names = spec["feature_names"]
     labels = frame[domain] if domain is not None else pd.Series("all", index=frame.index)
     domains = []
     for name in sorted(labels.unique(), key=_sort_key):
@@ -319,8 +389,8 @@ def load_csv(
         sensitive_name=sensitive,
         standardize=[feature_names.index(c) for c in numeric],
         feature_names=list(feature_names),
-        default_steps=1000,
-        default_hparams={"batch_size": 128, "lr": 1e-3},
+        default_steps=DATASET_INFO["csv"].default_steps,
+        default_hparams=dict(DATASET_INFO["csv"].default_hparams),
         meta={
             "file": str(file),
             "target": target,
@@ -334,7 +404,7 @@ def load_csv(
             "note": "columns not named target/sensitive/domain/drop are features",
         },
         preprocessing={
-            **encoding,
+            **spec,
             "target": target,
             "sensitive": sensitive,
             "domain": domain,

@@ -48,6 +48,13 @@ def fit_encoding(
         values = pd.to_numeric(frame[col], errors="coerce")
         is_number = values.notna().sum() == frame[col].notna().sum()
         if col not in categorical and is_number:
+            bad = np.flatnonzero(~np.isfinite(values.to_numpy(np.float64, na_value=0.0)))
+            if len(bad):
+                raise ValueError(
+                    f"csv: column {col!r} holds {len(bad)} infinite value(s) (first rows "
+                    f"{bad[:5].tolist()}); fix them, drop the column (drop={col!r}) or mark it "
+                    f"categorical={col!r}"
+                )
             specs.append({"name": col, "kind": "numeric"})
             continue
         levels = sorted(str(v) for v in frame[col].dropna().unique())
