@@ -90,12 +90,12 @@ def run_command(args: argparse.Namespace) -> int:
     for cfg in configs:
         result = train(cfg, force=args.force)
         record = result.record
+        name = variant_name(record["algorithm"], record.get("hparams"))
         print(
-            f"{record['algorithm']} on {record['dataset']}: {record['steps']} steps, "
+            f"{name} on {record['dataset']}: {record['steps']} steps, "
             f"selected step {record['selected_step']} by {record['selection']}, "
             f"{record['wall_seconds']:.1f} s; run folder {result.run_dir}"
         )
-        name = variant_name(record["algorithm"], record.get("hparams"))
         for s, values in record["metrics"].items():
             if s in ("val", "test", "oracle"):
                 reasons = values.get("undefined") or {}
