@@ -286,7 +286,9 @@ def _train(
     check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
-    sampler = DomainSampler(split.train(), int(hparams["batch_size"]), config.seed, config.device)
+    pooled = bool(getattr(algorithm, "POOLED_BATCH", False))
+    batch_size = int(hparams["batch_size"])
+    sampler = DomainSampler(split.train(), batch_size, config.seed, config.device, pooled=pooled)
     _start_run_dir(config, run_dir)
     ckpt_path = run_dir / "checkpoint.pt"
 
