@@ -28,6 +28,7 @@ from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import resolve
+from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
 from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
@@ -97,8 +98,10 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
     ALGORITHMS.entry(config.algorithm)  # fail fast on an unknown name, before loading data
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)
-    split = dataset.split(config.seed, config.test_domains)
     hparams = resolve_hparams(config, dataset)
+    if uses_feature_cache(hparams, dataset.input_shape):  # frozen backbone: features once
+        dataset = frozen_features(dataset, hparams, config.device, quiet=config.quiet)
+    split = dataset.split(config.seed, config.test_domains)
     if config.transformation is not None and "transformation" not in extra:
         extra["transformation"] = load_run_transformation(config, dataset, split)
     torch.manual_seed(config.seed)
