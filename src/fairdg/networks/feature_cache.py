@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from fairdg.data.base import MultiDomainDataset
 from fairdg.data.sources import cache_dir
+from fairdg.data.storage import to_unit
 from fairdg.networks.backbones import BackboneFeaturizer, weights_digest
 
 
@@ -66,7 +67,7 @@ def _compute(
         starts = range(0, len(x), batch_size)
         disable = quiet or not sys.stderr.isatty()
         for start in tqdm(starts, desc=label, unit="batch", leave=False, disable=disable):
-            batch = x[start : start + batch_size].to(device).float()
+            batch = to_unit(x[start : start + batch_size].to(device))
             out[start : start + len(batch)] = featurizer.backbone_features(batch).cpu().numpy()
         out.flush()
         del out
