@@ -71,6 +71,12 @@ def add_run_flags(
     )
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1")
     p.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16"),
+        help="fp32 (default) or bf16 autocast (CUDA only)",
+    )
+    p.add_argument(
         "--output",
         default="fairdg-runs",
         help="folder of run folders and results.jsonl (default: ./fairdg-runs)",
@@ -93,6 +99,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         eval_every=args.eval_every,
         selection=args.selection,
         device=args.device,
+        precision=getattr(args, "precision", "fp32"),
         output_dir=args.output,
         quiet=args.quiet,
     )

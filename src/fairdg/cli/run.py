@@ -11,6 +11,7 @@ import argparse
 from fairdg.algorithms import ALGORITHMS
 from fairdg.cli.common import TABLE_METRICS, add_run_flags, config_kwargs, print_table
 from fairdg.training import RunConfig, train
+from fairdg.training.distributed import is_main
 
 DEFAULT_ALGORITHM = "affinity"
 DEFAULT_COMPARE = "erm"
@@ -65,6 +66,8 @@ def run_command(args: argparse.Namespace) -> int:
     rows = []
     for cfg in configs:
         result = train(cfg, force=args.force)
+        if not is_main():  # torchrun: rank 0 reports
+            continue
         record = result.record
         print(
             f"{record['algorithm']} on {record['dataset']}: {record['steps']} steps, "
@@ -75,6 +78,7 @@ def run_command(args: argparse.Namespace) -> int:
         for s in ("val", "test", "oracle"):
             if s in metrics:
                 rows.append([record["algorithm"], s, *(metrics[s].get(m) for m in TABLE_METRICS)])
-    print()
-    print_table(["algorithm", "set", *TABLE_METRICS], rows)
+    if is_main():
+        print()
+        print_table(["algorithm", "set", *TABLE_METRICS], rows)
     return 0

@@ -10,7 +10,7 @@ from typing import Any
 from fairdg.records import canonical_json
 
 # Fields that do not change what a run computes and so stay out of its hash.
-_NOT_HASHED = ("device", "output_dir", "quiet", "save_model")
+_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "precision")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class RunConfig:
         Path of a trained transformation-model artifact (FDDG), or None.
     device, output_dir, quiet, save_model
         Where to run and write; these do not enter the run's hash.
+    precision
+        ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA only); not hashed either.
     """
 
     dataset: str = "adult"
@@ -54,6 +56,7 @@ class RunConfig:
     output_dir: str = "fairdg-runs"
     quiet: bool = False
     save_model: bool = True
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "test_domains", tuple(self.test_domains))

@@ -8,6 +8,7 @@ selected checkpoint's metrics to ``done.json`` and to the summary file ``<output
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -29,6 +30,7 @@ from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import resolve
 from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
+from fairdg.training import distributed
 from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
@@ -207,43 +209,56 @@ def train(
         return RunResult(run_dir, record)
     started = time.perf_counter()
     check_device(config.device)
+    check_precision(config)
+    device = distributed.init_from_env(config.device)  # torchrun: join the process group
+    if device != config.device:
+        config = config.replace(device=device)
+    rank, world_size = distributed.world()
+    main = rank == 0  # only rank 0 evaluates and writes
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
-    sampler = DomainSampler(split.train(), int(hparams["batch_size"]), config.seed, config.device)
-    _start_run_dir(config, run_dir)
+    batch_size = int(hparams["batch_size"])
+    sampler = DomainSampler(split.train(), batch_size, config.seed, device, rank, world_size)
+    distributed.sync_gradients(algorithm)
+    if main:
+        _start_run_dir(config, run_dir)
     ckpt_path = run_dir / "checkpoint.pt"
 
     # -- resume ------------------------------------------------------------------------------
     step, n_evals, best = 0, 0, {"value": None, "step": None, "metrics": None, "state": None}
     if ckpt_path.exists() and not force:
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
-    else:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
+    elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
         (run_dir / "results.jsonl").unlink(missing_ok=True)
         ckpt_path.unlink(missing_ok=True)
+    distributed.barrier()
 
     # -- training ----------------------------------------------------------------------------
     bar = tqdm(
         total=steps,
         initial=step,
         desc=f"{config.algorithm} on {config.dataset}",
-        disable=config.quiet or not sys.stderr.isatty(),
+        disable=config.quiet or not sys.stderr.isatty() or not main,
         leave=False,
     )
     running: dict[str, float] = {}
     algorithm.train()
     while step < steps:
-        stats = algorithm.update(sampler(), step)
+        with autocast(config):
+            stats = algorithm.update(sampler(), step)
+        stats = distributed.reduce_stats(stats, device)
         step += 1
         for key, value in stats.items():  # exponential moving average for display
             running[key] = value if key not in running else 0.98 * running[key] + 0.02 * value
         bar.update(1)
         if "loss" in running and step % 20 == 0:
             bar.set_postfix(loss=f"{running['loss']:.4f}")
-        if step % eval_every == 0 or step == steps:
-            metrics = evaluate_split(algorithm, split, config.device)
+        if main and (step % eval_every == 0 or step == steps):
+            with autocast(config):
+                metrics = evaluate_split(algorithm, split, config.device)
             value = lookup(metrics, config.selection)
             record = {
                 "step": step,
@@ -262,6 +277,9 @@ def train(
                 }
             _save_state(ckpt_path, algorithm, sampler, step, n_evals, best)
     bar.close()
+    if not main:  # the other ranks end once rank 0 has written the results
+        distributed.barrier()
+        return RunResult(run_dir, {}, algorithm, split)
 
     # -- finish ------------------------------------------------------------------------------
     if config.save_model and best["state"] is not None:
@@ -284,8 +302,24 @@ def train(
         records.append_jsonl(summary_path, record)
     ckpt_path.unlink(missing_ok=True)
     records.write_json(run_dir / "done.json", record)
+    distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
+
+
+def check_precision(config: RunConfig) -> None:
+    """``bf16`` autocast is a CUDA feature here; anything else is a clear error."""
+    if config.precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, got {config.precision!r}")
+    if config.precision == "bf16" and torch.device(config.device).type != "cuda":
+        raise ValueError("--precision bf16 needs a CUDA device (--device cuda); use fp32 on CPU")
+
+
+def autocast(config: RunConfig):
+    """bfloat16 autocast on CUDA for ``precision="bf16"`` (parameters stay float32)."""
+    if config.precision == "bf16":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _summary_has(path: Path, run_id: str) -> bool:
