@@ -67,6 +67,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """Read one JSON file (UTF-8)."""
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 

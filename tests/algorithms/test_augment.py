@@ -1,11 +1,11 @@
-"""Colour jitter and feature noise (fairdg.augment), against hand-computed cases."""
+"""Colour jitter and feature noise (fairdg.algorithms.augment), against hand-computed cases."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from fairdg.augment import (
+from fairdg.algorithms.augment import (
     adjust_brightness,
     adjust_contrast,
     adjust_hue,

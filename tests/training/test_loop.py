@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from fairdg.algorithms.erm import ERM
+from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
 from fairdg.training import RunConfig, train
-from fairdg.training.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
 
 
 def _config(tmp_path, **kw):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from fairdg.checkpoint import save_checkpoint
 from fairdg.data.synthetic import load_synthetic
-from fairdg.training.checkpoint import save_checkpoint
 from fairdg.transformation import (
     TransformationModel,
     check_compatible,

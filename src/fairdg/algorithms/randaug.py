@@ -3,8 +3,9 @@ the FDDG comparison).
 
 Objective: the pooled cross-entropy of ERM on a randomly perturbed copy of each minibatch.
 Images get a colour jitter with one random brightness, contrast, saturation and hue per image
-(`fairdg.augment.color_jitter`, torchvision's ``ColorJitter`` semantics, inputs in [0, 1]);
-tabular rows get Gaussian noise of standard deviation ``aug_noise`` (features are standardised).
+(`fairdg.algorithms.augment.color_jitter`, torchvision's ``ColorJitter`` semantics, inputs in
+[0, 1]); tabular rows get Gaussian noise of standard deviation ``aug_noise`` (features are
+standardised).
 One update is one Adam step on that loss; the optional relaxed-DP penalty (``fair_lambda``) is
 computed on the same (augmented) batch, whose sensitive attributes are those of the real rows.
 """
@@ -16,8 +17,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from fairdg.algorithms.augment import color_jitter, gaussian_noise
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.augment import color_jitter, gaussian_noise
 from fairdg.data.base import Batch
 from fairdg.hparams import HParam, LogUniform, Uniform
 

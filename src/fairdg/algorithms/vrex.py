@@ -9,7 +9,7 @@ one Adam step on that objective (plus the optional relaxed-DP penalty, ``fair_la
 
 from __future__ import annotations
 
-from fairdg.algorithms.irm import AnnealedPenalty
+from fairdg.algorithms.annealed import AnnealedPenalty
 from fairdg.hparams import HParam, LogUniform
 from fairdg.losses import vrex_penalty
 

@@ -1,4 +1,6 @@
-"""Flags and printing shared by several commands."""
+"""The flags of a training run (`fairdg run`) and plain-text tables shared by commands.
+
+Each flag is defined once, in `fairdg.cli.flags`."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from fairdg.hparams import parse_assignments
+from fairdg.cli import flags
 
 TABLE_METRICS = ("accuracy", "dp_diff", "dp_ratio", "eopp_diff", "eodds_diff", "fairness_auc")
 
@@ -14,83 +16,40 @@ TABLE_METRICS = ("accuracy", "dp_diff", "dp_ratio", "eopp_diff", "eodds_diff", "
 def add_run_flags(
     p: argparse.ArgumentParser, dataset: str = "adult", algorithm: str = "erm"
 ) -> None:
-    p.add_argument(
-        "--dataset",
-        default=dataset,
-        help=f"dataset name (default: {dataset}); see `fairdg datasets`",
-    )
-    p.add_argument(
-        "--data-option",
-        action="append",
-        metavar="KEY=VALUE",
-        default=[],
-        help="loader option, repeatable (e.g. domain=race, root=DIR)",
-    )
-    p.add_argument(
-        "--algorithm",
-        default=algorithm,
-        help=f"algorithm name (default: {algorithm}); see `fairdg algorithms`",
-    )
-    p.add_argument(
-        "--hparam",
-        action="append",
-        metavar="KEY=VALUE",
-        default=[],
-        help="hyperparameter override, repeatable (e.g. lr=1e-3)",
-    )
-    p.add_argument(
-        "--hparams-seed",
-        type=int,
-        default=0,
-        help="draw hyperparameters from their search spaces (0 = defaults)",
-    )
-    p.add_argument(
-        "--test-domains",
-        nargs="*",
-        default=[],
-        metavar="NAME",
-        help="domains held out from training (default: none)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="trial seed: split, init, batches")
+    """The flags of one training run (`config_kwargs` reads them back)."""
+    flags.dataset(p, default=dataset)
+    flags.data_options(p)
+    flags.algorithm(p, default=algorithm)
+    flags.hparams(p)
+    flags.hparams_seed(p)
+    flags.test_domains(p)
+    flags.seed(p)
     p.add_argument(
         "--transformation",
         default=None,
         metavar="PATH",
         help="trained transformation model for FDDG (from `fairdg transform train`)",
     )
-    p.add_argument(
-        "--steps", type=int, default=None, help="training steps (default: the dataset's)"
-    )
-    p.add_argument(
-        "--eval-every", type=int, default=None, help="evaluate every N steps (default: steps / 10)"
-    )
+    flags.steps(p)
+    flags.eval_every(p)
     p.add_argument(
         "--selection",
         default="val.accuracy",
         help="model selection criterion <set>.<metric> (default: val.accuracy)",
     )
-    p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1")
-    p.add_argument(
-        "--precision",
-        default="fp32",
-        choices=("fp32", "bf16"),
-        help="fp32 (default) or bf16 autocast (CUDA only)",
-    )
-    p.add_argument(
-        "--output",
-        default="fairdg-runs",
-        help="folder of run folders and results.jsonl (default: ./fairdg-runs)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    flags.device(p)
+    flags.precision(p)
+    flags.output(p, default="fairdg-runs", help="folder of run folders and results.jsonl")
+    flags.quiet(p)
 
 
 def config_kwargs(args: argparse.Namespace) -> dict:
     """RunConfig keyword arguments from the shared flags."""
     return dict(
         dataset=args.dataset,
-        data_options=parse_assignments(args.data_option, "--data-option"),
+        data_options=flags.data_options_of(args),
         algorithm=args.algorithm,
-        hparams=parse_assignments(args.hparam, "--hparam"),
+        hparams=flags.hparams_of(args),
         hparams_seed=args.hparams_seed,
         test_domains=tuple(args.test_domains),
         seed=args.seed,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fairdg.cli import flags
 from fairdg.cli.common import fmt, print_table
 
 
@@ -30,11 +31,9 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--samples", type=int, default=2000, help="test samples in the t-SNE (default: 2000)"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the subsample and the t-SNE")
-    p.add_argument(
-        "--output", default=None, help="folder of the PNGs (default: RUN_DIR/interpret)"
-    )
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    flags.seed(p, help="seed of the subsample and the t-SNE")
+    flags.output(p, help="folder of the PNGs (default: RUN_DIR/interpret)")
+    flags.device(p)
     p.set_defaults(func=interpret_command)
 
 

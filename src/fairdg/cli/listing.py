@@ -7,10 +7,11 @@ import json
 import sys
 
 from fairdg.algorithms import ALGORITHMS
+from fairdg.cli import flags
 from fairdg.cli.common import fmt, print_table
 from fairdg.data import DATASETS, dataset_options, load_dataset
 from fairdg.data.sources import search_dirs
-from fairdg.hparams import describe, parse_assignments
+from fairdg.hparams import describe
 
 
 def add_parser(sub) -> None:
@@ -22,14 +23,15 @@ def add_parser(sub) -> None:
         "prints its per-domain (y, z) counts and dependence scores.",
     )
     p.add_argument("names", nargs="*", help="only these datasets")
-    p.add_argument("--show", metavar="NAME", help="load NAME and print per-domain (y, z) counts")
     p.add_argument(
-        "--data-option",
-        action="append",
-        metavar="KEY=VALUE",
-        default=[],
-        help="loader option for --show, repeatable",
+        "--show",
+        nargs="?",
+        const=True,
+        metavar="NAME",
+        help="load a dataset (NAME or --dataset NAME) and print its per-domain (y, z) counts",
     )
+    flags.dataset(p, help="the dataset --show loads (--dataset alone implies --show)")
+    flags.data_options(p, help="for --show")
     p.add_argument("--json", action="store_true", help="print --show's summary as JSON")
     p.set_defaults(func=datasets_command)
     p = sub.add_parser("algorithms", help="list algorithms and their hyperparameters")
@@ -38,10 +40,13 @@ def add_parser(sub) -> None:
 
 
 def datasets_command(args: argparse.Namespace) -> int:
-    if args.show:
-        return show_dataset(
-            args.show, parse_assignments(args.data_option, "--data-option"), as_json=args.json
-        )
+    if args.show or args.dataset:
+        name = args.show if isinstance(args.show, str) else args.dataset
+        if isinstance(args.show, str) and args.dataset not in (None, args.show):
+            raise ValueError(f"--show {args.show} and --dataset {args.dataset}: name one dataset")
+        if name is None:
+            raise ValueError("--show needs a dataset: --show NAME or --dataset NAME")
+        return show_dataset(name, flags.data_options_of(args), as_json=args.json)
     names = args.names or DATASETS.names()
     for name in names:
         entry = DATASETS.entry(name)

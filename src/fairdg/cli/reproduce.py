@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fairdg.experiments.reproductions import REPRODUCTIONS, ReproOptions, run_reproduction
+from fairdg.cli import flags
 from fairdg.hparams import parse_assignments
 from fairdg.records import atomic_write_text
+from fairdg.reproductions import REPRODUCTIONS, ReproOptions, run_reproduction
 
 
 def add_parser(sub) -> None:
@@ -19,10 +20,10 @@ def add_parser(sub) -> None:
     )
     p.add_argument("name", nargs="?", help="reproduction name; omit to list them")
     p.add_argument("--quick", action="store_true", help="small version (one seed, few steps)")
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (trials)")
-    p.add_argument("--output", default="fairdg-runs/reproduce", help="output folder")
-    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    flags.seeds(p)
+    flags.output(p, default="fairdg-runs/reproduce", help="output folder")
+    flags.device(p)
+    flags.quiet(p)
     p.add_argument(
         "--option",
         action="append",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from fairdg.algorithms import ALGORITHMS
+from fairdg.cli import flags
 from fairdg.cli.common import TABLE_METRICS, add_run_flags, config_kwargs, print_table
 from fairdg.training import RunConfig, train
 from fairdg.training.distributed import is_main
@@ -31,26 +32,37 @@ def add_parser(sub) -> None:
         default=DEFAULT_COMPARE,
         metavar="ALGORITHM",
         help=f"also train this algorithm with the same flags and print both (default: "
-        f"{DEFAULT_COMPARE}; 'none' to skip). --hparam keys it does not declare are not passed",
+        f"{DEFAULT_COMPARE}; 'none' to skip); each receives the --hparam keys it declares",
     )
-    p.add_argument(
-        "--force", action="store_true", help="rerun even if an identical run is already complete"
-    )
+    flags.force(p, help="rerun even if an identical run is already complete")
     p.set_defaults(func=run_command)
 
 
 def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]:
-    """`config` for algorithm `name`, keeping only the hyperparameter overrides it declares
-    (and the transformation model only when it uses one)."""
-    cls = ALGORITHMS.get(name)
-    declared = cls.declared_hparams()
-    kept = {k: v for k, v in config.hparams.items() if k in declared}
-    dropped = [f"--hparam {k}" for k in sorted(set(config.hparams) - set(kept))]
-    transformation = config.transformation
-    if transformation is not None and not getattr(cls, "USES_TRANSFORMATION", False):
-        transformation = None
-        dropped.append("--transformation")
-    return config.replace(algorithm=name, hparams=kept, transformation=transformation), dropped
+    """`config` for algorithm `name`, with the transformation model only when it uses one."""
+    if config.transformation is None or getattr(
+        ALGORITHMS.get(name), "USES_TRANSFORMATION", False
+    ):
+        return config.replace(algorithm=name), []
+    return config.replace(algorithm=name, transformation=None), ["--transformation"]
+
+
+def _with_declared_hparams(configs: list[RunConfig]) -> list[RunConfig]:
+    """Each config with the --hparam keys its algorithm declares (a note for what is left out);
+    a key that none of the algorithms declares is an error before anything trains."""
+    overrides = configs[0].hparams
+    per_algorithm = flags.split_hparams([c.algorithm for c in configs], overrides)
+    kept = []
+    for config in configs:
+        hparams = per_algorithm[config.algorithm]
+        dropped = sorted(set(overrides) - set(hparams))
+        if dropped:
+            print(
+                f"note: {config.algorithm} runs without --hparam {', '.join(dropped)} "
+                "(not its hyperparameters)"
+            )
+        kept.append(config.replace(hparams=hparams))
+    return kept
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -63,6 +75,7 @@ def run_command(args: argparse.Namespace) -> int:
         if dropped:
             print(f"note: {compare} runs without {', '.join(dropped)} (not its options)")
         configs.append(other)
+    configs = _with_declared_hparams(configs)
     rows = []
     for cfg in configs:
         result = train(cfg, force=args.force)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from fairdg.hparams import parse_assignments
+from fairdg.cli import flags
 
 
 def add_parser(sub) -> None:
@@ -16,13 +16,7 @@ def add_parser(sub) -> None:
         "held-out domains into runs and execute those not done yet. Start it again to resume; "
         "then `fairdg report OUTPUT` prints the tables.",
     )
-    p.add_argument(
-        "--datasets",
-        nargs="+",
-        required=True,
-        metavar="NAME",
-        help="dataset names; see `fairdg datasets`",
-    )
+    flags.dataset(p, several=True, required=True)
     p.add_argument(
         "--algorithms",
         nargs="+",
@@ -43,41 +37,17 @@ def add_parser(sub) -> None:
         default=1,
         help="trials (seeds 0..T-1) per configuration (default: 1; DomainBed: 3)",
     )
-    p.add_argument(
-        "--test-domains",
-        nargs="+",
-        default=["all"],
-        metavar="NAME",
-        help="'all' (default: each domain held out in turn), 'none' (train on all "
-        "domains), or domain names held out in turn ('a+b' holds a and b out "
-        "together)",
-    )
+    flags.test_domains(p, sweep=True)
     p.add_argument(
         "--lodo",
         action="store_true",
         help="also run each (target, source) pair held out, which "
         "leave-one-domain-out selection needs (more runs)",
     )
-    p.add_argument(
-        "--steps", type=int, default=None, help="training steps per run (default: the dataset's)"
-    )
-    p.add_argument(
-        "--eval-every", type=int, default=None, help="evaluate every N steps (default: steps / 10)"
-    )
-    p.add_argument(
-        "--data-option",
-        action="append",
-        metavar="KEY=VALUE",
-        default=[],
-        help="loader option for every dataset, repeatable (e.g. domain=age)",
-    )
-    p.add_argument(
-        "--hparam",
-        action="append",
-        metavar="KEY=VALUE",
-        default=[],
-        help="hyperparameter override, repeatable; applied to the algorithms that declare it",
-    )
+    flags.steps(p)
+    flags.eval_every(p)
+    flags.data_options(p, help="for every dataset, e.g. domain=age")
+    flags.hparams(p)
     p.add_argument(
         "--launcher",
         choices=["local", "processes", "ray"],
@@ -111,17 +81,8 @@ def add_parser(sub) -> None:
         default=None,
         help="GPUs per Ray task (default: 1 when the cluster has GPUs, else 0)",
     )
-    p.add_argument(
-        "--device",
-        default="cpu",
-        help="torch device of the runs: cpu (default), cuda, or auto (cuda when the "
-        "worker has one)",
-    )
-    p.add_argument(
-        "--output",
-        default="fairdg-runs/sweep",
-        help="folder of run folders (default: ./fairdg-runs/sweep)",
-    )
+    flags.device(p, per_worker=True)
+    flags.output(p, default="fairdg-runs/sweep", help="folder of run folders")
     p.add_argument(
         "--save-models",
         action="store_true",
@@ -137,7 +98,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="print how many runs are done, failed, interrupted and new; run nothing",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    flags.quiet(p)
     p.set_defaults(func=sweep_command)
 
 
@@ -152,8 +113,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         test_domains=tuple(args.test_domains),
         lodo=args.lodo,
-        data_options=parse_assignments(args.data_option, "--data-option"),
-        hparams=parse_assignments(args.hparam, "--hparam"),
+        data_options=flags.data_options_of(args),
+        hparams=flags.hparams_of(args),
         steps=args.steps,
         eval_every=args.eval_every,
         device=args.device,

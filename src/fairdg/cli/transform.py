@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from fairdg.cli import flags
 from fairdg.data import load_dataset
 from fairdg.hparams import parse_assignments
 from fairdg.transformation import (
@@ -39,20 +40,9 @@ def add_parser(sub) -> None:
 
     t = actions.add_parser("train", help="train T on the source domains and save it")
     _data_flags(t)
-    t.add_argument(
-        "--test-domains",
-        nargs="*",
-        default=[],
-        metavar="NAME",
-        help="held-out domains T must never see (default: none)",
-    )
-    t.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="split and initialisation seed (use the classifier runs' seed)",
-    )
-    t.add_argument("--steps", type=int, default=2000, help="training steps (default: 2000)")
+    flags.test_domains(t, help="held-out domains T must never see (default: none)")
+    flags.seed(t, help="split and initialisation seed (use the classifier runs' seed)")
+    flags.steps(t, default=2000)
     t.add_argument(
         "--max-train",
         type=int,
@@ -72,16 +62,16 @@ def add_parser(sub) -> None:
         help="TransformationConfig field (width=16, batch_size=64, "
         "weights.recon_x=10, ...), repeatable",
     )
-    t.add_argument("--output", required=True, help="artifact path to write (.pt)")
-    t.add_argument("--force", action="store_true", help="replace an existing --output file")
-    t.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    flags.output(t, required=True, help="artifact path to write (.pt)")
+    flags.force(t, help="replace an existing --output file")
+    flags.device(t)
+    flags.quiet(t)
     t.set_defaults(func=train_command)
 
     s = actions.add_parser("show", help="describe a trained T; PNG grid for images")
     s.add_argument("path", help="artifact written by `fairdg transform train`")
     _data_flags(s)
-    s.add_argument("--output", default=None, help="PNG file of the figure-4 grid (images)")
+    flags.output(s, help="PNG file of the figure-4 grid (images)")
     s.add_argument("--rows", type=int, default=8, help="images in the grid (default 8)")
     s.add_argument(
         "--held-out",
@@ -100,14 +90,8 @@ def add_parser(sub) -> None:
 
 
 def _data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True, help="dataset name; see `fairdg datasets`")
-    p.add_argument(
-        "--data-option",
-        action="append",
-        metavar="KEY=VALUE",
-        default=[],
-        help="loader option, repeatable (e.g. subsample=4000)",
-    )
+    flags.dataset(p, required=True)
+    flags.data_options(p, help="e.g. subsample=4000")
 
 
 def config_from_flags(dataset, assignments: list[str], no_sensitive: bool) -> TransformationConfig:
@@ -130,7 +114,7 @@ def train_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.output} already exists; pass --force to replace it or choose another --output"
         )
-    dataset = load_dataset(args.dataset, **parse_assignments(args.data_option, "--data-option"))
+    dataset = load_dataset(args.dataset, **flags.data_options_of(args))
     config = config_from_flags(dataset, args.set, args.no_sensitive)
     model = fit_transformation(
         dataset,
@@ -166,7 +150,7 @@ def show_command(args: argparse.Namespace) -> int:
         f"{meta.get('steps')} steps"
     )
     print("  validation: " + json.dumps(meta.get("val_metrics", {})))
-    dataset = load_dataset(args.dataset, **parse_assignments(args.data_option, "--data-option"))
+    dataset = load_dataset(args.dataset, **flags.data_options_of(args))
     trained_on = meta.get("dataset")
     shape = tuple(model.config.input_shape)
     if shape != tuple(dataset.input_shape) or trained_on not in (None, dataset.name):

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from fairdg.data.dependence import dependence_score
 from fairdg.data.splits import stratified_split
 from fairdg.data.storage import ImageRows
 
@@ -217,8 +218,6 @@ class MultiDomainDataset:
 
     def summary(self) -> dict[str, Any]:
         """Counts of (y, z) per domain and the dependence score of each domain."""
-        from fairdg.data.dependence import dependence_score
-
         rows = {}
         for d in self.domains:
             counts = d.counts(self.num_classes, self.num_groups)

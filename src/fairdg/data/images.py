@@ -27,6 +27,7 @@ import torch
 import torch.utils.data
 from tqdm.auto import tqdm
 
+from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.data.sources import cache_dir
 
 DEFAULT_MEMORY_LIMIT_GB = 4.0
@@ -192,8 +193,6 @@ def image_dataset(
     Rows are ordered by domain first, so each domain's images are a contiguous slice (a view,
     not a copy) of the uint8 pixels. `workers` > 0 decodes in parallel while the cache is built.
     """
-    from fairdg.data.base import Domain, MultiDomainDataset
-
     rank = {label: i for i, label in enumerate(domain_order)}
     codes = np.array([rank.get(label, len(rank)) for label in domain_labels])
     order = np.argsort(codes, kind="stable")

@@ -1,7 +1,8 @@
-"""Experiments: run configs, sweeps, launchers and reproductions of the papers' tables.
+"""Experiments: the engine of run configs, sweeps and launchers.
 
 ``expand(SweepSpec(...))`` lists the runs of a sweep (`protocol`); ``run_sweep(configs,
-launcher)`` executes those not done yet (`sweep`, `launchers`).
+launcher)`` executes those not done yet (`sweep`, `launchers`). The papers' tables are
+reproduced in `fairdg.reproductions`.
 """
 
 from fairdg.experiments.protocol import SweepSpec, expand, held_out_sets

@@ -23,8 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from fairdg import records
+from fairdg.data import load_dataset
 from fairdg.records import canonical_json
+from fairdg.training import RunConfig, train
 
 Outcome = dict[str, Any]
 OnResult = Callable[[Outcome], None]
@@ -38,8 +42,6 @@ _DATASET_CACHE: dict[str, Any] = {}
 def _dataset_for(config, provided):
     if provided is not None:
         return provided
-    from fairdg.data import load_dataset
-
     key = canonical_json([config.dataset, config.data_options])
     if key not in _DATASET_CACHE:
         _DATASET_CACHE.clear()
@@ -50,8 +52,6 @@ def _dataset_for(config, provided):
 def _resolve_device(device: str) -> str:
     if device != "auto":
         return device
-    import torch
-
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -70,8 +70,6 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
     dict
         ``{"run_id", "status": "done" | "failed", "seconds", "error"}``.
     """
-    from fairdg.training import RunConfig, train
-
     config = RunConfig.from_dict(config_dict)
     run_dir = Path(config.output_dir) / config.run_id()
     started = time.perf_counter()
@@ -108,8 +106,6 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
 
 
 def _lost(config_dict: dict[str, Any], why: str) -> Outcome:
-    from fairdg.training import RunConfig
-
     return {
         "run_id": RunConfig.from_dict(config_dict).run_id(),
         "status": "lost",
@@ -126,8 +122,6 @@ def launch_local(
     threads: int | None = None,
 ) -> None:
     """Run the tasks one after the other in this process (with `threads` torch threads)."""
-    import torch
-
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -149,8 +143,6 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(parent: int, threads: int) -> None:
-    import torch
-
     torch.set_num_threads(threads)  # one core per worker: workers x threads = cores
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
@@ -203,8 +195,6 @@ def launch_processes(
 
 # -- ray ---------------------------------------------------------------------------------------
 def _ray_execute(task: dict, dataset: Any, threads: int) -> Outcome:
-    import torch
-
     torch.set_num_threads(max(1, threads))
     return execute(task, dataset)
 

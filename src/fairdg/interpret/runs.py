@@ -8,9 +8,9 @@ from typing import Any
 
 from fairdg import records
 from fairdg.algorithms import Algorithm
+from fairdg.checkpoint import load_checkpoint
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.training import RunConfig, prepare
-from fairdg.training.checkpoint import load_checkpoint
 
 
 @dataclass

@@ -171,12 +171,14 @@ class CachedFeatureHead(nn.Module):
 
 
 def check_freeze(freeze: str) -> str:
+    """`freeze` if it is one of `FREEZE`, else a clear error."""
     if freeze not in FREEZE:
         raise ValueError(f"hyperparameter 'freeze' must be one of {FREEZE}, got {freeze!r}")
     return freeze
 
 
 def check_backbone(name: str) -> str:
+    """`name` if it is one of `BACKBONES`, else a clear error."""
     if name not in BACKBONES:
         raise ValueError(
             f"hyperparameter 'backbone' must be 'auto' (MLP / small CNN) or one of "

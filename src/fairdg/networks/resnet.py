@@ -13,10 +13,12 @@ from torch import nn
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution without bias, padding 1."""
     return nn.Conv2d(in_planes, out_planes, 3, stride=stride, padding=1, bias=False)
 
 
 def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution without bias."""
     return nn.Conv2d(in_planes, out_planes, 1, stride=stride, bias=False)
 
 

@@ -18,6 +18,7 @@ CONFIGS = {
 
 
 def make_features(config: list) -> nn.Sequential:
+    """The convolutional part: 3x3 convolutions + ReLU, ``"M"`` a 2x2 max pooling."""
     layers: list[nn.Module] = []
     channels = 3
     for v in config:

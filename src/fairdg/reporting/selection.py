@@ -67,6 +67,7 @@ def method(name: str) -> SelectionMethod:
 
 
 def label(name: str, dp_threshold: float = 0.8) -> str:
+    """The printable name of selection method `name` (with its DP threshold)."""
     return method(name).label.format(threshold=dp_threshold)
 
 

@@ -28,6 +28,7 @@ def world() -> tuple[int, int]:
 
 
 def is_main() -> bool:
+    """Whether this process is rank 0 (or the only one)."""
     return world()[0] == 0
 
 
@@ -48,7 +49,7 @@ def init_from_env(device: str) -> str:
 
 
 def shard(index: torch.Tensor, rank: int, size: int) -> torch.Tensor:
-    """This rank's equal share of a batch's indices."""
+    """The equal share of a batch's indices that belongs to `rank`."""
     if size == 1:
         return index
     if len(index) % size:
@@ -111,5 +112,6 @@ def reduce_stats(stats: dict[str, float], device: str | torch.device = "cpu") ->
 
 
 def barrier() -> None:
+    """Wait for every rank (nothing in one process)."""
     if world()[1] > 1:
         dist.barrier()

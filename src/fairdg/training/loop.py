@@ -26,12 +26,12 @@ from tqdm.auto import tqdm
 import fairdg
 from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
+from fairdg.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.hparams import resolve
 from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
 from fairdg.training import distributed
-from fairdg.training.checkpoint import load_checkpoint, save_checkpoint
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import better, evaluate_split, lookup
 from fairdg.training.sampler import DomainSampler
@@ -53,6 +53,7 @@ class RunResult:
 
 
 def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str, Any]:
+    """The run's hyperparameters: defaults, dataset overrides, sampled values, overrides."""
     cls = ALGORITHMS.get(config.algorithm)
     return resolve(
         cls.declared_hparams(),
@@ -137,6 +138,7 @@ def check_device(device: str) -> torch.device:
 
 
 def environment(device: str) -> dict[str, Any]:
+    """Versions and machine of a run (``env.json``)."""
     return {
         "fairdg": fairdg.__version__,
         "torch": torch.__version__,

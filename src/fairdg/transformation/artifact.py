@@ -1,6 +1,6 @@
 """T as an artifact: one ``.pt`` file holding its config, weights and what it was trained on.
 
-Written atomically (`fairdg.training.checkpoint.save_checkpoint`), so an interrupted save never
+Written atomically (`fairdg.checkpoint.save_checkpoint`), so an interrupted save never
 leaves a half-written file under the final name. Loading checks the file kind, rebuilds T from
 the stored config and loads the weights strictly; a mismatch with a config the caller expects,
 a corrupt file or a model trained on a held-out domain is a clear error.
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
 from fairdg.transformation.config import TransformationConfig
 from fairdg.transformation.model import TransformationModel
 
@@ -27,8 +28,6 @@ TRAIN_HINT = (
 
 def save_transformation(model: TransformationModel, path: str | os.PathLike) -> Path:
     """Write `model` (config, weights on the CPU, ``meta``) to `path` atomically."""
-    from fairdg.training.checkpoint import save_checkpoint  # training imports algorithms
-
     path = Path(path)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     save_checkpoint(
@@ -59,8 +58,6 @@ def load_transformation(
         The file is corrupt or not a transformation artifact, its weights do not fit its
         config, or `config` is given and differs from the stored one (differences listed).
     """
-    from fairdg.training.checkpoint import CorruptCheckpointError, load_checkpoint
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no transformation model at {path}; {TRAIN_HINT}")

@@ -36,31 +36,31 @@ REPRODUCTIONS = Registry("reproduction")
 _ENTRIES: list[tuple[str, str, str, str]] = [
     (
         "affinity-adult",
-        "fairdg.experiments.affinity_adult:reproduce",
+        "fairdg.reproductions.affinity_adult:reproduce",
         "Adult: Tables 2 and 3, re-attachment, lambda sweep",
         "affinity 3.2",
     ),
     (
         "affinity-mnist",
-        "fairdg.experiments.affinity_mnist:reproduce",
+        "fairdg.reproductions.affinity_mnist:reproduce",
         "MNIST/MNIST-I: Tables 1a (lambda) and 1b (representation size), t-SNE",
         "affinity 2.1",
     ),
     (
         "affinity-celeba",
-        "fairdg.experiments.affinity_celeba:reproduce",
+        "fairdg.reproductions.affinity_celeba:reproduce",
         "CelebA, frozen VGG19 + 124-unit fair layer: Tables 4, 5, figure 6 (fixture here)",
         "affinity 3.3",
     ),
     (
         "fddg-ccmnist",
-        "fairdg.experiments.fddg_ccmnist:run",
+        "fairdg.reproductions.fddg_ccmnist:run",
         "ccMNIST: ERM, ablations and FDDG, each domain held out",
         "FDDG Tables 6, 10",
     ),
     (
         "fddg-nysf-synthetic",
-        "fairdg.experiments.fddg_nysf:run",
+        "fairdg.reproductions.fddg_nysf:run",
         "NYSF (or synthetic dependence shift): ERM, ablations, FDDG",
         "FDDG Tables 9, 13",
     ),

@@ -26,6 +26,7 @@ paper's setting.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,11 @@ from fairdg.data import load_dataset
 from fairdg.data.celeba import FILES
 from fairdg.data.celeba_fixture import write_celeba_fixture
 from fairdg.data.sources import DataNotFoundError, locate
-from fairdg.experiments.affinity_celeba_report import report
-from fairdg.experiments.affinity_common import progress, seeds_for, train_and_load
-from fairdg.experiments.reproductions import ReproOptions
 from fairdg.interpret import linear_probes, plot_r_histograms, reattach
 from fairdg.networks.feature_cache import frozen_features
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions.affinity_celeba_report import report
+from fairdg.reproductions.protocol import progress, seeds_for, train_and_load
 
 HPARAMS = {"mlp_depth": 0, "rep_dim": 124, "batch_size": 128, "lr": 1e-3}
 LAMBDAS = (0.05, 0.07, 0.1)
@@ -89,8 +90,6 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
 
 def _with_z(dataset):
     """The features with z appended as one more input column ("baseline with z")."""
-    from dataclasses import replace
-
     domains = [
         replace(d, x=torch.cat([d.x, d.z.float().unsqueeze(1)], 1)) for d in dataset.domains
     ]

@@ -6,7 +6,7 @@ data set (four domains whose flip rate P(z != y) runs from 0.1 to 0.5, so depend
 about 0.12, 0.28, 0.57, 0.93, with a per-domain linear covariate shift of strength 0.5: with
 the loader's default 1.0, ERM reached 65-69% on a held-out domain against 81% in-domain, with
 0.5 it reaches 74-80% against 83-85%) stands in, and the paper's rows are not shown (they are
-for NYSF). Protocol: `fairdg.experiments.fddg_protocol`. The classifier is the paper's NYSF
+for NYSF). Protocol: `fairdg.reproductions.fddg_protocol`. The classifier is the paper's NYSF
 MLP (three hidden layers of 32); T is the MLP family (appendix C.5 sizes).
 
 Options (``--option KEY=VALUE``): ``n_per_domain``, ``covariate_shift`` (synthetic), ``steps``,
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from fairdg import records
 from fairdg.data import DATASETS, load_dataset
-from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.reproductions import ReproOptions
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions import fddg_protocol as protocol
 
 # Tables 9 (ERM, FDDG) and 13 (ablations): targets R, B, M, Q, S and the average.
 PAPER = {
@@ -97,6 +97,7 @@ def load_data(options: ReproOptions, base: dict) -> tuple[object, dict, str]:
 
 
 def run(options: ReproOptions) -> str:
+    """Run the NYSF (or synthetic) reproduction and return its markdown report."""
     started = time.perf_counter()
     base = QUICK if options.quick else FULL
     dataset, data_options, note = load_data(options, base)

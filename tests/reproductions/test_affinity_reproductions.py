@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from fairdg.experiments.reproductions import ReproOptions, run_reproduction
+from fairdg.reproductions import ReproOptions, run_reproduction
 
 
 def _row(report: str, label: str) -> list[str]:

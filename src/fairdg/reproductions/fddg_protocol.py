@@ -1,5 +1,8 @@
 """The FDDG reproductions' protocol: leave one domain out, ERM + ablations + FDDG, a table.
 
+Built on the shared protocol of `fairdg.reproductions.protocol` (hold out each domain, several
+seeds, a table beside the paper's), with the transformation models the FDDG rows need.
+
 For every target domain (held out in turn; the others are the sources) this trains the
 transformation models T the methods need (with and without the sensitive factor; on the
 sources' training rows only, cached under ``<output>/transformations``, one per target and shared
@@ -15,18 +18,15 @@ from __future__ import annotations
 import hashlib
 import math
 import statistics
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
-from fairdg.training import RunConfig, train
+from fairdg.reproductions import protocol
+from fairdg.training import RunConfig
 from fairdg.transformation import (
     default_config,
     fit_transformation,
@@ -116,87 +116,55 @@ def transformation_path(
     return path
 
 
-def last_evaluation(run_dir: Path) -> dict[str, Any]:
-    history, _ = records.load_jsonl(run_dir / "results.jsonl")
-    if not history:
-        raise RuntimeError(f"run {run_dir} has no evaluation records")
-    return history[-1]
-
-
 def run_plan(
     plan: Plan, output: str | Path, device: str = "cpu", quiet: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Path]]:
     """Run every (target, method, seed); returns one row per run and the T artifact paths."""
     output = Path(output)
-    targets = list(plan.targets or plan.dataset.domain_names)
-    total = len(targets) * len(plan.methods) * plan.seeds
-    bar = tqdm(
-        total=total,
-        desc=f"FDDG reproduction on {plan.dataset.name}",
-        leave=False,
-        disable=quiet or not sys.stderr.isatty(),
-    )
-    rows, t_paths = [], {}
-    for target in targets:
-        for method in plan.methods:
-            path = None
-            algorithm = method.partition(":")[0]
-            if algorithm in NEEDS_T:
-                sensitive = NEEDS_T[algorithm]
-                path = transformation_path(
+    t_paths: dict[str, Path] = {}
+
+    def configure(method: str, target: str, seed: int) -> RunConfig:
+        algorithm = method.partition(":")[0]
+        path = None
+        if algorithm in NEEDS_T:
+            sensitive = NEEDS_T[algorithm]
+            key = f"{target}/{'sf' if sensitive else 'nosf'}"
+            if key not in t_paths:
+                t_paths[key] = transformation_path(
                     plan, target, sensitive, output / "transformations", device, True
                 )
-                t_paths[f"{target}/{'sf' if sensitive else 'nosf'}"] = path
-            for seed in range(plan.seeds):
-                started = time.perf_counter()
-                config = RunConfig(
-                    dataset=plan.dataset.name,
-                    data_options=plan.data_options,
-                    algorithm=algorithm,
-                    hparams={
-                        **plan.hparams,
-                        **VARIANTS.get(method, {}),
-                        **plan.method_hparams.get(method, {}),
-                    },
-                    test_domains=(target,),
-                    seed=seed,
-                    steps=plan.steps,
-                    eval_every=plan.eval_every,
-                    transformation=None if path is None else str(path),
-                    device=device,
-                    output_dir=str(output / "runs"),
-                    quiet=True,
-                    save_model=False,
-                )
-                result = train(config, dataset=plan.dataset)
-                last = last_evaluation(result.run_dir)
-                metrics = last["metrics"]["test"]
-                rows.append(
-                    {
-                        "method": method,
-                        "target": target,
-                        "seed": seed,
-                        **{m: _number(metrics.get(m)) for m in CELL},
-                        "stats": last["stats"],
-                        "run_dir": str(result.run_dir),
-                        "wall_seconds": time.perf_counter() - started,
-                    }
-                )
-                bar.update(1)
-    bar.close()
+            path = t_paths[key]
+        return RunConfig(
+            dataset=plan.dataset.name,
+            data_options=plan.data_options,
+            algorithm=algorithm,
+            hparams={
+                **plan.hparams,
+                **VARIANTS.get(method, {}),
+                **plan.method_hparams.get(method, {}),
+            },
+            test_domains=(target,),
+            seed=seed,
+            steps=plan.steps,
+            eval_every=plan.eval_every,
+            transformation=None if path is None else str(path),
+            device=device,
+            output_dir=str(output / "runs"),
+            quiet=True,
+            save_model=False,
+        )
+
+    rows = protocol.hold_out_each(
+        plan.dataset,
+        plan.methods,
+        plan.seeds,
+        configure,
+        CELL,
+        targets=plan.targets,
+        desc=f"FDDG reproduction on {plan.dataset.name}",
+        quiet=quiet,
+    )
     return rows, t_paths
-
-
-def _number(value: Any) -> float:
-    """A metric as a float; undefined ones (NaN, stored as null in JSON records) are NaN."""
-    return math.nan if value is None else float(value)
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    if not values:
-        return math.nan, math.nan
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def _fmt(metric: str, mean: float, std: float | None) -> str:
@@ -214,26 +182,10 @@ def results_table(
     dependence: dict[str, float],
     paper: dict[str, list[str]] | None = None,
 ) -> str:
-    """Markdown table: rows methods (ours, then the paper's), columns targets and the average."""
-    header = ["method"] + [f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets] + ["Avg"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for method in methods:
-        cells, means = [], {m: [] for m in CELL}
-        for target in targets:
-            sel = [r for r in rows if r["method"] == method and r["target"] == target]
-            parts = []
-            for metric in CELL:
-                mean, std = _mean_std([r[metric] for r in sel])
-                means[metric].append(mean)
-                parts.append(_fmt(metric, mean, std))
-            cells.append(" / ".join(parts))
-        avg = " / ".join(
-            _fmt(m, statistics.fmean(means[m]), None) if means[m] else "nan" for m in CELL
-        )
-        lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(cells) + f" | {avg} |")
-    for label, cells in (paper or {}).items():
-        lines.append(f"| *paper: {label}* | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """Markdown table: rows methods (ours, then the paper's), columns targets (with their
+    dependence score) and the average; cells "DP / AUC / accuracy"."""
+    columns = {t: f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets}
+    return protocol.results_table(rows, methods, columns, CELL, _fmt, LABELS, paper)
 
 
 def averages(rows: list[dict[str, Any]], method: str) -> dict[str, float]:
@@ -242,7 +194,7 @@ def averages(rows: list[dict[str, Any]], method: str) -> dict[str, float]:
     for metric in CELL:
         per_target: dict[str, list[float]] = {}
         for r in rows:
-            if r["method"] == method and not math.isnan(_number(r[metric])):
+            if r["method"] == method and not math.isnan(protocol.number(r[metric])):
                 per_target.setdefault(r["target"], []).append(r[metric])
         out[metric] = (
             statistics.fmean(statistics.fmean(v) for v in per_target.values())
@@ -312,7 +264,7 @@ def plot_dp_vs_dependence(
     for i, method in enumerate(methods):
         xs, ys, es = [], [], []
         for target, score in dependence.items():
-            mean, std = _mean_std(
+            mean, std = protocol.mean_and_std(
                 [r["dp_ratio"] for r in rows if r["method"] == method and r["target"] == target]
             )
             if not math.isnan(mean):

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from fairdg.data import load_dataset
-from fairdg.experiments.affinity_common import (
+from fairdg.interpret import linear_probes, plot_tsne, pooled, representations, subsample
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions.protocol import (
     markdown_table,
     mean,
     mean_std,
@@ -30,8 +32,6 @@ from fairdg.experiments.affinity_common import (
     target_line,
     train_and_load,
 )
-from fairdg.experiments.reproductions import ReproOptions
-from fairdg.interpret import linear_probes, plot_tsne, pooled, representations, subsample
 
 HPARAMS = {"mlp_depth": 2, "mlp_width": 128, "rep_dim": 20, "batch_size": 128, "lr": 1e-3}
 LAMBDAS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)

@@ -22,20 +22,6 @@ from typing import Any
 import numpy as np
 
 from fairdg.data import load_dataset
-from fairdg.experiments.affinity_adult_report import (
-    METRICS,
-    on_test,
-    report,
-    sweep_plot,
-    variants_report,
-)
-from fairdg.experiments.affinity_common import (
-    mean,
-    progress,
-    seeds_for,
-    train_and_load,
-)
-from fairdg.experiments.reproductions import ReproOptions
 from fairdg.interpret import (
     linear_probes,
     plot_r_histograms,
@@ -46,6 +32,21 @@ from fairdg.interpret import (
     subsample,
 )
 from fairdg.metrics import evaluate as evaluate_metrics
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions.affinity_adult_report import (
+    METRICS,
+    AdultResults,
+    on_test,
+    report,
+    sweep_plot,
+    variants_report,
+)
+from fairdg.reproductions.protocol import (
+    mean,
+    progress,
+    seeds_for,
+    train_and_load,
+)
 from fairdg.training.evaluate import predict_proba
 
 HPARAMS = {"batch_size": 512, "mlp_width": 128, "mlp_depth": 1, "rep_dim": 20, "lr": 1e-3}
@@ -162,7 +163,8 @@ def reproduce(options: ReproOptions) -> str:
     figures = _figures(out, kept, picked, fits, data) if s["figures"] else {}
     erm_curve = _threshold_curve(kept["erm"])
     sweep_png = sweep_plot(out, sweep, records, s, erm_curve)
-    text = report(s, records, sweep, val, picked, analyses, fits, figures, sweep_png)
+    results = AdultResults(s, records, sweep, val, picked, analyses, fits, figures, sweep_png)
+    text = report(results)
     text += variants_report(variants)
     _dump(out, s, records, analyses, fits, picked)
     return text

@@ -5,7 +5,7 @@ Cells are ours (mean ± sample std over seeds) followed by the paper's value in 
 
 from __future__ import annotations
 
-from fairdg.experiments.affinity_common import markdown_table, mean_std, paper_cell
+from fairdg.reproductions.protocol import markdown_table, mean_std, paper_cell
 
 PAPER_TABLE4 = {  # accuracy, parity gap, equality gap
     "baseline": (0.73, 0.47, 0.31),
@@ -103,6 +103,7 @@ def _table5(s, analyses, group_names) -> list[str]:
 
 
 def report(s, records, analyses, fits, figure, group_names) -> str:
+    """The markdown report: header, Tables 4 and 5, re-attachment weights, figure 6."""
     lines = _header(s) + _table4(s, records) + _table5(s, analyses, group_names)
     for kind in ("erm", "affinity"):
         w_r = mean_std([f.w_r for f in fits[kind]], 2)

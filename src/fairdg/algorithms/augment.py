@@ -30,16 +30,19 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
 
 
 def adjust_brightness(x: torch.Tensor, factor: torch.Tensor | float) -> torch.Tensor:
+    """Brightness: ``x * factor`` (one factor per image, or one for all), clamped to [0, 1]."""
     return (x * _per_image(factor, x)).clamp(0, 1)
 
 
 def adjust_contrast(x: torch.Tensor, factor: torch.Tensor | float) -> torch.Tensor:
+    """Contrast: blend with the mean luma of each image, ``f x + (1 - f) mean``, clamped."""
     mean = grayscale(x).mean(dim=(1, 2, 3), keepdim=True)
     f = _per_image(factor, x)
     return (f * x + (1 - f) * mean).clamp(0, 1)
 
 
 def adjust_saturation(x: torch.Tensor, factor: torch.Tensor | float) -> torch.Tensor:
+    """Saturation: blend with the image's own luma, ``f x + (1 - f) gray(x)``, clamped."""
     f = _per_image(factor, x)
     return (f * x + (1 - f) * grayscale(x)).clamp(0, 1)
 
@@ -77,6 +80,7 @@ def hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
 
 
 def adjust_hue(x: torch.Tensor, shift: torch.Tensor | float) -> torch.Tensor:
+    """Hue: the HSV hue channel shifted by `shift` turns (in [-0.5, 0.5]), wrapped around."""
     hsv = rgb_to_hsv(x)
     s = torch.as_tensor(shift, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
     hue = (hsv[:, 0] + s) % 1.0

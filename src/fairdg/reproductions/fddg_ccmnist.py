@@ -1,7 +1,7 @@
 """``fairdg reproduce fddg-ccmnist``: FDDG Tables 6 and 10 on ccMNIST (red, green, blue held out).
 
 ERM, the three ablations and FDDG, each domain held out in turn, on a per-domain subsample of
-ccMNIST: see `fairdg.experiments.fddg_protocol` for the protocol. The report holds the table
+ccMNIST: see `fairdg.reproductions.fddg_protocol` for the protocol. The report holds the table
 (ours, then the paper's rows), the targets of the issue checked on the averages, diagnostics
 of each T (reconstruction error, digit class kept, background following the sampled sensitive
 factor), a figure-4 grid per target and the plot of DP ratio against dependence score.
@@ -35,8 +35,8 @@ import torch
 from fairdg import records
 from fairdg.data import load_dataset
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.experiments import fddg_protocol as protocol
-from fairdg.experiments.reproductions import ReproOptions
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions import fddg_protocol as protocol
 from fairdg.transformation import load_transformation
 from fairdg.transformation.diagnostics import (
     augmentation_report,
@@ -124,6 +124,7 @@ def grayscale(dataset: MultiDomainDataset) -> MultiDomainDataset:
 
 
 def plan_from(options: ReproOptions) -> protocol.Plan:
+    """The runs of the reproduction (full or quick, with ``--option`` changes)."""
     base = QUICK if options.quick else FULL
     extra = options.extra
     data_options = {"subsample": int(extra.get("subsample", base["subsample"]))}
@@ -186,6 +187,7 @@ def diagnose(
 
 
 def run(options: ReproOptions) -> str:
+    """Run the ccMNIST reproduction and return its markdown report."""
     started = time.perf_counter()
     plan = plan_from(options)
     folder = Path(options.output) / ("fddg-ccmnist-quick" if options.quick else "fddg-ccmnist")
