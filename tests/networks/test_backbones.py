@@ -9,6 +9,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from fairdg.cli import main
+from fairdg.data.celeba_fixture import write_celeba_fixture
 from fairdg.networks import NETWORK_HPARAMS, build_featurizer
 from fairdg.networks import backbones as bb
 from fairdg.networks.resnet import resnet18, resnet50
@@ -147,3 +149,17 @@ def test_bad_backbone_options():
         build_featurizer((3, 8, 8), {**hp, "backbone": "resnet18", "freeze": "some"})
     with pytest.raises(ValueError, match="needs images"):
         build_featurizer((10,), {**hp, "backbone": "resnet18"})
+
+
+@pytest.mark.slow
+def test_cli_run_with_a_torchvision_weights_file(tmp_path, capsys):
+    root = write_celeba_fixture(tmp_path / "celeba", n=60, size=(12, 14))
+    weights = tmp_path / "resnet18.safetensors"
+    save_file(_random_state(resnet18, seed=2), str(weights))
+    argv = ["run", "--dataset", "celeba", "--data-option", f"root={root}", "--data-option",
+            "image_size=16", "--algorithm", "erm", "--compare", "none", "--steps", "2",
+            "--hparam", "backbone=resnet18", "--hparam", f"pretrained={weights}", "--hparam",
+            "freeze=bn", "--hparam", "batch_size=8", "--output", str(tmp_path / "runs"),
+            "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    assert "erm on celeba: 2 steps" in capsys.readouterr().out
