@@ -55,7 +55,7 @@ def step_times(repeats: int) -> dict[str, float]:
     for step in range(repeats + 20):
         for name, algorithm in algorithms.items():  # interleaved: same machine state
             start = time.perf_counter()
-            algorithm.update(batches, step)
+            algorithm.update(batches)
             if step >= 20:  # warm-up
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}

@@ -51,9 +51,9 @@ def measure(name: str, n_steps: int = 20) -> dict:
         num_groups=dataset.num_groups,
     )
     sampler = DomainSampler(split.train(), int(hparams["batch_size"]), 0)
-    for step in range(3):  # warm-up
-        algorithm.update(sampler(), step)
-    step_s, step_cpu = _timed(lambda: algorithm.update(sampler(), 0), n_steps)
+    for _ in range(3):  # warm-up
+        algorithm.update(sampler())
+    step_s, step_cpu = _timed(lambda: algorithm.update(sampler()), n_steps)
     eval_s, eval_cpu = _timed(lambda: evaluate_split(algorithm, split, "cpu"))
     steps = dataset.default_steps
     return {

@@ -28,11 +28,11 @@ def _algorithm(dataset):
 def engine_steps_per_second(split, dataset, steps: int) -> float:
     algorithm = _algorithm(dataset)
     sampler = DomainSampler(split.train(), 512, seed=0)
-    for step in range(20):  # warm-up
-        algorithm.update(sampler(), step)
+    for _ in range(20):  # warm-up
+        algorithm.update(sampler())
     start = time.perf_counter()
-    for step in range(steps):
-        algorithm.update(sampler(), step)
+    for _ in range(steps):
+        algorithm.update(sampler())
     return steps / (time.perf_counter() - start)
 
 
@@ -51,11 +51,11 @@ def dataloader_steps_per_second(split, dataset, steps: int) -> float:
             yield from loader
 
     stream = batches()
-    for step in range(20):
-        algorithm.update([Batch(*next(stream))], step)
+    for _ in range(20):
+        algorithm.update([Batch(*next(stream))])
     start = time.perf_counter()
-    for step in range(steps):
-        algorithm.update([Batch(*next(stream))], step)
+    for _ in range(steps):
+        algorithm.update([Batch(*next(stream))])
     return steps / (time.perf_counter() - start)
 
 

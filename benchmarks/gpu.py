@@ -27,7 +27,7 @@ def _rate(algorithm, batch, steps: int, bf16: bool) -> float:
     start = time.perf_counter()
     for _ in range(steps):
         with context:
-            algorithm.update([batch], 0)
+            algorithm.update([batch])
     torch.cuda.synchronize()
     return steps / (time.perf_counter() - start)
 

@@ -107,12 +107,12 @@ def speed(n: int, path: str, rounds: int, steps: int) -> dict:
     rates: dict[str, list[float]] = {"memmap": [], "uint8": []}
     for algorithm, sampler in loops.values():  # warm-up
         for _ in range(3):
-            algorithm.update(sampler(), 0)
+            algorithm.update(sampler())
     for _ in range(rounds):
         for name, (algorithm, sampler) in loops.items():
             start = time.perf_counter()
             for _ in range(steps):
-                algorithm.update(sampler(), 0)
+                algorithm.update(sampler())
             rates[name].append(steps / (time.perf_counter() - start))
     return {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
 

@@ -3,7 +3,8 @@ fairdg sits inside a function to dodge a loop.
 
 Layers, bottom to top (a module may import its own layer and those below):
 
-0. ``registry``, ``hparams``, ``records``, ``checkpoint`` (and the package face ``fairdg``)
+0. ``registry``, ``hparams``, ``records``, ``checkpoint``, ``parsing``, ``runlock``,
+   ``replacement`` (and the package face ``fairdg``)
 1. ``data``, ``metrics``, ``losses``, ``networks``; ``reporting`` (records only, never torch)
 2. ``transformation``
 3. ``algorithms``
@@ -35,6 +36,9 @@ LAYERS = {
     "hparams": 0,
     "records": 0,
     "checkpoint": 0,
+    "parsing": 0,
+    "runlock": 0,
+    "replacement": 0,
     "data": 1,
     "metrics": 1,
     "losses": 1,

@@ -9,13 +9,14 @@ change the draws of the others.
 from __future__ import annotations
 
 import json
-import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from fairdg.parsing import coerce_to_default
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,79 @@ Space = LogUniform | Uniform | Choice | Fixed
 
 
 @dataclass(frozen=True)
+class Interval:
+    """Valid values: numbers between `low` and `high` (None: unbounded), ends included unless
+    open; integers only when ``integer``."""
+
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            return False
+        if self.integer and not float(value).is_integer():
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def __str__(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        if self.low is not None and self.high is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"{kind} in {left}{self.low:g}, {self.high:g}{right}"
+        if self.low is not None:
+            return f"{kind} {'>' if self.low_open else '>='} {self.low:g}"
+        if self.high is not None:
+            return f"{kind} {'<' if self.high_open else '<='} {self.high:g}"
+        return kind
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Valid values: one of a fixed set."""
+
+    values: tuple
+
+    def contains(self, value: Any) -> bool:
+        return any(value == v and type(value) is type(v) for v in self.values)
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(map(repr, self.values))
+
+
+Valid = Interval | OneOf | None
+
+
+@dataclass(frozen=True)
 class HParam:
-    """A hyperparameter: its default, its search space and a one-line help."""
+    """A hyperparameter: its default, its search space, a one-line help and its valid values
+    (checked once, by `resolve`, whatever their source)."""
 
     default: Any
     space: Space = Fixed()
     help: str = ""
+    valid: Valid = None
+
+
+class ResolvedHParams(dict):
+    """The final values of every declared hyperparameter, as `resolve` returns them; an
+    algorithm given one uses it as is instead of resolving again."""
+
+
+def declared_subset(declared: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of `values` whose key is declared (a sweep's shared overrides keep, per
+    algorithm, only the knobs that algorithm has)."""
+    return {k: v for k, v in values.items() if k in declared}
+
+
+def check_valid(name: str, hp: HParam, value: Any) -> None:
+    """Raise a one-line ValueError when `value` is not among the valid values of `hp`."""
+    if hp.valid is not None and not hp.valid.contains(value):
+        raise ValueError(f"hyperparameter {name!r} must be {hp.valid}; got {value!r}")
 
 
 def _knob_rng(hparams_seed: int, name: str) -> np.random.Generator:
@@ -103,27 +171,9 @@ def sample(declared: Mapping[str, HParam], hparams_seed: int) -> dict[str, Any]:
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
-    """Cast a user value to the default's type (ints stay ints, bools stay bools)."""
-    if isinstance(default, bool):
-        if isinstance(value, str):
-            low = value.lower()
-            if low in ("true", "1", "yes", "on"):
-                return True
-            if low in ("false", "0", "no", "off"):
-                return False
-            raise ValueError(f"hyperparameter {name!r} expects true/false, got {value!r}")
-        return bool(value)
-    if isinstance(default, int) and not isinstance(default, bool):
-        number = float(value)
-        if not number.is_integer():
-            raise ValueError(f"hyperparameter {name!r} expects an integer, got {value!r}")
-        return int(number)
-    if isinstance(default, float):
-        number = float(value)
-        if math.isnan(number):
-            raise ValueError(f"hyperparameter {name!r} must not be NaN")
-        return number
-    return value
+    """Cast a user value to the default's type (`fairdg.parsing`: ints stay ints, bools stay
+    bools, a bad value is an error naming the hyperparameter)."""
+    return coerce_to_default(value, default, f"hyperparameter {name!r}")
 
 
 def resolve(
@@ -132,13 +182,14 @@ def resolve(
     *,
     hparams_seed: int = 0,
     dataset_overrides: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Resolve the final hyperparameter values.
+) -> ResolvedHParams:
+    """Resolve the final hyperparameter values (the one place where they are checked).
 
     Raises
     ------
     ValueError
-        For an override key that is not declared (the message lists the valid keys).
+        For an override key that is not declared (the message lists the valid keys), or a
+        final value outside the knob's declared valid values (one line: name, valid, value).
     """
     values = {name: hp.default for name, hp in declared.items()}
     for name, value in (dataset_overrides or {}).items():
@@ -146,15 +197,30 @@ def resolve(
             values[name] = value
     if hparams_seed:
         values.update(sample(declared, hparams_seed))
+    check_keys(declared, overrides)
+    for name, value in (overrides or {}).items():
+        values[name] = _coerce(name, value, declared[name].default)
+    for name, hp in declared.items():
+        check_valid(name, hp, values[name])
+    return ResolvedHParams(values)
+
+
+def check_keys(declared: Mapping[str, HParam], overrides: Mapping[str, Any] | None) -> None:
+    """Raise for override keys that are not declared (the message lists the valid keys)."""
     unknown = sorted(set(overrides or {}) - set(declared))
     if unknown:
         raise ValueError(
             f"unknown hyperparameter(s) {', '.join(map(repr, unknown))}; "
             f"valid keys: {', '.join(sorted(declared))}"
         )
+
+
+def check_overrides(declared: Mapping[str, HParam], overrides: Mapping[str, Any] | None) -> None:
+    """The checks `resolve` makes on explicit overrides (keys, types, valid values), without
+    the dataset's defaults: run before loading any data."""
+    check_keys(declared, overrides)
     for name, value in (overrides or {}).items():
-        values[name] = _coerce(name, value, declared[name].default)
-    return values
+        check_valid(name, declared[name], _coerce(name, value, declared[name].default))
 
 
 def parse_value(text: str) -> Any:

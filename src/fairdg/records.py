@@ -45,12 +45,28 @@ def canonical_json(obj: Any) -> str:
     return dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where ``/proc`` allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write a file via a temporary file in the same folder and a rename (never half-written)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the file from colleagues
+            os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -66,10 +82,20 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+class CorruptRecordError(ValueError):
+    """A run record (``config.json``, ``done.json``, ...) that is not valid JSON."""
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    """Read one JSON file (UTF-8)."""
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    """Parse a JSON file; a damaged one raises `CorruptRecordError` naming the file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptRecordError(
+            f"{path} is corrupt (not valid JSON: {err}); restore it, or delete it (for a run "
+            "folder's config.json or done.json: delete the run folder, or rerun with --force)"
+        ) from err
 
 
 def append_jsonl(path: str | os.PathLike, record: dict) -> None:

@@ -24,6 +24,7 @@ class Entry:
     obj: Any
     description: str
     paper: str = ""
+    info: Any = None
 
 
 class Registry:
@@ -39,13 +40,16 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, obj: Any, description: str, paper: str = "") -> None:
-        """Add an entry; a duplicate or non-lowercase name is an error."""
+    def register(
+        self, name: str, obj: Any, description: str, paper: str = "", info: Any = None
+    ) -> None:
+        """Add an entry (`info`: a static description, e.g. a `DatasetInfo`); a duplicate or
+        non-lowercase name is an error."""
         if name != name.lower():
             raise ValueError(f"{self.kind} names are lowercase, got {name!r}")
         if name in self._entries:
             raise ValueError(f"duplicate {self.kind} name {name!r}")
-        self._entries[name] = Entry(name, obj, description, paper)
+        self._entries[name] = Entry(name, obj, description, paper, info)
 
     def entry(self, name: str) -> Entry:
         """Return the entry for `name` (case-insensitive); unknown names suggest the closest."""

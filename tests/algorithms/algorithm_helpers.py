@@ -8,7 +8,9 @@ import torch
 
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.data.base import Batch, MultiDomainDataset
+from fairdg.hparams import declared_subset
 from fairdg.training.sampler import DomainSampler
+from fairdg.transformation import TransformationModel, default_config
 
 # Small networks so that every test takes milliseconds; keys an algorithm does not declare are
 # dropped (resolve() rejects unknown keys).
@@ -18,8 +20,7 @@ SMALL = {"batch_size": 8, "cnn_width": 8, "mlp_width": 16, "disc_width": 16}
 def build(name: str, dataset: MultiDomainDataset, seed: int = 0, **overrides: Any) -> Algorithm:
     """Construct `name` for `dataset` (all its domains train) under ``torch.manual_seed(seed)``."""
     cls = ALGORITHMS.get(name)
-    declared = cls.declared_hparams()
-    hparams = {k: v for k, v in {**SMALL, **overrides}.items() if k in declared}
+    hparams = declared_subset(cls.declared_hparams(), {**SMALL, **overrides})
     torch.manual_seed(seed)
     return build_algorithm(
         name,
@@ -28,8 +29,33 @@ def build(name: str, dataset: MultiDomainDataset, seed: int = 0, **overrides: An
         len(dataset.domains),
         hparams,
         num_groups=dataset.num_groups,
-        **cls.test_extras(dataset),
+        **extras(cls, dataset),
     )
+
+
+def extras(cls: type[Algorithm], dataset: MultiDomainDataset) -> dict[str, Any]:
+    """Extra constructor arguments a registry-driven test passes to build `cls` on a tiny
+    `dataset`: a small untrained transformation model (fixed seed) for the FDDG variants that
+    use one, nothing for the others."""
+    if not cls.USES_TRANSFORMATION:
+        return {}
+    small = {
+        "width": 4,
+        "semantic_channels": 8,
+        "content_channels": 8,
+        "mlp_dim": 8,
+        "disc_width": 4,
+        "hidden": 8,
+        "semantic_dim": 8,
+        "content_dim": 4,
+    }
+    image = {"x_low": 0.0, "x_high": 1.0} if len(dataset.input_shape) == 3 else {}
+    config = default_config(dataset, use_sensitive=cls.SENSITIVE_FACTOR, **small, **image)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = TransformationModel(config)
+    model.meta = {"dataset": dataset.name, "train_domains": []}
+    return {"transformation": model}
 
 
 def draw(

@@ -20,8 +20,8 @@ def test_defaults_are_the_papers(tiny_tabular):
 def test_lambda_zero_trains_exactly_like_erm(tiny_tabular):
     affinity = build("affinity", tiny_tabular, affinity_lambda=0.0)
     erm = build("erm", tiny_tabular)
-    for step, batches in enumerate(draw(tiny_tabular, 4)):
-        a, e = affinity.update(batches, step), erm.update(batches, step)
+    for batches in draw(tiny_tabular, 4):
+        a, e = affinity.update(batches), erm.update(batches)
         assert a["loss"] == pytest.approx(e["loss"])
     for (name, p), q in zip(flat_state(affinity).items(), flat_state(erm).values(), strict=True):
         assert torch.allclose(p, q), name
@@ -38,7 +38,7 @@ def test_groups_are_the_sensitive_attribute_or_the_domain(tiny_tabular, monkeypa
     monkeypatch.setattr(affinity_module, "affinity_loss", spy)
     algorithm = build("affinity", tiny_tabular, affinity_on=on)
     batches = draw(tiny_tabular, 1)[0]
-    algorithm.update(batches, 0)
+    algorithm.update(batches)
     assert torch.equal(seen["groups"], torch.cat([getattr(b, field) for b in batches]))
 
 
@@ -58,8 +58,8 @@ def test_the_loss_lowers_the_affinity_term(tiny_tabular):
         algorithm = build(
             "affinity", tiny_tabular, affinity_lambda=lam, affinity_scale_invariant=True
         )
-        for step, batches in enumerate(draw(tiny_tabular, 60, batch_size=16)):
-            algorithm.update(batches, step)
+        for batches in draw(tiny_tabular, 60, batch_size=16):
+            algorithm.update(batches)
         runs[lam] = measured(algorithm)
     assert runs[1.0] < runs[0.0]
 
@@ -79,8 +79,8 @@ def test_sorted_matching_lowers_its_term(tiny_tabular):
             affinity_matching="sorted",
             affinity_scale_invariant=True,
         )
-        for step, batches in enumerate(draw(tiny_tabular, 60, batch_size=16)):
-            stats = algorithm.update(batches, step)
+        for batches in draw(tiny_tabular, 60, batch_size=16):
+            stats = algorithm.update(batches)
         assert stats["affinity_skipped"] == 0
         torch.manual_seed(0)
         with torch.no_grad():
@@ -93,8 +93,8 @@ def test_sorted_matching_lowers_its_term(tiny_tabular):
 
 def test_memory_bank_fills_and_round_trips(tiny_tabular):
     algorithm = build("affinity", tiny_tabular, affinity_bank=5)
-    for step, batches in enumerate(draw(tiny_tabular, 3)):
-        stats = algorithm.update(batches, step)
+    for batches in draw(tiny_tabular, 3):
+        stats = algorithm.update(batches)
     assert 0 < len(algorithm.bank) <= 5 * 4 and stats["affinity_skipped"] >= 0
     state = algorithm.extra_state()
     other = build("affinity", tiny_tabular, affinity_bank=5)
@@ -105,11 +105,11 @@ def test_memory_bank_fills_and_round_trips(tiny_tabular):
 @pytest.mark.parametrize(
     "hparams, match",
     [
-        ({"affinity_distance": "l3"}, "affinity_distance must be one of"),
-        ({"affinity_on": "class"}, "affinity_on must be one of"),
-        ({"affinity_lambda": -1.0}, "affinity_lambda must be >= 0"),
-        ({"affinity_bank": -2}, "affinity_bank must be >= 0"),
-        ({"affinity_matching": "greedy"}, "affinity_matching must be one of"),
+        ({"affinity_distance": "l3"}, "'affinity_distance' must be one of"),
+        ({"affinity_on": "class"}, "'affinity_on' must be one of"),
+        ({"affinity_lambda": -1.0}, "'affinity_lambda' must be a number >= 0"),
+        ({"affinity_bank": -2}, "'affinity_bank' must be an integer >= 0"),
+        ({"affinity_matching": "greedy"}, "'affinity_matching' must be one of"),
     ],
 )
 def test_bad_hparams(tiny_tabular, hparams, match):

@@ -1,6 +1,6 @@
 """Registry-driven tests: every registered algorithm, on tiny tabular and tiny image data.
 
-Each algorithm constructs (with ``cls.test_extras(dataset)``), takes three updates with finite
+Each algorithm constructs (with ``algorithm_helpers.extras``), takes three updates with finite
 loss terms, gives every trainable parameter a gradient at least once (except those it declares
 in ``UNUSED_PARAMETERS``), predicts the right shape, resumes exactly from its state dict plus
 ``extra_state()``, is reproducible under a seed, and reports the relaxed-DP penalty when
@@ -29,8 +29,8 @@ def test_updates_are_finite_and_reach_every_parameter(name, tiny):
     algorithm.train()
     before = flat_state(algorithm)
     reached = set()
-    for step, batches in enumerate(draw(tiny, 3)):
-        stats = algorithm.update(batches, step)
+    for batches in draw(tiny, 3):
+        stats = algorithm.update(batches)
         assert stats, f"{name}: update returned no loss terms"
         for key, value in stats.items():
             assert isinstance(value, float), f"{name}: {key} is {type(value).__name__}"
@@ -65,13 +65,13 @@ def test_resume_from_state_dict_and_extra_state_is_exact(name, tiny):
     straight = build(name, tiny, **ANNEAL)
     straight.train()
     for step in range(2):
-        straight.update(data[step], step)
+        straight.update(data[step])
     # what a checkpoint holds, copied now (optimiser states are mutated in place later)
     state = copy.deepcopy(straight.state_dict())
     extra = copy.deepcopy(straight.extra_state())
     rng = torch.get_rng_state()
     for step in range(2, 5):
-        straight.update(data[step], step)
+        straight.update(data[step])
 
     resumed = build(name, tiny, seed=123, **ANNEAL)  # a different initialisation, overwritten
     resumed.train()
@@ -79,7 +79,7 @@ def test_resume_from_state_dict_and_extra_state_is_exact(name, tiny):
     resumed.load_extra(extra)
     torch.set_rng_state(rng)
     for step in range(2, 5):
-        resumed.update(data[step], step)
+        resumed.update(data[step])
     expected, got = flat_state(straight), flat_state(resumed)
     for key, value in expected.items():
         assert torch.equal(value, got[key]), f"{name}: {key} differs after resume"
@@ -93,7 +93,7 @@ def test_reproducible_under_seed(name, tiny):
         algorithm = build(name, tiny, seed=7)
         algorithm.train()
         torch.manual_seed(11)
-        stats = [algorithm.update(batches, step) for step, batches in enumerate(data)]
+        stats = [algorithm.update(batches) for batches in data]
         runs.append((stats, flat_state(algorithm)))
     assert runs[0][0] == runs[1][0]
     for key, value in runs[0][1].items():
@@ -104,7 +104,7 @@ def test_reproducible_under_seed(name, tiny):
 def test_fairness_option_is_applied(name, tiny_tabular):
     algorithm = build(name, tiny_tabular, fair_lambda=1.0)
     algorithm.train()
-    stats = [algorithm.update(b, step) for step, b in enumerate(draw(tiny_tabular, 3))]
+    stats = [algorithm.update(b) for b in draw(tiny_tabular, 3)]
     penalties = [s["fair_penalty"] for s in stats if "fair_penalty" in s]
     assert penalties, f"{name}: fair_lambda > 0 but no update added the fairness penalty"
     assert all(math.isfinite(p) and p >= 0 for p in penalties)

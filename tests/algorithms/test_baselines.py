@@ -86,9 +86,9 @@ def test_irm_with_lambda_zero_equals_erm(tiny_tabular):
     data = draw(tiny_tabular, 3)
     erm = build("erm", tiny_tabular)
     irm = build("irm", tiny_tabular, irm_lambda=0.0, irm_penalty_anneal_iters=0)
-    for step, batches in enumerate(data):
-        a = erm.update(batches, step)
-        b = irm.update(batches, step)
+    for batches in data:
+        a = erm.update(batches)
+        b = irm.update(batches)
         assert b["loss"] == pytest.approx(a["loss"], abs=1e-6)
     expected, got = flat_state(erm), flat_state(irm)
     for key, value in expected.items():
@@ -98,11 +98,11 @@ def test_irm_with_lambda_zero_equals_erm(tiny_tabular):
 def test_irm_resets_adam_at_the_anneal_switch(tiny_tabular):
     irm = build("irm", tiny_tabular, irm_penalty_anneal_iters=2)
     data = draw(tiny_tabular, 3)
-    irm.update(data[0], 0)
-    irm.update(data[1], 1)
+    irm.update(data[0])
+    irm.update(data[1])
     old = irm.optimizer
     assert old.state  # Adam has moments
-    irm.update(data[2], 2)
+    irm.update(data[2])
     assert irm.optimizer is not old
     assert all(s["step"] == 1 for s in irm.optimizer.state.values())
 
@@ -110,8 +110,8 @@ def test_irm_resets_adam_at_the_anneal_switch(tiny_tabular):
 def test_vrex_penalty_weight_switches_after_annealing(tiny_tabular):
     vrex = build("vrex", tiny_tabular, vrex_lambda=1000.0, vrex_penalty_anneal_iters=1)
     data = draw(tiny_tabular, 2)
-    first = vrex.update(data[0], 0)
-    second = vrex.update(data[1], 1)
+    first = vrex.update(data[0])
+    second = vrex.update(data[1])
     assert first["loss"] == pytest.approx(first["nll"] + first["penalty"], rel=1e-5)
     assert second["loss"] == pytest.approx(second["nll"] + 1000.0 * second["penalty"], rel=1e-5)
 
@@ -162,8 +162,8 @@ def _noisy_last_domain(seed: int = 0) -> MultiDomainDataset:
 def test_groupdro_weights_sum_to_one_and_shift_to_the_worst_domain():
     data = _noisy_last_domain()
     dro = build("groupdro", data, groupdro_eta=0.5, lr=1e-2)
-    for step, batches in enumerate(draw(data, 40, batch_size=16)):
-        dro.update(batches, step)
+    for batches in draw(data, 40, batch_size=16):
+        dro.update(batches)
         assert float(dro.q.sum()) == pytest.approx(1.0, abs=1e-6)
         assert (dro.q > 0).all()
     assert int(dro.q.argmax()) == 2 and float(dro.q[2]) > 0.5
@@ -175,7 +175,7 @@ def test_groupdro_over_domain_sensitive_pairs(tiny_tabular):
     batches = draw(tiny_tabular, 1)[0]
     # a batch without group z=1 in domain 0: that group's weight only shrinks by normalisation
     batches[0] = Batch(*(t[batches[0].z == 0] for t in batches[0]))
-    dro.update(batches, 0)
+    dro.update(batches)
     assert float(dro.q.sum()) == pytest.approx(1.0, abs=1e-6)
     assert float(dro.q[1]) < 1 / 6 < float(dro.q.max())
     with pytest.raises(ValueError, match="groupdro_groups"):
@@ -201,7 +201,7 @@ def test_mldg_trains_with_a_single_domain(tiny_tabular):
     )
     mldg = build("mldg", single)
     before = flat_state(mldg)
-    mldg.update(draw(single, 1)[0], 0)
+    mldg.update(draw(single, 1)[0])
     assert any(not torch.equal(v, flat_state(mldg)[k]) for k, v in before.items())
 
 
@@ -213,9 +213,9 @@ def test_adversarial_schedule_and_discriminator_step_leaves_generator(name, tiny
     algorithm = build(name, tiny_tabular, d_steps_per_g_step=2, dann_grad_penalty=0.1)
     data = draw(tiny_tabular, 3)
     kinds = []
-    for step, batches in enumerate(data):
+    for batches in data:
         generator_before = {k: v.clone() for k, v in algorithm.network.state_dict().items()}
-        stats = algorithm.update(batches, step)
+        stats = algorithm.update(batches)
         kinds.append("gen" if "gen_loss" in stats else "disc")
         if kinds[-1] == "disc":
             for k, v in algorithm.network.state_dict().items():
@@ -247,8 +247,8 @@ def test_fair_lambda_lowers_relaxed_dp(name, tiny_tabular):
     gaps = {}
     for weight in (0.0, 5.0):
         algorithm = build(name, tiny_tabular, fair_lambda=weight, lr=1e-2, batch_size=16)
-        for step, batches in enumerate(data):
-            algorithm.update(batches, step)
+        for batches in data:
+            algorithm.update(batches)
         algorithm.eval()
         with torch.no_grad():
             scores = torch.softmax(algorithm.predict(x), dim=1)[:, 1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from algorithm_helpers import build, draw
+from algorithm_helpers import extras as helper_extras
 
 from fairdg.algorithms.fddg import FDDG, FDDGNoSF, FDDGNoT, dual_ascent
 from fairdg.data.synthetic import load_synthetic
@@ -43,7 +44,7 @@ def test_dual_ascent_grows_while_violated_shrinks_when_satisfied_never_negative(
 def test_multipliers_follow_the_constraints_in_updates(tiny_tabular):
     # an unreachable margin: both constraints stay violated, both multipliers grow
     algorithm = build("fddg", tiny_tabular, fddg_gamma1=0.0, fddg_gamma2=0.0)
-    stats = [algorithm.update(b, i) for i, b in enumerate(draw(tiny_tabular, 4))]
+    stats = [algorithm.update(b) for b in draw(tiny_tabular, 4)]
     assert all(
         {"ce", "inv_constraint", "fair_constraint", "lambda_inv", "lambda_fair"} <= set(s)
         for s in stats
@@ -56,7 +57,7 @@ def test_multipliers_follow_the_constraints_in_updates(tiny_tabular):
     algorithm = build(
         "fddg", tiny_tabular, fddg_gamma1=20.0, fddg_gamma2=20.0, fddg_eta1=0.1, fddg_eta2=0.1
     )
-    stats = [algorithm.update(b, i) for i, b in enumerate(draw(tiny_tabular, 3))]
+    stats = [algorithm.update(b) for b in draw(tiny_tabular, 3)]
     assert [s["lambda_fair"] for s in stats] == [0.0, 0.0, 0.0]
     assert stats[-1]["lambda_inv"] == 0.0
     assert algorithm.multipliers.tolist() == [0.0, 0.0]
@@ -66,18 +67,18 @@ def test_multipliers_follow_the_constraints_in_updates(tiny_tabular):
 
 def test_variants_report_only_their_constraints(tiny_tabular):
     batches = draw(tiny_tabular, 1)[0]
-    no_t = build("fddg-no-t", tiny_tabular).update(batches, 0)
+    no_t = build("fddg-no-t", tiny_tabular).update(batches)
     assert "fair_constraint" in no_t and "inv_constraint" not in no_t
-    no_fc = build("fddg-no-fc", tiny_tabular).update(batches, 0)
+    no_fc = build("fddg-no-fc", tiny_tabular).update(batches)
     assert "inv_constraint" in no_fc and "fair_constraint" not in no_fc
-    no_sf = build("fddg-no-sf", tiny_tabular).update(batches, 0)
+    no_sf = build("fddg-no-sf", tiny_tabular).update(batches)
     assert {"inv_constraint", "fair_constraint"} <= set(no_sf)
 
 
 def test_transformation_errors(tiny_tabular):
     with pytest.raises(ValueError, match="fairdg transform train"):
         FDDG(tiny_tabular.input_shape, 2, 3)
-    extras = FDDG.test_extras(tiny_tabular)
+    extras = helper_extras(FDDG, tiny_tabular)
     with pytest.raises(ValueError, match="without the sensitive factor"):
         FDDGNoSF(tiny_tabular.input_shape, 2, 3, **extras)
     with pytest.raises(ValueError, match="uses no transformation model"):
@@ -148,6 +149,6 @@ def test_fairness_constraint_on_pooled_or_separate_sets(tiny_tabular, mode, monk
             algorithm.fairness_penalty(syn, z_syn).item(),
         ]
         pooled = algorithm.fairness_penalty(torch.cat([real, syn]), torch.cat([z, z_syn])).item()
-    stats = algorithm.update(batches, 0)
+    stats = algorithm.update(batches)
     expected = max(gaps) if mode == "max" else pooled
     assert stats["fair_constraint"] == pytest.approx(expected, abs=1e-6)

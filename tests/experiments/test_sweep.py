@@ -15,6 +15,7 @@ import pytest
 from fairdg.experiments.protocol import SweepSpec, expand
 from fairdg.experiments.sweep import plan, run_state, run_sweep
 from fairdg.records import load_jsonl, read_json
+from fairdg.runlock import is_locked
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -105,6 +106,7 @@ if __name__ == "__main__":
 
 
 @pytest.mark.slow
+@pytest.mark.kill_resume
 def test_killed_sweep_resumes_every_run_exactly_once(tmp_path):
     output = tmp_path / "runs"
     script = tmp_path / "sweep.py"
@@ -121,13 +123,16 @@ def test_killed_sweep_resumes_every_run_exactly_once(tmp_path):
     summary = output / "results.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
-        if summary.exists() and summary.read_text().count("\n") >= 1:
-            break
+        if any(output.glob("*/done.json")):  # a run is complete (its summary line may
+            break  # come before its done.json: waiting for that line would race)
         time.sleep(0.05)
     assert process.poll() is None, "the sweep finished before it could be interrupted"
     process.send_signal(signal.SIGTERM)
-    out, _ = process.communicate(timeout=30)
+    out, _ = process.communicate(timeout=60)
     assert process.returncode != 0, out
+    # Deterministic count: the sweep waits for its terminated workers before it exits, so no
+    # worker is still finishing a run (and so holding its lock) while done.json is counted.
+    assert not [p for p in output.iterdir() if p.is_dir() and is_locked(p)]
     done_before = len(list(output.glob("*/done.json")))
     assert 1 <= done_before < 6
     rerun = subprocess.run(

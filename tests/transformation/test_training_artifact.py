@@ -101,7 +101,7 @@ def test_corrupt_or_foreign_files_are_clear_errors(trained, tmp_path):
     with pytest.raises(ValueError, match="not a transformation model"):
         load_transformation(foreign)
     mismatched = tmp_path / "mismatched.pt"
-    data = torch.load(path, weights_only=False)
+    data = torch.load(path, weights_only=True)
     data["config"]["hidden"] = 64  # weights no longer fit the stored config
     save_checkpoint(mismatched, data)
     with pytest.raises(ValueError, match="do not fit the config"):

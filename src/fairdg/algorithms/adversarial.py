@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import Choice, HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Choice, HParam, Interval, LogUniform
 
 
 def mlp(n_inputs: int, n_outputs: int, width: int, depth: int, dropout: float) -> nn.Sequential:
@@ -44,23 +44,42 @@ class AdversarialBase(FeaturizerClassifier):
     """Featurizer + classifier (generator) against a domain discriminator."""
 
     HPARAMS = {
-        "dann_lambda": HParam(1.0, LogUniform(-2, 2), "weight of the adversarial term"),
-        "dann_grad_penalty": HParam(0.0, LogUniform(-2, 1), "disc. input-gradient penalty"),
-        "dann_beta1": HParam(0.5, Choice((0.0, 0.5)), "Adam beta1 of both optimisers"),
-        "d_steps_per_g_step": HParam(
-            1, LogUniform(0, 3, base=2, integer=True), "discriminator steps per generator step"
+        "dann_lambda": HParam(
+            1.0, LogUniform(-2, 2), "weight of the adversarial term", Interval(0)
         ),
-        "disc_width": HParam(256, LogUniform(6, 10, base=2, integer=True), "discriminator width"),
-        "disc_depth": HParam(3, Choice((3, 4, 5)), "discriminator linear layers"),
-        "disc_dropout": HParam(0.0, Choice((0.0, 0.1, 0.5)), "discriminator dropout"),
+        "dann_grad_penalty": HParam(
+            0.0, LogUniform(-2, 1), "disc. input-gradient penalty", Interval(0)
+        ),
+        "dann_beta1": HParam(
+            0.5,
+            Choice((0.0, 0.5)),
+            "Adam beta1 of both optimisers",
+            Interval(0, 1, high_open=True),
+        ),
+        "d_steps_per_g_step": HParam(
+            1,
+            LogUniform(0, 3, base=2, integer=True),
+            "discriminator steps per generator step",
+            Interval(1, integer=True),
+        ),
+        "disc_width": HParam(
+            256,
+            LogUniform(6, 10, base=2, integer=True),
+            "discriminator width",
+            Interval(1, integer=True),
+        ),
+        "disc_depth": HParam(
+            3, Choice((3, 4, 5)), "discriminator linear layers", Interval(2, integer=True)
+        ),
+        "disc_dropout": HParam(
+            0.0, Choice((0.0, 0.1, 0.5)), "discriminator dropout", Interval(0, 1, high_open=True)
+        ),
     }
     conditional: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         depth = int(self.hparams["disc_depth"])
-        if depth < 2:
-            raise ValueError(f"disc_depth must be >= 2, got {depth}")
         rep = self.featurizer.n_outputs
         self.discriminator = mlp(
             rep,
@@ -103,10 +122,11 @@ class AdversarialBase(FeaturizerClassifier):
             loss = loss + grad_penalty * grad.pow(2).sum(1).mean()
         return loss
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         self.update_count += 1
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
+        pooled = cat(batches)
+        x = pooled.x
+        y = pooled.y
         d = torch.cat([torch.full_like(b.y, i) for i, b in enumerate(batches)])
         d_steps = int(self.hparams["d_steps_per_g_step"])
         self.optimizer.zero_grad(set_to_none=True)
@@ -127,7 +147,7 @@ class AdversarialBase(FeaturizerClassifier):
         disc = self.disc_loss(features, y, d)
         loss = nll - self.hparams["dann_lambda"] * disc
         stats = {"loss": nll.item(), "gen_loss": loss.item(), "disc_loss": disc.item()}
-        loss = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        loss = self.add_fairness(loss, logits, pooled.z, stats)
         loss.backward()
         self.optimizer.step()
         return stats

@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import Choice, HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Choice, HParam, Interval, LogUniform, OneOf
 from fairdg.losses import MemoryBank, affinity_loss
 from fairdg.losses.affinity import DISTANCES, MATCHINGS
 
@@ -32,12 +31,17 @@ class Affinity(FeaturizerClassifier):
     """ERM plus ``affinity_lambda`` times the affinity loss of the representation."""
 
     HPARAMS = {
-        "affinity_lambda": HParam(0.01, LogUniform(-4, -1), "weight of the affinity loss"),
-        "affinity_distance": HParam("l1", Choice(("l1",)), f"distance, one of {DISTANCES}"),
+        "affinity_lambda": HParam(
+            0.01, LogUniform(-4, -1), "weight of the affinity loss", Interval(0)
+        ),
+        "affinity_distance": HParam(
+            "l1", Choice(("l1",)), f"distance, one of {DISTANCES}", OneOf(DISTANCES)
+        ),
         "affinity_on": HParam(
             "sensitive",
             Choice(("sensitive",)),
             "groups of the loss: 'sensitive' (z) or 'domain' (domain index)",
+            OneOf(AFFINITY_ON),
         ),
         "affinity_class_conditional": HParam(
             True, Choice((True,)), "neighbours share the anchor's class (eq. 3)"
@@ -53,44 +57,30 @@ class Affinity(FeaturizerClassifier):
             "nearest",
             Choice(("nearest",)),
             f"one of {MATCHINGS}: nearest neighbour (eq. 3) or sliced one-to-one matching (ours)",
+            OneOf(MATCHINGS),
         ),
         "affinity_projections": HParam(
-            32, Choice((32,)), "random directions of affinity_matching='sorted'"
+            32,
+            Choice((32,)),
+            "random directions of affinity_matching='sorted'",
+            Interval(1, integer=True),
         ),
         "affinity_bank": HParam(
-            0, Choice((0,)), "memory bank rows per (class, group) cell (0 = no bank)"
+            0,
+            Choice((0,)),
+            "memory bank rows per (class, group) cell (0 = no bank)",
+            Interval(0, integer=True),
         ),
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        hp = self.hparams
-        if hp["affinity_distance"] not in DISTANCES:
-            raise ValueError(
-                f"affinity_distance must be one of {DISTANCES}, got {hp['affinity_distance']!r}"
-            )
-        if hp["affinity_on"] not in AFFINITY_ON:
-            raise ValueError(
-                f"affinity_on must be one of {AFFINITY_ON}, got {hp['affinity_on']!r}"
-            )
-        if float(hp["affinity_lambda"]) < 0:
-            raise ValueError(f"affinity_lambda must be >= 0, got {hp['affinity_lambda']!r}")
-        if hp["affinity_matching"] not in MATCHINGS:
-            raise ValueError(
-                f"affinity_matching must be one of {MATCHINGS}, got {hp['affinity_matching']!r}"
-            )
-        capacity = int(hp["affinity_bank"])
-        if capacity < 0:
-            raise ValueError(f"affinity_bank must be >= 0 (0 = off), got {capacity}")
+        capacity = int(self.hparams["affinity_bank"])
         self.bank = MemoryBank(capacity) if capacity > 0 else None
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
-        groups = (
-            z if self.hparams["affinity_on"] == "sensitive" else torch.cat([b.d for b in batches])
-        )
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, d = cat(batches)
+        groups = z if self.hparams["affinity_on"] == "sensitive" else d
         rep = self.featurize(x)
         logits = self.classifier(rep)
         ce = F.cross_entropy(logits, y)

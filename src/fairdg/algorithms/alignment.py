@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import HParam, Interval, LogUniform
 from fairdg.losses import coral_penalty, mmd_penalty, pairwise_penalty
 
 
@@ -29,12 +29,15 @@ class FeatureAlignment(FeaturizerClassifier):
     """Mean domain risk + ``mmd_gamma`` * mean pairwise `distance` of representations."""
 
     HPARAMS = {
-        "mmd_gamma": HParam(1.0, LogUniform(-1, 1), "weight of the alignment penalty"),
+        "mmd_gamma": HParam(
+            1.0, LogUniform(-1, 1), "weight of the alignment penalty", Interval(0)
+        ),
     }
     distance: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        features = self.featurize(torch.cat([b.x for b in batches]))
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        pooled = cat(batches)
+        features = self.featurize(pooled.x)
         logits = self.classifier(features)
         sizes = [len(b.y) for b in batches]
         nll = torch.stack(
@@ -46,7 +49,7 @@ class FeatureAlignment(FeaturizerClassifier):
         penalty = pairwise_penalty(torch.split(features, sizes), self.distance)
         loss = nll + self.hparams["mmd_gamma"] * penalty
         stats = {"loss": loss.item(), "nll": nll.item(), "penalty": penalty.item()}
-        total = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats)
         self.step(total)
         return stats
 

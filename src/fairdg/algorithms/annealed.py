@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
+from fairdg.data.base import Batch, cat
 
 
 class AnnealedPenalty(FeaturizerClassifier):
@@ -33,14 +33,15 @@ class AnnealedPenalty(FeaturizerClassifier):
     ) -> torch.Tensor:
         raise NotImplementedError
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         count = int(self.update_count)
         anneal = int(self.hparams[self.ANNEAL])
         weight = float(self.hparams[self.LAMBDA]) if count >= anneal else 1.0
         if count == anneal:
             self.optimizer = self.make_optimizer(self.network.parameters())
 
-        logits = self.predict(torch.cat([b.x for b in batches]))
+        pooled = cat(batches)
+        logits = self.predict(pooled.x)
         per_domain = list(torch.split(logits, [len(b.y) for b in batches]))
         ys = [b.y for b in batches]
         risks = torch.stack([F.cross_entropy(lg, y) for lg, y in zip(per_domain, ys, strict=True)])
@@ -48,7 +49,7 @@ class AnnealedPenalty(FeaturizerClassifier):
         penalty = self.penalty(per_domain, ys, risks)
         loss = nll + weight * penalty
         stats = {"loss": loss.item(), "nll": nll.item(), "penalty": penalty.item()}
-        total = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats)
         self.step(total)
         self.update_count += 1
         return stats

@@ -2,7 +2,7 @@
 
 An `Algorithm` is a ``torch.nn.Module`` that owns its networks and optimiser. It declares its
 hyperparameters in ``HPARAMS`` (merged with those of its base classes), takes one optimisation
-step with ``update(batches, step)`` given one `Batch` per training domain and returns a dict of
+step with ``update(batches)`` given one `Batch` per training domain and returns a dict of
 floats (loss terms), and maps inputs to logits with ``predict(x)``. ``featurize(x)`` returns the
 representation layer. Every algorithm can add the relaxed demographic-parity penalty of FDDG's
 definition 1 (``fair_lambda`` > 0): the "-FC" variants of the FDDG paper.
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from fairdg.data.base import Batch
-from fairdg.hparams import Choice, HParam, LogUniform, resolve
+from fairdg.hparams import Choice, HParam, Interval, LogUniform, ResolvedHParams, resolve
 from fairdg.losses import relaxed_dp
 from fairdg.networks import NETWORK_HPARAMS, build_classifier, build_featurizer
 
@@ -26,16 +26,31 @@ class Algorithm(nn.Module):
     """Base class: hyperparameter handling, the shared optimiser and the fairness penalty."""
 
     HPARAMS: ClassVar[dict[str, HParam]] = {
-        "lr": HParam(1e-3, LogUniform(-4.5, -2.5), "learning rate (Adam)"),
-        "weight_decay": HParam(0.0, LogUniform(-6, -2), "weight decay (Adam)"),
-        "batch_size": HParam(64, LogUniform(3, 9, base=2, integer=True), "batch size per domain"),
+        "lr": HParam(
+            1e-3,
+            LogUniform(-4.5, -2.5),
+            "learning rate (Adam)",
+            Interval(0, 10, low_open=True, high_open=True),
+        ),
+        "weight_decay": HParam(0.0, LogUniform(-6, -2), "weight decay (Adam)", Interval(0)),
+        "batch_size": HParam(
+            64,
+            LogUniform(3, 9, base=2, integer=True),
+            "batch size per domain",
+            Interval(1, integer=True),
+        ),
         # 0 for the plain methods (and never searched); > 0 gives the "-FC" variant of any
         # algorithm, e.g. ``--hparam fair_lambda=1`` (see docs/algorithms.md).
         "fair_lambda": HParam(
-            0.0, Choice((0.0,)), "weight of the relaxed DP penalty; > 0: the -FC variant"
+            0.0,
+            Choice((0.0,)),
+            "weight of the relaxed DP penalty; > 0: the -FC variant",
+            Interval(0),
         ),
         **NETWORK_HPARAMS,
     }
+    # Whether the constructor takes a trained transformation model (``transformation=``, FDDG).
+    USES_TRANSFORMATION: ClassVar[bool] = False
     # Names (as in named_parameters) of trainable parameters that legitimately never receive a
     # gradient from `update`; the registry-driven tests exempt them. Keep this tiny.
     UNUSED_PARAMETERS: ClassVar[tuple[str, ...]] = ()
@@ -53,7 +68,10 @@ class Algorithm(nn.Module):
         self.num_classes = num_classes
         self.num_domains = num_domains
         self.num_groups = num_groups
-        self.hparams = resolve(self.declared_hparams(), hparams or {})
+        if isinstance(hparams, ResolvedHParams):  # resolved once, by `prepare`
+            self.hparams = dict(hparams)
+        else:  # built directly (tests, notebooks): partial overrides
+            self.hparams = dict(resolve(self.declared_hparams(), hparams or {}))
 
     @classmethod
     def declared_hparams(cls) -> dict[str, HParam]:
@@ -63,14 +81,7 @@ class Algorithm(nn.Module):
             merged.update(getattr(klass, "HPARAMS", {}))
         return merged
 
-    @classmethod
-    def test_extras(cls, dataset: Any) -> dict[str, Any]:
-        """Extra constructor arguments (e.g. a small transformation model) that registry-driven
-        tests pass when building this algorithm on a tiny `dataset`; most algorithms need none.
-        """
-        return {}
-
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         raise NotImplementedError
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:

@@ -33,9 +33,9 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import Choice, Fixed, HParam, LogUniform, Uniform
-from fairdg.transformation import TransformationModel, default_config
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Choice, Fixed, HParam, Interval, LogUniform, OneOf, Uniform
+from fairdg.transformation import TransformationModel, check_compatible
 from fairdg.transformation.artifact import TRAIN_HINT
 
 
@@ -46,19 +46,27 @@ class FDDG(FeaturizerClassifier):
     # their code's value as the default and search log-uniformly over [1e-4, 0.025].
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "fddg_gamma1": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the KL invariance constraint"
+            0.025, LogUniform(-4, -1.6), "margin of the KL invariance constraint", Interval(0)
         ),
         "fddg_gamma2": HParam(
-            0.025, LogUniform(-4, -1.6), "margin of the relaxed-DP fairness constraint"
+            0.025,
+            LogUniform(-4, -1.6),
+            "margin of the relaxed-DP fairness constraint",
+            Interval(0),
         ),
-        "fddg_eta1": HParam(0.05, Uniform(0.001, 0.1), "dual step size of lambda1 (invariance)"),
-        "fddg_eta2": HParam(0.05, Uniform(0.001, 0.1), "dual step size of lambda2 (fairness)"),
-        "fddg_lambda1_init": HParam(1.0, Fixed(), "initial invariance multiplier"),
-        "fddg_lambda2_init": HParam(1.0, Fixed(), "initial fairness multiplier"),
+        "fddg_eta1": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of lambda1 (invariance)", Interval(0)
+        ),
+        "fddg_eta2": HParam(
+            0.05, Uniform(0.001, 0.1), "dual step size of lambda2 (fairness)", Interval(0)
+        ),
+        "fddg_lambda1_init": HParam(1.0, Fixed(), "initial invariance multiplier", Interval(0)),
+        "fddg_lambda2_init": HParam(1.0, Fixed(), "initial fairness multiplier", Interval(0)),
         "fddg_fair_sets": HParam(
             "pooled",
             Choice(("pooled", "max")),
             "relaxed DP of real + synthetic pooled (paper) or the max of the two gaps (ours)",
+            OneOf(("pooled", "max")),
         ),
     }
     USES_TRANSFORMATION: ClassVar[bool] = True  # augment with T (False: fddg-no-t)
@@ -90,12 +98,7 @@ class FDDG(FeaturizerClassifier):
             raise TypeError(
                 f"transformation must be a TransformationModel, got {type(t).__name__}"
             )
-        if tuple(t.config.input_shape) != self.input_shape:
-            raise ValueError(
-                f"the transformation model takes inputs of shape "
-                f"{tuple(t.config.input_shape)}, the data have shape "
-                f"{self.input_shape}; {TRAIN_HINT}"
-            )
+        check_compatible(t, None, self.input_shape)
         if t.config.use_sensitive != self.SENSITIVE_FACTOR:
             want = "with" if self.SENSITIVE_FACTOR else "without"
             flag = "" if self.SENSITIVE_FACTOR else " --no-sensitive"
@@ -106,44 +109,14 @@ class FDDG(FeaturizerClassifier):
         t.requires_grad_(False)  # T is fixed: only the classifier is trained
         return t.eval()
 
-    @classmethod
-    def test_extras(cls, dataset: Any) -> dict[str, Any]:
-        """A tiny untrained T for `dataset` (fixed seed), so registry tests can build FDDG."""
-        if not cls.USES_TRANSFORMATION:
-            return {}
-        image = len(dataset.input_shape) == 3
-        small = {
-            "width": 4,
-            "semantic_channels": 8,
-            "content_channels": 8,
-            "mlp_dim": 8,
-            "disc_width": 4,
-            "hidden": 8,
-            "semantic_dim": 8,
-            "content_dim": 4,
-        }
-        config = default_config(
-            dataset,
-            use_sensitive=cls.SENSITIVE_FACTOR,
-            **small,
-            **({"x_low": 0.0, "x_high": 1.0} if image else {}),
-        )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model = TransformationModel(config)
-        model.meta = {"dataset": dataset.name, "train_domains": []}
-        return {"transformation": model}
-
     def train(self, mode: bool = True) -> FDDG:
         super().train(mode)
         if self.transformation is not None:
             self.transformation.eval()
         return self
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
-        z = torch.cat([b.z for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        x, y, z, _ = cat(batches)
         logits = self.predict(x)
         ce = F.cross_entropy(logits, y)
         stats: dict[str, float] = {"ce": ce.item()}

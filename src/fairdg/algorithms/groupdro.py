@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import Fixed, HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Fixed, HParam, Interval, LogUniform, OneOf
 
 GROUPINGS = ("domain", "domain_sensitive")
 
@@ -27,17 +27,20 @@ class GroupDRO(FeaturizerClassifier):
     """Exponentiated weights over groups; loss = weighted sum of group risks."""
 
     HPARAMS = {
-        "groupdro_eta": HParam(1e-2, LogUniform(-3, -1), "step size of the group-weight ascent"),
+        "groupdro_eta": HParam(
+            1e-2, LogUniform(-3, -1), "step size of the group-weight ascent", Interval(0)
+        ),
         "groupdro_groups": HParam(
-            "domain", Fixed(), "groups: 'domain' or 'domain_sensitive' (domain x sensitive group)"
+            "domain",
+            Fixed(),
+            "groups: 'domain' or 'domain_sensitive' (domain x sensitive group)",
+            OneOf(GROUPINGS),
         ),
     }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         grouping = self.hparams["groupdro_groups"]
-        if grouping not in GROUPINGS:
-            raise ValueError(f"groupdro_groups must be one of {GROUPINGS}, got {grouping!r}")
         per_domain = self.num_groups if grouping == "domain_sensitive" else 1
         n = self.num_domains * per_domain
         self.register_buffer("q", torch.full((n,), 1.0 / n))
@@ -48,9 +51,10 @@ class GroupDRO(FeaturizerClassifier):
             return torch.full_like(batch.y, domain)
         return domain * self.num_groups + batch.z
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = torch.cat([b.x for b in batches])
-        y = torch.cat([b.y for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        pooled = cat(batches)
+        x = pooled.x
+        y = pooled.y
         groups = torch.cat([self.group_index(b, i) for i, b in enumerate(batches)])
         logits = self.predict(x)
         losses = F.cross_entropy(logits, y, reduction="none")
@@ -72,6 +76,6 @@ class GroupDRO(FeaturizerClassifier):
             "worst_risk": risks[present].max().item(),
             "max_weight": self.q.max().item(),
         }
-        total = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats)
         self.step(total)
         return stats

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from fairdg.algorithms.annealed import AnnealedPenalty
-from fairdg.hparams import HParam, LogUniform
+from fairdg.hparams import HParam, Interval, LogUniform
 from fairdg.losses import irm_penalty
 
 
@@ -23,9 +23,14 @@ class IRM(AnnealedPenalty):
     """Cross-entropy + the IRMv1 penalty, annealed."""
 
     HPARAMS = {
-        "irm_lambda": HParam(1e2, LogUniform(-1, 5), "IRM penalty weight after annealing"),
+        "irm_lambda": HParam(
+            1e2, LogUniform(-1, 5), "IRM penalty weight after annealing", Interval(0)
+        ),
         "irm_penalty_anneal_iters": HParam(
-            500, LogUniform(0, 4, integer=True), "updates with penalty weight 1 before irm_lambda"
+            500,
+            LogUniform(0, 4, integer=True),
+            "updates with penalty weight 1 before irm_lambda",
+            Interval(0, integer=True),
         ),
     }
     LAMBDA = "irm_lambda"

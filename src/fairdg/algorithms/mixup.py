@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import HParam, Interval, LogUniform
 
 
 def random_pairs(n: int) -> list[tuple[int, int]]:
@@ -49,16 +49,15 @@ class Mixup(FeaturizerClassifier):
     """Inter-domain mixup of inputs and of the two cross-entropy terms."""
 
     HPARAMS = {
-        "mixup_alpha": HParam(0.2, LogUniform(-1, 1), "Beta(alpha, alpha) of the mixing weight"),
+        "mixup_alpha": HParam(
+            0.2,
+            LogUniform(-1, 1),
+            "Beta(alpha, alpha) of the mixing weight",
+            Interval(0, low_open=True),
+        ),
     }
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        alpha = float(self.hparams["mixup_alpha"])
-        if not alpha > 0:
-            raise ValueError(f"mixup_alpha must be > 0, got {alpha!r}")
-
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         loss = 0.0
         pairs = random_pairs(len(batches))
         for i, j in pairs:
@@ -70,7 +69,8 @@ class Mixup(FeaturizerClassifier):
         loss = loss / len(pairs)
         stats = {"loss": loss.item()}
         if self.hparams["fair_lambda"] > 0:
-            real = self.predict(torch.cat([b.x for b in batches]))
-            loss = self.add_fairness(loss, real, torch.cat([b.z for b in batches]), stats)
+            pooled = cat(batches)
+            real = self.predict(pooled.x)
+            loss = self.add_fairness(loss, real, pooled.z, stats)
         self.step(loss)
         return stats

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import Choice, HParam, LogUniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import Choice, HParam, Interval, LogUniform
 
 Pair = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -48,11 +48,15 @@ class MLDG(FeaturizerClassifier):
     """First-order MLDG."""
 
     HPARAMS = {
-        "mldg_beta": HParam(1.0, LogUniform(-1, 1), "weight of the meta-test gradient"),
-        "mldg_n_meta_test": HParam(2, Choice((1, 2)), "meta-test domains per update"),
+        "mldg_beta": HParam(
+            1.0, LogUniform(-1, 1), "weight of the meta-test gradient", Interval(0)
+        ),
+        "mldg_n_meta_test": HParam(
+            2, Choice((1, 2)), "meta-test domains per update", Interval(1, integer=True)
+        ),
     }
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         beta = float(self.hparams["mldg_beta"])
         n_domains = len(batches)
         params = list(self.network.parameters())
@@ -83,9 +87,10 @@ class MLDG(FeaturizerClassifier):
 
         stats = {"loss": objective / n_domains}
         if self.hparams["fair_lambda"] > 0:
-            logits = self.predict(torch.cat([b.x for b in batches]))
+            pooled = cat(batches)
+            logits = self.predict(pooled.x)
             zero = logits.sum() * 0.0
-            fair = self.add_fairness(zero, logits, torch.cat([b.z for b in batches]), stats)
+            fair = self.add_fairness(zero, logits, pooled.z, stats)
             fair.backward()  # adds the penalty's gradient to the accumulated G_i + beta G_j
         self.optimizer.step()
         return stats

@@ -19,19 +19,29 @@ import torch.nn.functional as F
 
 from fairdg.algorithms.augment import color_jitter, gaussian_noise
 from fairdg.algorithms.base import FeaturizerClassifier
-from fairdg.data.base import Batch
-from fairdg.hparams import HParam, LogUniform, Uniform
+from fairdg.data.base import Batch, cat
+from fairdg.hparams import HParam, Interval, LogUniform, Uniform
 
 
 class RandAug(FeaturizerClassifier):
     """ERM with random colour jitter (images) or Gaussian feature noise (tabular)."""
 
     HPARAMS = {
-        "aug_brightness": HParam(0.3, Uniform(0.0, 0.5), "brightness factor spread (images)"),
-        "aug_contrast": HParam(0.3, Uniform(0.0, 0.5), "contrast factor spread (images)"),
-        "aug_saturation": HParam(0.3, Uniform(0.0, 0.5), "saturation factor spread (images)"),
-        "aug_hue": HParam(0.1, Uniform(0.0, 0.5), "hue shift spread in turns (images)"),
-        "aug_noise": HParam(0.1, LogUniform(-2, 0), "std of Gaussian feature noise (tabular)"),
+        "aug_brightness": HParam(
+            0.3, Uniform(0.0, 0.5), "brightness factor spread (images)", Interval(0)
+        ),
+        "aug_contrast": HParam(
+            0.3, Uniform(0.0, 0.5), "contrast factor spread (images)", Interval(0)
+        ),
+        "aug_saturation": HParam(
+            0.3, Uniform(0.0, 0.5), "saturation factor spread (images)", Interval(0)
+        ),
+        "aug_hue": HParam(
+            0.1, Uniform(0.0, 0.5), "hue shift spread in turns (images)", Interval(0)
+        ),
+        "aug_noise": HParam(
+            0.1, LogUniform(-2, 0), "std of Gaussian feature noise (tabular)", Interval(0)
+        ),
     }
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
@@ -42,12 +52,13 @@ class RandAug(FeaturizerClassifier):
             )
         return gaussian_noise(x, float(h["aug_noise"]))
 
-    def update(self, batches: Sequence[Batch], step: int) -> dict[str, float]:
-        x = self.augment(torch.cat([b.x for b in batches]))
-        y = torch.cat([b.y for b in batches])
+    def update(self, batches: Sequence[Batch]) -> dict[str, float]:
+        pooled = cat(batches)
+        x = self.augment(pooled.x)
+        y = pooled.y
         logits = self.predict(x)
         loss = F.cross_entropy(logits, y)
         stats = {"loss": loss.item()}
-        total = self.add_fairness(loss, logits, torch.cat([b.z for b in batches]), stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats)
         self.step(total)
         return stats

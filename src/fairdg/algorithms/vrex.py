@@ -10,7 +10,7 @@ one Adam step on that objective (plus the optional relaxed-DP penalty, ``fair_la
 from __future__ import annotations
 
 from fairdg.algorithms.annealed import AnnealedPenalty
-from fairdg.hparams import HParam, LogUniform
+from fairdg.hparams import HParam, Interval, LogUniform
 from fairdg.losses import vrex_penalty
 
 
@@ -18,9 +18,14 @@ class VREx(AnnealedPenalty):
     """Mean domain risk + the variance of the domain risks, annealed."""
 
     HPARAMS = {
-        "vrex_lambda": HParam(1e1, LogUniform(-1, 5), "variance penalty weight after annealing"),
+        "vrex_lambda": HParam(
+            1e1, LogUniform(-1, 5), "variance penalty weight after annealing", Interval(0)
+        ),
         "vrex_penalty_anneal_iters": HParam(
-            500, LogUniform(0, 4, integer=True), "updates with penalty weight 1 before vrex_lambda"
+            500,
+            LogUniform(0, 4, integer=True),
+            "updates with penalty weight 1 before vrex_lambda",
+            Interval(0, integer=True),
         ),
     }
     LAMBDA = "vrex_lambda"

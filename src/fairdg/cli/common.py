@@ -9,8 +9,7 @@ import math
 from collections.abc import Sequence
 
 from fairdg.cli import flags
-
-TABLE_METRICS = ("accuracy", "dp_diff", "dp_ratio", "eopp_diff", "eodds_diff", "fairness_auc")
+from fairdg.data import typed_dataset_options
 
 
 def add_run_flags(
@@ -47,7 +46,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
     """RunConfig keyword arguments from the shared flags."""
     return dict(
         dataset=args.dataset,
-        data_options=flags.data_options_of(args),
+        data_options=typed_dataset_options(args.dataset, flags.data_options_of(args)),
         algorithm=args.algorithm,
         hparams=flags.hparams_of(args),
         hparams_seed=args.hparams_seed,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from fairdg.algorithms import ALGORITHMS
+from fairdg.algorithms import ALGORITHMS, Algorithm
 from fairdg.cli import flags
 from fairdg.cli.common import fmt, print_table
-from fairdg.data import DATASETS, dataset_options, load_dataset
+from fairdg.data import DATASETS, DatasetInfo, dataset_info, dataset_options, load_dataset
 from fairdg.data.sources import search_dirs
 from fairdg.hparams import describe
 
@@ -53,35 +52,33 @@ def datasets_command(args: argparse.Namespace) -> int:
         paper = f" [{entry.paper}]" if entry.paper else ""
         print(f"{entry.name}: {entry.description}{paper}")
         info = dataset_info(name)
-        for key in ("shape", "domains", "classes", "groups"):
-            if key in info:
-                print(f"    {key + ':':9s} {info[key]}")
-        print(f"    {'data:':9s} {data_location(info)}")
+        domains = ", ".join(info.domains)
+        if info.domains_note:
+            domains = f"{domains} ({info.domains_note})" if domains else info.domains_note
+        rows = [("shape", f"{info.shape} ({info.input_kind})"), ("domains", domains)]
+        rows += [("classes", info.classes), ("groups", info.groups)]
+        rows += [("data", data_location(info))]
+        for key, text in rows:
+            print(f"    {key + ':':9s} {text}")
         options = ", ".join(f"{k}={v!r}" for k, v in dataset_options(name).items() if k != "root")
         print(f"    {'options:':9s} {options}")
     return 0
 
 
-def dataset_info(name: str) -> dict:
-    """The static description (``DATASET_INFO``) in the module of a dataset's loader."""
-    module = sys.modules.get(DATASETS.get(name).__module__)
-    return dict(getattr(module, "DATASET_INFO", {}).get(name, {}))
-
-
-def data_location(info: dict) -> str:
+def data_location(info: DatasetInfo) -> str:
     """Where a dataset's files are looked for, and whether they are there (names only)."""
-    if info.get("generated"):
+    if info.source == "generated":
         return "generated, no files"
-    if info.get("user_file"):
+    if info.source == "user file":
         return "your CSV file (path=FILE)"
-    if "folder" not in info:
-        return f"bundled with {info['bundled']}" if "bundled" in info else "see --show"
-    folders = search_dirs(info["folder"])
+    if not info.folder:
+        return f"bundled with {info.bundled}" if info.bundled else "see --show"
+    folders = search_dirs(info.folder)
     found = [str(d) for d in folders if d.is_dir() and any(d.iterdir())]
-    files = ", ".join(info.get("files", []))
+    files = ", ".join(info.files)
     where = "; ".join(str(d) for d in folders)
     status = f"found in {found[0]}" if found else "not found"
-    bundled = f"; bundled copy in {info['bundled']}" if "bundled" in info else ""
+    bundled = f"; bundled copy in {info.bundled}" if info.bundled else ""
     return f"{files} in root=DIR or {where} ({status}{bundled})"
 
 
@@ -137,11 +134,25 @@ def _dep(value) -> str:
 
 def algorithms_command(args: argparse.Namespace) -> int:
     names = args.names or ALGORITHMS.names()
-    for name in names:
-        entry = ALGORITHMS.entry(name)
+    entries = [ALGORITHMS.entry(name) for name in names]
+    shared = Algorithm.declared_hparams()
+    print("shared by every algorithm (dataset defaults override the default):")
+    overrides = {n: dataset_info(n).default_hparams for n in DATASETS.names()}
+    for knob, default, space, help_text in describe(shared):
+        per_dataset = ", ".join(
+            f"{n} {v!r}"
+            for n, d in overrides.items()
+            for k, v in d.items()
+            if k == knob and v != shared[knob].default
+        )
+        print(f"    {knob:28s} {default:>10s}  {space:24s} {help_text}")
+        if per_dataset:
+            print(f"    {'':28s} {'':>10s}  datasets: {per_dataset}")
+    for entry in entries:
         print(
             f"{entry.name:12s} {entry.description}" + (f" [{entry.paper}]" if entry.paper else "")
         )
-        for knob, default, space, help_text in describe(entry.obj.declared_hparams()):
+        own = {k: hp for k, hp in entry.obj.declared_hparams().items() if shared.get(k) != hp}
+        for knob, default, space, help_text in describe(own):
             print(f"    {knob:28s} {default:>10s}  {space:24s} {help_text}")
     return 0

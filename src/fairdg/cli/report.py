@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from fairdg.metrics.catalogue import SUMMARY_KEYS
+
 SELECTIONS = ("training", "lodo", "oracle", "fair")
 WHY_EMPTY = {
     "training": "no complete run records a val.accuracy",
@@ -121,8 +123,9 @@ def report_command(args: argparse.Namespace) -> int:
     for metric in args.metrics:
         if not summary.loc[summary["metric"] == metric, "n"].any():
             print(
-                f"metric {metric!r} is not recorded in the selected evaluations (keys like "
-                "'accuracy', 'dp_ratio', 'dp_diff', 'eopp_diff', 'fairness_auc')",
+                f"metric {metric!r} is not recorded in the selected evaluations (keys: "
+                + ", ".join(k for k in SUMMARY_KEYS if k != "loss")
+                + ")",
                 file=sys.stderr,
             )
     for name in selections:

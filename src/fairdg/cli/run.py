@@ -10,7 +10,8 @@ import argparse
 
 from fairdg.algorithms import ALGORITHMS
 from fairdg.cli import flags
-from fairdg.cli.common import TABLE_METRICS, add_run_flags, config_kwargs, print_table
+from fairdg.cli.common import add_run_flags, config_kwargs, print_table
+from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
 from fairdg.training import RunConfig, train
 from fairdg.training.distributed import is_main
 
@@ -40,9 +41,7 @@ def add_parser(sub) -> None:
 
 def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]:
     """`config` for algorithm `name`, with the transformation model only when it uses one."""
-    if config.transformation is None or getattr(
-        ALGORITHMS.get(name), "USES_TRANSFORMATION", False
-    ):
+    if config.transformation is None or ALGORITHMS.get(name).USES_TRANSFORMATION:
         return config.replace(algorithm=name), []
     return config.replace(algorithm=name, transformation=None), ["--transformation"]
 

@@ -1,7 +1,8 @@
 """Datasets: the multi-domain data model and a registry of loaders.
 
 ``load_dataset(name, root=None, **options)`` builds a `MultiDomainDataset`. To add a dataset,
-write ``data/<name>.py`` with a loader and add one line to `_ENTRIES` below.
+write ``data/<name>.py`` with a loader and its `DatasetInfo` (``DATASET_INFO``), and add one
+line to `_ENTRIES` below (and its info to `_INFO`).
 """
 
 from __future__ import annotations
@@ -10,18 +11,31 @@ import inspect
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
+from fairdg.data.adult import DATASET_INFO as _ADULT_INFO
 from fairdg.data.adult import load_adult
 from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
+from fairdg.data.ccmnist import DATASET_INFO as _CCMNIST_INFO
 from fairdg.data.ccmnist import load_ccmnist
+from fairdg.data.celeba import DATASET_INFO as _CELEBA_INFO
 from fairdg.data.celeba import load_celeba
+from fairdg.data.csv import DATASET_INFO as _CSV_INFO
 from fairdg.data.csv import load_csv
+from fairdg.data.digits import DATASET_INFO as _DIGITS_INFO
 from fairdg.data.digits import load_digits
+from fairdg.data.fairface import DATASET_INFO as _FAIRFACE_INFO
 from fairdg.data.fairface import load_fairface
+from fairdg.data.info import DatasetInfo, without_location
+from fairdg.data.mnist import DATASET_INFO as _MNIST_INFO
 from fairdg.data.mnist import load_mnist_inverted, load_mnist_rotated
+from fairdg.data.nysf import DATASET_INFO as _NYSF_INFO
 from fairdg.data.nysf import load_nysf
+from fairdg.data.synthetic import DATASET_INFO as _SYNTHETIC_INFO
 from fairdg.data.synthetic import load_synthetic
+from fairdg.data.yfcc import DATASET_INFO as _YFCC_INFO
 from fairdg.data.yfcc import load_yfcc
+from fairdg.parsing import typed_options
 from fairdg.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -64,8 +78,25 @@ _ENTRIES = [
     ("yfcc", load_yfcc, "YFCC100M-FDG; domains = period, y = outdoor, z = N. America", "FDDG"),
     ("csv", load_csv, "your own CSV: path=, target=, sensitive=, [domain=]", ""),
 ]
+_INFO: dict[str, DatasetInfo] = {
+    **_ADULT_INFO,
+    **_CCMNIST_INFO,
+    **_CELEBA_INFO,
+    **_CSV_INFO,
+    **_DIGITS_INFO,
+    **_FAIRFACE_INFO,
+    **_MNIST_INFO,
+    **_NYSF_INFO,
+    **_SYNTHETIC_INFO,
+    **_YFCC_INFO,
+}
 for _name, _loader, _description, _paper in _ENTRIES:
-    DATASETS.register(_name, _loader, _description, _paper)
+    DATASETS.register(_name, _loader, _description, _paper, info=_INFO[_name])
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The static `DatasetInfo` of a registered dataset (no data are loaded)."""
+    return DATASETS.entry(name).info
 
 
 def dataset_options(name: str) -> dict[str, Any]:
@@ -97,6 +128,7 @@ def load_dataset(name: str, root: str | None = None, **options: Any) -> MultiDom
             f"unknown option(s) {', '.join(map(repr, unknown))} for dataset {name!r}; "
             f"valid options: {', '.join(sorted([*valid, 'image_size']))}"
         )
+    options = typed_options(loader, options, "data option")
     if image_size is None:
         return loader(root=root, **options)
     image_size = _check_image_size(name, image_size, options)
@@ -122,8 +154,6 @@ def _check_image_size(name: str, value: Any, options: dict[str, Any]) -> int:
 def resize_images(dataset: MultiDomainDataset, size: int) -> MultiDomainDataset:
     """Every domain's images resized (bilinear) to ``size x size``; data option ``image_size``
     of the datasets whose loader has no ``size`` (MNIST variants, ccMNIST, digits)."""
-    import torch.nn.functional as F
-
     if len(dataset.input_shape) != 3:
         raise ValueError(
             f"dataset {dataset.name!r} is not an image dataset (input shape "
@@ -141,12 +171,24 @@ def resize_images(dataset: MultiDomainDataset, size: int) -> MultiDomainDataset:
     return dataset
 
 
+def typed_dataset_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` typed from the signature of dataset `name`'s loader (``"False"`` -> False);
+    unchanged for an unknown dataset name, which `load_dataset` reports."""
+    if name not in DATASETS:
+        return dict(options)
+    return typed_options(DATASETS.get(name), options, "data option")
+
+
 __all__ = [
     "DATASETS",
     "Batch",
+    "DatasetInfo",
     "Domain",
     "MultiDomainDataset",
     "Split",
+    "dataset_info",
     "dataset_options",
+    "without_location",
     "load_dataset",
+    "typed_dataset_options",
 ]

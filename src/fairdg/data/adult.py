@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, locate
 
 _URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/"
@@ -78,15 +79,20 @@ WORKCLASS = {
 DOMAIN_OPTIONS = ("race", "age", "workclass")
 # What `fairdg datasets` prints without loading the data.
 DATASET_INFO = {
-    "adult": {
-        "shape": "(about 100,) tabular one-hot",
-        "domains": "all (or by domain= race / age / workclass)",
-        "classes": "<=50K / >50K",
-        "groups": "female / male (sensitive=race: non-white / white)",
-        "folder": "adult",
-        "files": [f.name + "[.gz]" for f in FILES],
-        "bundled": "fairdg (used unless root= or download=true)",
-    },
+    "adult": DatasetInfo(
+        input_kind="tabular",
+        shape="(about 100,) one-hot",
+        domains=("all",),
+        domains_note="domain= race / age / workclass splits it",
+        classes="<=50K / >50K",
+        groups="female / male (sensitive=race: non-white / white)",
+        source="bundled",
+        default_steps=2000,
+        default_hparams={"batch_size": 512, "lr": 1e-3},
+        folder="adult",
+        files=tuple(f.name + "[.gz]" for f in FILES),
+        bundled="fairdg (used unless root= or download=true)",
+    ),
 }
 
 
@@ -211,8 +217,8 @@ def load_adult(
         sensitive_name=sensitive,
         standardize=standardize,
         feature_names=list(encoded.columns),
-        default_steps=2000,
-        default_hparams={"batch_size": 512, "lr": 1e-3},
+        default_steps=DATASET_INFO["adult"].default_steps,
+        default_hparams=dict(DATASET_INFO["adult"].default_hparams),
         meta={
             "source": "UCI Adult (Becker & Kohavi 1996), CC BY 4.0",
             "files": {k: str(v) for k, v in paths.items()},

@@ -30,6 +30,12 @@ class Batch(NamedTuple):
     d: torch.Tensor
 
 
+def cat(batches: Sequence[Batch]) -> Batch:
+    """The per-domain minibatches of one update pooled into one `Batch` (x, y, z, d each
+    concatenated in domain order)."""
+    return Batch(*(torch.cat(parts) for parts in zip(*batches, strict=True)))
+
+
 @dataclass
 class Domain:
     """The samples of one domain.
@@ -237,6 +243,19 @@ class MultiDomainDataset:
         }
 
     # -- splitting -----------------------------------------------------------------------------
+    def _check_parts(self, parts: dict[str, dict[str, Domain]], train_names: list[str]) -> None:
+        """Refuse a split that leaves a training domain no row to train on (too few rows),
+        before any training time is spent."""
+        empty = [n for n in train_names if len(parts[n]["train"].y) == 0]
+        if empty:
+            counts = ", ".join(
+                f"{n!r}: {sum(len(p.y) for p in parts[n].values())} rows" for n in empty
+            )
+            raise ValueError(
+                f"dataset {self.name!r}: too few rows to split into train/val/test ({counts}); "
+                "every domain needs at least ~10 rows: add rows, or merge or drop small domains"
+            )
+
     def split(
         self,
         seed: int = 0,
@@ -285,6 +304,7 @@ class MultiDomainDataset:
                 idx["test"] = torch.sort(torch.cat([idx.pop("train"), idx["test"]])).values
             parts[d.name] = {part: d.subset(i) for part, i in idx.items()}
         train_names = [n for n in self.domain_names if n not in test_set]
+        self._check_parts(parts, train_names)
         mean = std = None
         if self.standardize is not None and len(self.standardize):
             cols = torch.as_tensor(list(self.standardize), dtype=torch.long)

@@ -23,25 +23,31 @@ import numpy as np
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 from fairdg.data.mnist import SOURCE, load_arrays, to_float
 from fairdg.data.transforms import COLOURS, colourise
 
 DOMAINS = ("red", "green", "blue")
 DEFAULT_P = (0.1, 0.3, 0.465)
 DATASET_INFO = {
-    "ccmnist": {
-        "shape": "(3, 28, 28)",
-        "domains": "red, green, blue (23,333 or 23,334 each)",
-        "classes": "0-4 / 5-9",
-        "groups": "black / white background",
-        "folder": "mnist",
-        "files": [
+    "ccmnist": DatasetInfo(
+        input_kind="image",
+        shape="(3, 28, 28)",
+        domains=DOMAINS,
+        domains_note="23,333 or 23,334 each",
+        classes="0-4 / 5-9",
+        groups="black / white background",
+        source="files",
+        default_steps=300,
+        default_hparams={"batch_size": 64, "lr": 1e-3, "cnn_width": 16},
+        folder="mnist",
+        files=(
             "train-images-idx3-ubyte[.gz]",
             "train-labels-idx1-ubyte[.gz]",
             "t10k-images-idx3-ubyte[.gz]",
             "t10k-labels-idx1-ubyte[.gz]",
-        ],
-    },
+        ),
+    ),
 }
 
 
@@ -130,8 +136,8 @@ def load_ccmnist(
         class_names=["0-4", "5-9"],
         group_names=["black background", "white background"],
         sensitive_name="background colour",
-        default_steps=300,
-        default_hparams={"batch_size": 64, "lr": 1e-3, "cnn_width": 16},
+        default_steps=DATASET_INFO["ccmnist"].default_steps,
+        default_hparams=dict(DATASET_INFO["ccmnist"].default_hparams),
         meta={
             "source": SOURCE,
             "construction": "FDDG appendix C.1 (28 x 28, CPU)",

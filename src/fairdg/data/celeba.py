@@ -15,20 +15,31 @@ import numpy as np
 import pandas as pd
 
 from fairdg.data.base import MultiDomainDataset
-from fairdg.data.images import DEFAULT_MEMORY_LIMIT_GB, image_dataset, per_domain_subsample
+from fairdg.data.images import (
+    DEFAULT_MEMORY_LIMIT_GB,
+    IMAGE_HPARAMS,
+    image_dataset,
+    per_domain_subsample,
+)
+from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, extract_archive, locate
 
 FILES = (RemoteFile("list_attr_celeba.txt"), RemoteFile("list_eval_partition.txt"))
 IMAGES = "img_align_celeba"
 DATASET_INFO = {
-    "celeba": {
-        "shape": "(3, size, size) = (3, 64, 64)",
-        "domains": "all (or two, by the domain= attribute)",
-        "classes": "not Attractive / Attractive (target=)",
-        "groups": "not Male / Male (sensitive=)",
-        "folder": "celeba",
-        "files": [f.name for f in FILES] + [IMAGES + "/"],
-    },
+    "celeba": DatasetInfo(
+        input_kind="image",
+        shape="(3, size, size) = (3, 64, 64)",
+        domains=(),
+        domains_note="all (or two, by the domain= attribute)",
+        classes="not Attractive / Attractive (target=)",
+        groups="not Male / Male (sensitive=)",
+        source="files",
+        default_steps=500,
+        default_hparams=IMAGE_HPARAMS,
+        folder="celeba",
+        files=(*(f.name for f in FILES), IMAGES + "/"),
+    ),
 }
 
 
@@ -120,7 +131,7 @@ def load_celeba(
         class_names=[f"not {target}", target],
         group_names=[f"not {sensitive}", sensitive],
         sensitive_name=sensitive,
-        default_steps=500,
+        default_steps=DATASET_INFO["celeba"].default_steps,
         meta={
             "source": "CelebA (Liu et al. 2015), non-commercial research use",
             "folder": str(base),

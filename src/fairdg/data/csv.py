@@ -22,15 +22,20 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 
 DATASET_INFO = {
-    "csv": {
-        "shape": "(features after one-hot,)",
-        "domains": "values of the domain= column (or one)",
-        "classes": "values of the target= column",
-        "groups": "values of the sensitive= column",
-        "user_file": True,
-    },
+    "csv": DatasetInfo(
+        input_kind="tabular",
+        shape="(features after one-hot,)",
+        domains=(),
+        domains_note="values of the domain= column (or one)",
+        classes="values of the target= column",
+        groups="values of the sensitive= column",
+        source="user file",
+        default_steps=1000,
+        default_hparams={"batch_size": 128, "lr": 1e-3},
+    ),
 }
 
 
@@ -47,22 +52,43 @@ def _names(value: Sequence[str] | str | None, what: str) -> list[str]:
     )
 
 
-def _read(path: str | None, root: str | None, sep: str) -> tuple[pd.DataFrame, Path]:
+def _read(
+    path: str | None, root: str | None, sep: str, encoding: str = "utf-8"
+) -> tuple[pd.DataFrame, Path]:
     if not path:
         raise ValueError("csv: option path is required (--data-option path=FILE)")
     file = Path(path).expanduser()
     if not file.is_absolute() and root is not None:
         file = Path(root).expanduser() / file
+    if file.is_dir():
+        raise ValueError(
+            f"csv: {file} is a folder, not a CSV file (option path={path!r}); give the path of "
+            "the file inside it"
+        )
     if not file.is_file():
         raise FileNotFoundError(f"csv: file {str(file)!r} not found (option path={path!r})")
-    frame = pd.read_csv(
-        file,
-        sep=sep,
-        dtype=str,
-        keep_default_na=False,
-        skipinitialspace=True,
-        na_values=["", "NA", "NaN", "nan", "?"],
-    )
+    try:
+        frame = pd.read_csv(
+            file,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            na_values=["", "NA", "NaN", "nan", "?"],
+            encoding=encoding,
+        )
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"csv: {file} is empty; it needs a header row and data rows") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"csv: {file} is not {encoding} text (byte {err.object[err.start]:#04x} at offset "
+            f"{err.start}); pass its encoding, e.g. --data-option encoding=latin-1"
+        ) from None
+    except LookupError:
+        raise ValueError(f"csv: unknown encoding {encoding!r} (e.g. utf-8, latin-1)") from None
+    except pd.errors.ParserError as err:
+        detail = " ".join(str(err).split())
+        raise ValueError(f"csv: {file} cannot be parsed ({detail}); check sep={sep!r}") from None
     if frame.empty:
         raise ValueError(f"csv: {file} holds no rows")
     return frame, file
@@ -81,8 +107,37 @@ def _check_column(frame: pd.DataFrame, column: str | None, option: str, file: Pa
         )
 
 
+def _check_distinct_roles(target: str, sensitive: str, domain: str | None) -> None:
+    roles = {"target": target, "sensitive": sensitive, "domain": domain}
+    named = [(k, v) for k, v in roles.items() if v is not None]
+    for i, (a, col) in enumerate(named):
+        for b, other in named[i + 1 :]:
+            if col == other:
+                raise ValueError(
+                    f"csv: {a} and {b} are both column {col!r}; each role needs its own column"
+                )
+
+
+def _labels_canonical(frame: pd.DataFrame, roles: list[str]) -> pd.DataFrame:
+    """Label columns without stray spaces, numbers in one spelling (``1`` and ``1.0``)."""
+    frame = frame.copy()
+    for col in roles:
+        values = frame[col].str.strip().replace("", np.nan)
+        numbers = pd.to_numeric(values, errors="coerce")
+        if values.notna().any() and numbers.notna().sum() == values.notna().sum():
+            values = numbers.map(_number_text, na_action="ignore")
+        frame[col] = values
+    return frame
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def _ids(values: pd.Series, option: str, column: str) -> tuple[np.ndarray, list[str]]:
     names = sorted(values.unique(), key=_sort_key)
+    if not names:
+        raise ValueError("csv: no rows left after dropping rows with missing values; fill them in")
     if len(names) < 2:
         raise ValueError(
             f"csv: {option} column {column!r} has a single value {names[0]!r}; "
@@ -108,6 +163,13 @@ def _features(
         values = pd.to_numeric(frame[col], errors="coerce")
         is_number = values.notna().sum() == frame[col].notna().sum()
         if col not in categorical and is_number:
+            bad = np.flatnonzero(~np.isfinite(values.to_numpy(np.float64)))
+            if len(bad):
+                raise ValueError(
+                    f"csv: column {col!r} holds {len(bad)} infinite value(s) (first rows "
+                    f"{bad[:5].tolist()}); fix them, drop the column (drop={col!r}) or mark it "
+                    f"categorical={col!r}"
+                )
             parts.append(values.astype(np.float32).rename(col))
             numeric.append(col)
             continue
@@ -135,6 +197,7 @@ def load_csv(
     missing: str = "error",
     max_categories: int = 100,
     sep: str = ",",
+    encoding: str = "utf-8",
 ) -> MultiDomainDataset:
     """Load a CSV file as a `MultiDomainDataset`.
 
@@ -160,14 +223,17 @@ def load_csv(
         Refuse a categorical column with more distinct values (likely an identifier).
     sep
         Field separator.
+    encoding
+        Text encoding of the file (e.g. ``latin-1``).
     """
     if missing not in ("error", "drop"):
         raise ValueError(f"csv: missing must be 'error' or 'drop', got {missing!r}")
-    frame, file = _read(path, root, sep)
+    frame, file = _read(path, root, sep, encoding)
     _check_column(frame, target, "target", file)
     _check_column(frame, sensitive, "sensitive", file)
     if domain is not None:
         _check_column(frame, domain, "domain", file)
+    _check_distinct_roles(target, sensitive, domain)
     dropped, forced = _names(drop, "drop"), _names(categorical, "categorical")
     for option, cols in (("drop", dropped), ("categorical", forced)):
         for col in cols:
@@ -178,7 +244,14 @@ def load_csv(
                 )
     roles = [c for c in (target, sensitive, domain) if c is not None]
     n_rows = len(frame)
+    frame = _labels_canonical(frame, roles)
+    empty = [c for c in roles if frame[c].isna().all()] or roles
     frame = frame.dropna(subset=roles).reset_index(drop=True)
+    if frame.empty:
+        raise ValueError(
+            f"csv: no row of {file.name} has values in all of {roles} (column(s) {empty} "
+            "empty); fill them or choose other columns"
+        )
     columns = [c for c in frame.columns if c not in roles and c not in dropped]
     if include_sensitive:
         columns.append(sensitive)
@@ -223,8 +296,8 @@ def load_csv(
         sensitive_name=sensitive,
         standardize=[encoded.columns.get_loc(c) for c in numeric],
         feature_names=[str(c) for c in encoded.columns],
-        default_steps=1000,
-        default_hparams={"batch_size": 128, "lr": 1e-3},
+        default_steps=DATASET_INFO["csv"].default_steps,
+        default_hparams=dict(DATASET_INFO["csv"].default_hparams),
         meta={
             "file": str(file),
             "target": target,

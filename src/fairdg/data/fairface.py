@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from fairdg.data.base import MultiDomainDataset
-from fairdg.data.images import DEFAULT_MEMORY_LIMIT_GB, image_dataset, per_domain_subsample
+from fairdg.data.images import (
+    DEFAULT_MEMORY_LIMIT_GB,
+    IMAGE_HPARAMS,
+    image_dataset,
+    per_domain_subsample,
+)
+from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, extract_archive, locate, search_dirs
 
 RACES = [
@@ -33,14 +39,18 @@ AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69"
 FILES = (RemoteFile("fairface_label_train.csv"), RemoteFile("fairface_label_val.csv"))
 ARCHIVE = "fairface-img-margin025-trainval.zip"
 DATASET_INFO = {
-    "fairface": {
-        "shape": "(3, size, size) = (3, 64, 64)",
-        "domains": ", ".join(RACES),
-        "classes": "age < 50 / age >= 50",
-        "groups": "Male / Female",
-        "folder": "fairface",
-        "files": [f.name for f in FILES] + ["train/", "val/"],
-    },
+    "fairface": DatasetInfo(
+        input_kind="image",
+        shape="(3, size, size) = (3, 64, 64)",
+        domains=tuple(RACES),
+        classes="age < 50 / age >= 50",
+        groups="Male / Female",
+        source="files",
+        default_steps=500,
+        default_hparams=IMAGE_HPARAMS,
+        folder="fairface",
+        files=(*(f.name for f in FILES), "train/", "val/"),
+    ),
 }
 
 
@@ -121,7 +131,7 @@ def load_fairface(
         class_names=[f"age<{age_threshold}", f"age>={age_threshold}"],
         group_names=["Male", "Female"],
         sensitive_name="gender",
-        default_steps=500,
+        default_steps=DATASET_INFO["fairface"].default_steps,
         meta={
             "source": "FairFace (Karkkainen & Joo 2021), CC BY 4.0",
             "folder": str(base),

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, locate
 from fairdg.data.transforms import invert, rotate
 
@@ -54,26 +55,36 @@ FILES = tuple(
     for name, md5 in _MD5.items()
 )
 CLASS_NAMES = [str(d) for d in range(10)]
+MLP_HPARAMS = {"mlp_depth": 2, "mlp_width": 128, "rep_dim": 20, "batch_size": 128, "lr": 1e-3}
 DATASET_INFO = {
-    "mnist-inverted": {
-        "shape": "(784,); (1, 28, 28) with flatten=false",
-        "domains": "mnist+inverted (one; test = the official 10,000 and their inverses)",
-        "classes": "digits 0-9",
-        "groups": "original / inverted",
-        "folder": "mnist",
-        "files": [name + "[.gz]" for name in _MD5],
-    },
-    "mnist-rotated": {
-        "shape": "(784,); (1, 28, 28) with flatten=false",
-        "domains": "mnist->rotated (one; test = the rotated test set)",
-        "classes": "digits 0-9",
-        "groups": "source / target (rotated)",
-        "folder": "mnist",
-        "files": [name + "[.gz]" for name in _MD5],
-    },
+    "mnist-inverted": DatasetInfo(
+        input_kind="image",
+        shape="(784,); (1, 28, 28) with flatten=false",
+        domains=("mnist+inverted",),
+        domains_note="one; test = the official 10,000 and their inverses",
+        classes="digits 0-9",
+        groups="original / inverted",
+        source="files",
+        default_steps=3000,
+        default_hparams=MLP_HPARAMS,
+        folder="mnist",
+        files=tuple(name + "[.gz]" for name in _MD5),
+    ),
+    "mnist-rotated": DatasetInfo(
+        input_kind="image",
+        shape="(784,); (1, 28, 28) with flatten=false",
+        domains=("mnist->rotated",),
+        domains_note="one; test = the rotated test set",
+        classes="digits 0-9",
+        groups="source / target (rotated)",
+        source="files",
+        default_steps=2000,
+        default_hparams=MLP_HPARAMS,
+        folder="mnist",
+        files=tuple(name + "[.gz]" for name in _MD5),
+    ),
 }
 SOURCE = "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0"
-MLP_HPARAMS = {"mlp_depth": 2, "mlp_width": 128, "rep_dim": 20, "batch_size": 128, "lr": 1e-3}
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -198,8 +209,8 @@ def load_mnist_inverted(
         class_names=CLASS_NAMES,
         group_names=["original", "inverted"],
         sensitive_name="inverted",
-        default_steps=3000,
-        default_hparams=dict(MLP_HPARAMS),
+        default_steps=DATASET_INFO["mnist-inverted"].default_steps,
+        default_hparams=dict(DATASET_INFO["mnist-inverted"].default_hparams),
         meta={
             "source": SOURCE,
             "construction": "affinity paper 2.1 (MNIST + MNIST-I)",
@@ -293,8 +304,8 @@ def load_mnist_rotated(
         class_names=CLASS_NAMES,
         group_names=["source", "target"],
         sensitive_name="domain (source MNIST / target MNIST-R)",
-        default_steps=2000,
-        default_hparams=dict(MLP_HPARAMS),
+        default_steps=DATASET_INFO["mnist-rotated"].default_steps,
+        default_hparams=dict(DATASET_INFO["mnist-rotated"].default_hparams),
         meta={
             "source": SOURCE,
             "construction": f"affinity paper 4: MNIST -> rotated {angle} deg",

@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import (
     DataNotFoundError,
     RemoteFile,
@@ -102,14 +103,18 @@ _URL = (
 )
 RANGES = {"age": (10, 100), "height": (48, 90), "weight": (70, 400)}
 DATASET_INFO = {
-    "nysf": {
-        "shape": "(about 50,) tabular (depends on the categories present)",
-        "domains": ", ".join(DOMAINS),
-        "classes": "no weapon / weapon (target=frisked: not frisked / frisked)",
-        "groups": "non-Black / Black",
-        "folder": "nysf",
-        "files": ["2011.csv (or sqf-2011-csv.zip)"],
-    },
+    "nysf": DatasetInfo(
+        input_kind="tabular",
+        shape="(about 50,) (depends on the categories present)",
+        domains=tuple(DOMAINS),
+        classes="no weapon / weapon (target=frisked: not frisked / frisked)",
+        groups="non-Black / Black",
+        source="files",
+        default_steps=2000,
+        default_hparams={"batch_size": 1024, "lr": 1e-3, "mlp_width": 32, "mlp_depth": 2},
+        folder="nysf",
+        files=("2011.csv (or sqf-2011-csv.zip)",),
+    ),
 }
 
 
@@ -240,8 +245,8 @@ def load_nysf(
         sensitive_name="race",
         standardize=[0, 1, 2],
         feature_names=list(features.columns),
-        default_steps=2000,
-        default_hparams={"batch_size": 1024, "lr": 1e-3, "mlp_width": 32, "mlp_depth": 2},
+        default_steps=DATASET_INFO["nysf"].default_steps,
+        default_hparams=dict(DATASET_INFO["nysf"].default_hparams),
         meta={
             "source": f"NYPD Stop, Question and Frisk {year}",
             "file": str(path),

@@ -22,15 +22,20 @@ from collections.abc import Sequence
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.info import DatasetInfo
 
 DATASET_INFO = {
-    "synthetic": {
-        "shape": "(n_features,) = (10,)",
-        "domains": "env0 ... env3 (n_domains), 2,000 each",
-        "classes": "negative / positive",
-        "groups": "z=0 / z=1",
-        "generated": True,
-    },
+    "synthetic": DatasetInfo(
+        input_kind="tabular",
+        shape="(n_features,) = (10,)",
+        domains=("env0", "env1", "env2", "env3"),
+        domains_note="env0 ... env{n_domains - 1}, 2,000 each",
+        classes="negative / positive",
+        groups="z=0 / z=1",
+        source="generated",
+        default_steps=500,
+        default_hparams={"batch_size": 64, "lr": 1e-3},
+    ),
 }
 
 
@@ -120,8 +125,8 @@ def load_synthetic(
         sensitive_name="z",
         standardize=list(range(k)),
         feature_names=[f"x{i}" for i in range(k)],
-        default_steps=500,
-        default_hparams={"batch_size": 64, "lr": 1e-3},
+        default_steps=DATASET_INFO["synthetic"].default_steps,
+        default_hparams=dict(DATASET_INFO["synthetic"].default_hparams),
         meta={
             "generator": "y -> z (flip q_e), (y, z) -> u, x = A_e u + b_e",
             "flip_rates": flip_rates,

@@ -18,19 +18,30 @@ import numpy as np
 import pandas as pd
 
 from fairdg.data.base import MultiDomainDataset
-from fairdg.data.images import DEFAULT_MEMORY_LIMIT_GB, image_dataset, per_domain_subsample
+from fairdg.data.images import (
+    DEFAULT_MEMORY_LIMIT_GB,
+    IMAGE_HPARAMS,
+    image_dataset,
+    per_domain_subsample,
+)
+from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import DataNotFoundError, search_dirs
 
 METADATA = "metadata.csv"
 DATASET_INFO = {
-    "yfcc": {
-        "shape": "(3, size, size) = (3, 64, 64)",
-        "domains": "one per sub-folder (FDDG: before 2000, 2000-2009, 2010-2014)",
-        "classes": "indoor / outdoor",
-        "groups": "not North America / North America",
-        "folder": "yfcc",
-        "files": [f"<domain>/{METADATA}", "<domain>/<images>"],
-    },
+    "yfcc": DatasetInfo(
+        input_kind="image",
+        shape="(3, size, size) = (3, 64, 64)",
+        domains=(),
+        domains_note="one per sub-folder (FDDG: before 2000, 2000-2009, 2010-2014)",
+        classes="indoor / outdoor",
+        groups="not North America / North America",
+        source="files",
+        default_steps=500,
+        default_hparams=IMAGE_HPARAMS,
+        folder="yfcc",
+        files=(f"<domain>/{METADATA}", "<domain>/<images>"),
+    ),
 }
 
 
@@ -101,6 +112,6 @@ def load_yfcc(
         class_names=["indoor", "outdoor"],
         group_names=["not North America", "North America"],
         sensitive_name="North America",
-        default_steps=500,
+        default_steps=DATASET_INFO["yfcc"].default_steps,
         meta={"source": "YFCC100M (Thomee et al. 2016), FDDG's subset", "folder": str(base)},
     )

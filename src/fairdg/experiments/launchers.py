@@ -28,6 +28,7 @@ import torch
 from fairdg import records
 from fairdg.data import load_dataset
 from fairdg.records import canonical_json
+from fairdg.runlock import RunLockedError
 from fairdg.training import RunConfig, train
 
 Outcome = dict[str, Any]
@@ -68,7 +69,8 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
     Returns
     -------
     dict
-        ``{"run_id", "status": "done" | "failed", "seconds", "error"}``.
+        ``{"run_id", "status": "done" | "failed" | "locked", "seconds", "error"}``; "locked":
+        another process is training the run (it is skipped).
     """
     config = RunConfig.from_dict(config_dict)
     run_dir = Path(config.output_dir) / config.run_id()
@@ -76,6 +78,13 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
     try:
         config = config.replace(device=_resolve_device(config.device))
         train(config, dataset=_dataset_for(config, dataset))
+    except RunLockedError as err:  # another process trains it: not ours to record or redo
+        return {
+            "run_id": config.run_id(),
+            "status": "locked",
+            "error": str(err),
+            "seconds": time.perf_counter() - started,
+        }
     except Exception as err:  # any failure of the run is recorded, never fatal to the sweep
         error = f"{type(err).__name__}: {err}"
         records.write_json(
@@ -151,8 +160,16 @@ def _init_worker(parent: int, threads: int) -> None:
 def _stop(pool: ProcessPoolExecutor) -> None:
     # ProcessPoolExecutor has no public way to kill busy workers before Python 3.14
     # (terminate_workers); shutdown() alone would wait for the runs in flight.
-    for process in list(getattr(pool, "_processes", {}).values()):
+    # The workers are waited for, so that when the sweep has returned (or its process has
+    # exited) no worker is still finishing a run: what is on disk then stays as it is.
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
         process.terminate()
+    for process in processes:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+            process.join()
     pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -24,7 +24,8 @@ from functools import lru_cache
 from typing import Any
 
 from fairdg.algorithms import ALGORITHMS
-from fairdg.data import DATASETS, load_dataset
+from fairdg.data import DATASETS, dataset_info, load_dataset
+from fairdg.hparams import check_overrides, declared_subset
 from fairdg.records import canonical_json
 from fairdg.training.config import RunConfig
 
@@ -41,7 +42,11 @@ def _registered_domains(dataset: str, options_json: str) -> tuple[str, ...]:
 
 
 def registered_domains(dataset: str, data_options: Mapping[str, Any]) -> list[str]:
-    """Domain names of a registered dataset (loads it once per process and options)."""
+    """Domain names of a registered dataset: from its `DatasetInfo` when the options leave
+    them as declared, else by loading it (once per process and options)."""
+    known = dataset_info(dataset).domains_for(data_options)
+    if known is not None:
+        return list(known)
     return list(_registered_domains(dataset, canonical_json(dict(data_options))))
 
 
@@ -108,8 +113,7 @@ def _lodo_pairs(domains: Sequence[str], sets: list[tuple[str, ...]]) -> list[tup
 
 def hparams_for(algorithm: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The overrides that `algorithm` declares (a sweep over several algorithms shares them)."""
-    declared = ALGORITHMS.get(algorithm).declared_hparams()
-    return {k: v for k, v in overrides.items() if k in declared}
+    return declared_subset(ALGORITHMS.get(algorithm).declared_hparams(), overrides)
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,8 @@ def expand(spec: SweepSpec, domain_lookup: DomainLookup | None = None) -> list[R
     Raises
     ------
     ValueError
-        For an unknown dataset, algorithm or domain, or a hyperparameter override that none
-        of the algorithms declares.
+        For an unknown dataset, algorithm or domain, a hyperparameter override that none
+        of the algorithms declares, or one outside the knob's declared valid values.
     """
     if domain_lookup is None:
         for name in spec.datasets:
@@ -193,6 +197,8 @@ def expand(spec: SweepSpec, domain_lookup: DomainLookup | None = None) -> list[R
             f"hparams: {unused} is declared by none of the algorithms "
             f"{list(spec.algorithms)}; see `fairdg algorithms`"
         )
+    for algorithm, overrides in per_algorithm.items():  # bad values fail before any run
+        check_overrides(ALGORITHMS.get(algorithm).declared_hparams(), overrides)
     configs = []
     for dataset in spec.datasets:
         domains = domain_lookup(dataset, spec.data_options)

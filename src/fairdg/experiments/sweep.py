@@ -21,16 +21,20 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from fairdg.experiments import launchers
+from fairdg.runlock import is_locked
 from fairdg.training.config import RunConfig
 
-STATES = ("done", "failed", "partial", "new")
+STATES = ("done", "failed", "locked", "partial", "new")
 
 
 def run_state(config: RunConfig) -> str:
-    """``"done"``, ``"failed"``, ``"partial"`` (interrupted; resumes) or ``"new"``."""
+    """``"done"``, ``"failed"``, ``"locked"`` (another process trains it: skipped),
+    ``"partial"`` (interrupted; resumes) or ``"new"``."""
     folder = Path(config.output_dir) / config.run_id()
     if (folder / "done.json").exists():
         return "done"
+    if is_locked(folder):
+        return "locked"
     if (folder / "failed.json").exists():
         return "failed"
     if (folder / "checkpoint.pt").exists() or (folder / "results.jsonl").exists():
@@ -45,6 +49,7 @@ class SweepResult:
     total: int = 0
     skipped_done: int = 0
     skipped_failed: int = 0
+    skipped_locked: int = 0
     completed: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
     lost: list[dict[str, Any]] = field(default_factory=list)
@@ -58,6 +63,8 @@ class SweepResult:
             f"{self.total} runs: {self.completed} completed now",
             f"{self.skipped_done} already done",
         ]
+        if self.skipped_locked:
+            parts.append(f"{self.skipped_locked} being trained by another process (skipped)")
         if self.skipped_failed:
             parts.append(f"{self.skipped_failed} failed before (skipped; --retry-failed reruns)")
         if self.failed:
@@ -139,6 +146,7 @@ def run_sweep(
         total=sum(map(len, groups.values())),
         skipped_done=len(groups["done"]),
         skipped_failed=0 if retry_failed else len(groups["failed"]),
+        skipped_locked=len(groups["locked"]),
     )
     if not todo:
         return result
@@ -148,6 +156,8 @@ def run_sweep(
     def on_result(outcome: dict[str, Any]) -> None:
         if outcome["status"] == "done":
             result.completed += 1
+        elif outcome["status"] == "locked":  # taken by another process after planning
+            result.skipped_locked += 1
         else:
             (result.failed if outcome["status"] == "failed" else result.lost).append(outcome)
         bar.update(1)

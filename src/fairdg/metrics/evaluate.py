@@ -20,18 +20,13 @@ from fairdg.metrics._validation import (
     undefined,
 )
 from fairdg.metrics.auc import auc_from_codes
+from fairdg.metrics.catalogue import CATALOGUE
 
 __all__ = ["evaluate"]
 
-# Binary-task summary metrics: result key -> internal metric of a GroupCounts.
-_BINARY_SUMMARIES = {
-    "dp_diff": _group.dp_difference,
-    "dp_ratio": _group.dp_ratio,
-    "eopp_diff": _group.eopp_difference,
-    "tnr_diff": _group.tnr_difference,
-    "eodds_diff": _group.eodds_difference,
-    "eodds_ratio": _group.eodds_ratio,
-}
+# Binary-task summary metrics from the per-group counts: result key -> function, from the
+# catalogue (a new one is an entry there).
+_BINARY_SUMMARIES = {m.key: m.from_counts for m in CATALOGUE.values() if m.from_counts}
 
 
 def evaluate(

@@ -16,8 +16,10 @@ from typing import Any
 
 from torch import nn
 
-from fairdg.hparams import Choice, Fixed, HParam
+from fairdg.hparams import Choice, Fixed, HParam, Interval, OneOf
 from fairdg.networks.backbones import (
+    BACKBONES,
+    FREEZE,
     N_FEATURES,
     BackboneFeaturizer,
     CachedFeatureHead,
@@ -27,17 +29,35 @@ from fairdg.networks.backbones import (
 from fairdg.networks.cnn import SmallCNN
 from fairdg.networks.mlp import MLP
 
+_COUNT = Interval(1, integer=True)
 NETWORK_HPARAMS = {
-    "rep_dim": HParam(20, Fixed(), "size of the representation layer"),
-    "mlp_width": HParam(128, Choice((64, 128, 256)), "hidden units of the MLP featurizer"),
-    "mlp_depth": HParam(1, Choice((1, 2, 3)), "hidden layers before the representation"),
-    "mlp_dropout": HParam(0.0, Choice((0.0, 0.1, 0.5)), "dropout in the MLP featurizer"),
-    "cnn_width": HParam(64, Choice((32, 64)), "channels of the first CNN layer (others double)"),
+    "rep_dim": HParam(20, Fixed(), "size of the representation layer", _COUNT),
+    "mlp_width": HParam(128, Choice((64, 128, 256)), "hidden units of the MLP featurizer", _COUNT),
+    "mlp_depth": HParam(
+        1,
+        Choice((1, 2, 3)),
+        "hidden layers before the representation",
+        Interval(0, integer=True),
+    ),
+    "mlp_dropout": HParam(
+        0.0,
+        Choice((0.0, 0.1, 0.5)),
+        "dropout in the MLP featurizer",
+        Interval(0, 1, high_open=True),
+    ),
+    "cnn_width": HParam(
+        64, Choice((32, 64)), "channels of the first CNN layer (others double)", _COUNT
+    ),
     "backbone": HParam(
-        "auto", Fixed(), "auto (MLP / small CNN) or resnet18, resnet50, vgg16, vgg19"
+        "auto",
+        Fixed(),
+        "auto (MLP / small CNN) or resnet18, resnet50, vgg16, vgg19",
+        OneOf(("auto", *BACKBONES)),
     ),
     "pretrained": HParam("", Fixed(), "backbone weights file (.pth or .safetensors); '' random"),
-    "freeze": HParam("none", Fixed(), "backbone: none, bn (batch-norm statistics) or all"),
+    "freeze": HParam(
+        "none", Fixed(), "backbone: none, bn (batch-norm statistics) or all", OneOf(FREEZE)
+    ),
     "rep_layer": HParam(False, Fixed(), "backbone: add a trainable rep_dim layer on top"),
 }
 

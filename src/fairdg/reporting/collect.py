@@ -212,9 +212,9 @@ def collect(root: str | Path) -> Collection:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"no folder of runs at {root}")
-    folders = sorted(
-        {p.parent for name in ("config.json", "failed.json") for p in root.rglob(name)}
-    )
+    found = {p.parent for name in ("config.json", "failed.json") for p in root.rglob(name)}
+    # a --force rerun in progress trains in a hidden .<run id>.force/ folder: not a run yet
+    folders = sorted(f for f in found if not f.relative_to(root).name.startswith("."))
     problems: list[str] = []
     runs = [run for folder in folders if (run := read_run(folder, problems)) is not None]
     seen: dict[str, Path] = {}

@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fairdg.metrics.catalogue import is_minimised
 from fairdg.reporting.collect import IID
 from fairdg.reporting.selection import select_steps
-
-# Fairness metrics where smaller is fairer; the others (ratios) are better when larger.
-SMALLER_IS_FAIRER = ("dp_diff", "eopp_diff", "tnr_diff", "eodds_diff", "fairness_auc")
 
 
 def pareto_front(
@@ -67,7 +65,7 @@ def tradeoff_figure(
     for ax, target in zip(axes, targets, strict=False):
         part = points[points["target"] == target]
         xs, ys = part.get(xcol, pd.Series(np.nan, part.index)), part[ycol]
-        front = pareto_front(xs, ys, maximize_x=fairness not in SMALLER_IS_FAIRER)
+        front = pareto_front(xs, ys, maximize_x=not is_minimised(fairness))
         for algorithm in algorithms:
             mine = (part["algorithm"] == algorithm).to_numpy()
             ax.scatter(

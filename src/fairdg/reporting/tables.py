@@ -15,23 +15,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from fairdg.metrics.catalogue import entry, short_name
 from fairdg.reporting.collect import IID, Collection, experiment_name
 from fairdg.reporting.selection import label, select
 
 DEFAULT_METRICS = ("dp_ratio", "fairness_auc", "accuracy")
-PERCENT = ("accuracy",)  # shown x100, as in the papers
 AVERAGE = "Avg"
 FORMATS = ("markdown", "latex", "csv")
-SHORT_NAMES = {
-    "dp_ratio": "DP",
-    "fairness_auc": "AUC",
-    "accuracy": "accuracy",
-    "dp_diff": "DP gap",
-    "eopp_diff": "EOpp gap",
-    "tnr_diff": "TNR gap",
-    "eodds_diff": "EOdds gap",
-    "eodds_ratio": "EOdds ratio",
-}
 
 
 def _target_order(targets: Sequence[str], domain_order: Sequence[str]) -> list[str]:
@@ -102,7 +92,8 @@ def format_value(mean: float, std: float, metric: str, digits: int = 2, pm: str 
     """``"0.51 ± 0.02"`` (accuracy in percent); ``"–"`` when there is no value."""
     if mean is None or math.isnan(mean):
         return "–"
-    scale = 100.0 if metric in PERCENT else 1.0
+    found = entry(metric)
+    scale = 100.0 if found is not None and found.percent else 1.0
     text = f"{mean * scale:.{digits}f}"
     if std is not None and not math.isnan(std):
         text += f"{pm}{std * scale:.{digits}f}"
@@ -132,7 +123,7 @@ def _grid(
 
 
 def _caption(summary: pd.DataFrame, metrics: Sequence[str]) -> str:
-    names = " / ".join(SHORT_NAMES.get(m, m) + (" (%)" if m in PERCENT else "") for m in metrics)
+    names = " / ".join(short_name(m) for m in metrics)
     counts = summary.loc[(summary["target"] != AVERAGE) & (summary["n"] > 0), "n"]
     low, high = (int(counts.min()), int(counts.max())) if len(counts) else (0, 0)
     trials = f"{low}" if low == high else f"{low}-{high}"

@@ -1,5 +1,10 @@
-"""Compatibility name: checkpoint I/O lives in the bottom-floor module `fairdg.checkpoint`."""
+"""Checkpoint I/O for training: re-exported from the bottom-floor `fairdg.checkpoint`."""
 
-from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
+from fairdg.checkpoint import (
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
 
-__all__ = ["CorruptCheckpointError", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CorruptCheckpointError", "UnsafeCheckpointError", "load_checkpoint", "save_checkpoint"]

@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from fairdg.data.info import without_location
 from fairdg.records import canonical_json
 
 # Fields that do not change what a run computes and so stay out of its hash.
@@ -36,7 +37,8 @@ class RunConfig:
     transformation
         Path of a trained transformation-model artifact (FDDG), or None.
     device, output_dir, quiet, save_model
-        Where to run and write; these do not enter the run's hash.
+        Where to run and write; these do not enter the run's hash, nor do the data options
+        ``root`` and ``download`` (where the data live).
     precision
         ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA only); not hashed either.
     """
@@ -87,7 +89,11 @@ class RunConfig:
         return cls(**data)
 
     def hashed_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
+        """The fields that define what the run computes: not where it runs or writes, nor
+        where its data live (``root`` and ``download`` among the data options)."""
+        hashed = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
+        hashed["data_options"] = without_location(self.data_options)
+        return hashed
 
     def run_id(self) -> str:
         """Short stable hash of the fields that define what the run computes."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Any
 
@@ -9,6 +10,7 @@ import torch
 
 from fairdg.data.base import Split
 from fairdg.metrics import evaluate as evaluate_metrics
+from fairdg.metrics.catalogue import is_minimised
 
 
 @torch.no_grad()
@@ -16,7 +18,7 @@ def predict_proba(algorithm, x: torch.Tensor, batch_size: int = 4096) -> torch.T
     """Class probabilities for `x` (in chunks), on the CPU."""
     outs = [
         torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1).cpu()
-        for i in range(0, len(x), batch_size)
+        for i in range(0, max(len(x), 1), batch_size)  # an empty part gives an empty result
     ]
     return torch.cat(outs)
 
@@ -73,6 +75,57 @@ def _metrics(y: torch.Tensor, probs: torch.Tensor, z: torch.Tensor) -> dict[str,
     return evaluate_metrics(y.numpy(), probs.numpy(), sensitive=z.numpy(), on_undefined="ignore")
 
 
+def check_evaluable(split: Split) -> None:
+    """Refuse a split whose pooled validation or test set is empty (every metric would be
+    NaN), before training."""
+    _, pooled = evaluation_sets(split)
+    for key in ("val", "test"):
+        if not sum(len(split.parts[n][p].y) for n, p in pooled[key]):
+            rows = {n: sum(len(d.y) for d in split.parts[n].values()) for n in split.parts}
+            raise ValueError(
+                f"dataset {split.dataset.name!r} has too few rows for a {key} set (rows per "
+                f"domain: {rows}); every domain needs at least ~10 rows: add rows, or merge "
+                "small domains"
+            )
+
+
+def metric_names(num_classes: int, num_groups: int) -> set[str]:
+    """The metric keys an evaluation produces for this many classes and groups (read off an
+    evaluation of a small balanced sample, so the list cannot drift from the code)."""
+    n = 4 * num_classes * num_groups
+    index = torch.arange(n)
+    y, z = index % num_classes, (index // num_classes) % num_groups
+    logits = torch.sin(index.view(-1, 1) * (1.0 + torch.arange(num_classes)))
+    return set(_metrics(y, torch.softmax(logits.double(), 1), z))
+
+
+def check_selection(criterion: str, split: Split, num_classes: int, num_groups: int) -> None:
+    """Refuse a selection criterion naming a set or metric that evaluation never produces.
+
+    Raises
+    ------
+    ValueError
+        Listing the valid sets or metrics (and the closest one).
+    """
+    pairs, pooled = evaluation_sets(split)
+    sets = list(pooled) + [f"{n}/{p}" for n, p in pairs]
+    set_name, _, metric = criterion.partition(".")
+    if set_name not in sets:
+        raise ValueError(_unknown("set", set_name, criterion, sets))
+    names = sorted(metric_names(num_classes, num_groups))
+    if metric not in names:
+        raise ValueError(_unknown("metric", metric, criterion, names))
+
+
+def _unknown(kind: str, name: str, criterion: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"--selection {criterion!r}: unknown {kind} {name!r}{hint}; valid {kind}s: "
+        f"{', '.join(valid)}"
+    )
+
+
 def lookup(metrics: dict[str, dict], criterion: str) -> float:
     """Value of ``"<set>.<metric>"`` in an evaluation (NaN when absent)."""
     set_name, _, metric = criterion.partition(".")
@@ -80,23 +133,12 @@ def lookup(metrics: dict[str, dict], criterion: str) -> float:
     return math.nan if value is None else float(value)
 
 
-# Metrics where smaller is better; everything else (accuracy, ratios) is maximised.
-MINIMISED = {
-    "dp_diff",
-    "eopp_diff",
-    "tnr_diff",
-    "eodds_diff",
-    "fairness_auc",
-    "accuracy_gap",
-    "loss",
-}
-
-
 def better(criterion: str, new: float, old: float | None) -> bool:
-    """Whether `new` improves on `old` under `criterion` (NaN never improves)."""
+    """Whether `new` improves on `old` under `criterion` (NaN never improves); the direction
+    comes from `fairdg.metrics.catalogue`."""
     if math.isnan(new):
         return False
     if old is None or math.isnan(old):
         return True
     metric = criterion.partition(".")[2]
-    return new < old if metric in MINIMISED else new > old
+    return new < old if is_minimised(metric) else new > old

@@ -24,16 +24,23 @@ import torch
 from tqdm.auto import tqdm
 
 import fairdg
-from fairdg import records
+from fairdg import records, replacement
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
-from fairdg.checkpoint import load_checkpoint, save_checkpoint
-from fairdg.data import load_dataset
+from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
+from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
-from fairdg.hparams import resolve
+from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
+from fairdg.runlock import run_lock
 from fairdg.training import distributed
 from fairdg.training.config import RunConfig
-from fairdg.training.evaluate import better, evaluate_split, lookup
+from fairdg.training.evaluate import (
+    better,
+    check_evaluable,
+    check_selection,
+    evaluate_split,
+    lookup,
+)
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
 
@@ -52,19 +59,28 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def resolve_hparams(config: RunConfig, dataset: MultiDomainDataset) -> dict[str, Any]:
-    """The run's hyperparameters: defaults, dataset overrides, sampled values, overrides."""
+def resolve_hparams(
+    config: RunConfig, dataset: MultiDomainDataset | None = None
+) -> ResolvedHParams:
+    """The run's hyperparameters, resolved and checked once (`prepare` passes them to the
+    algorithm; the stale-default check compares a finished run's record with them). Without
+    `dataset`, the dataset's defaults come from its registered `DatasetInfo` (no data load)."""
     cls = ALGORITHMS.get(config.algorithm)
+    defaults = (
+        dataset.default_hparams
+        if dataset is not None
+        else dataset_info(config.dataset).default_hparams
+    )
     return resolve(
         cls.declared_hparams(),
         config.hparams,
         hparams_seed=config.hparams_seed,
-        dataset_overrides=dataset.default_hparams,
+        dataset_overrides=defaults,
     )
 
 
 def check_stale_defaults(
-    config: RunConfig, dataset: MultiDomainDataset, record: dict[str, Any], run_dir: Path
+    config: RunConfig, dataset: MultiDomainDataset | None, record: dict[str, Any], run_dir: Path
 ) -> None:
     """A done run whose recorded hyperparameters differ from what its configuration resolves
     to now (a default changed in another fairdg version) must not be reused silently: the run
@@ -86,7 +102,7 @@ def check_stale_defaults(
 def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, split: Split):
     """FDDG's transformation model from ``config.transformation``, checked against the run
     (same dataset and input shape; trained without the run's held-out domains)."""
-    if not getattr(ALGORITHMS.get(config.algorithm), "USES_TRANSFORMATION", False):
+    if not ALGORITHMS.get(config.algorithm).USES_TRANSFORMATION:
         raise ValueError(
             f"algorithm {config.algorithm!r} uses no transformation model; "
             "drop --transformation (RunConfig.transformation)"
@@ -98,7 +114,8 @@ def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, spli
 
 def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extra: Any):
     """Load data, split it, resolve hyperparameters and build the algorithm (no training)."""
-    ALGORITHMS.entry(config.algorithm)  # fail fast on an unknown name, before loading data
+    # fail fast on an unknown algorithm or hyperparameter, before loading data
+    check_overrides(ALGORITHMS.get(config.algorithm).declared_hparams(), config.hparams)
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)
     hparams = resolve_hparams(config, dataset)
@@ -117,7 +134,7 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
         num_groups=dataset.num_groups,
         **extra,
     ).to(config.device)
-    return dataset, split, hparams, algorithm
+    return dataset, split, dict(hparams), algorithm  # a plain dict for records and model.pt
 
 
 def check_device(device: str) -> torch.device:
@@ -168,13 +185,38 @@ def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
 def _resume(path: Path, run_dir: Path, algorithm, sampler, device) -> tuple[int, int, dict]:
     """Restore a checkpoint; drop evaluation records written after it."""
     state = load_checkpoint(path, map_location=device)
+    missing = [k for k in ("model", "extra", "sampler", "torch_rng", "n_evals") if k not in state]
+    if missing:
+        raise CorruptCheckpointError(
+            f"{path} is not a training checkpoint (no {', '.join(missing)}; a model.pt or "
+            "another file put in its place?); delete it to start the run again from step 0"
+        )
     algorithm.load_state_dict(state["model"])
     algorithm.load_extra(state["extra"])
     sampler.load_state_dict(state["sampler"])
     torch.set_rng_state(state["torch_rng"])
+    _check_history(run_dir / "results.jsonl", state["n_evals"])
     records.truncate_jsonl(run_dir / "results.jsonl", state["n_evals"])
     log.info("resumed %s at step %d", run_dir, state["step"])
     return state["step"], state["n_evals"], state["best"]
+
+
+def _check_history(path: Path, n_evals: int) -> None:
+    """Say so when the history of a resumed run has unreadable lines or lost evaluations."""
+    history, problems = records.load_jsonl(path) if path.exists() else ([], [])
+    if problems:
+        log.warning(
+            "%s has %d unreadable line(s), skipped (first: %s)", path, len(problems), problems[0]
+        )
+    if len(history) < n_evals:
+        log.warning(
+            "%s holds %d readable evaluation(s) of the %d made before the checkpoint; the "
+            "history of this run misses %d (its selected result is unaffected)",
+            path,
+            len(history),
+            n_evals,
+            n_evals - len(history),
+        )
 
 
 def _start_run_dir(config: RunConfig, run_dir: Path) -> None:
@@ -195,31 +237,69 @@ def _start_run_dir(config: RunConfig, run_dir: Path) -> None:
 def train(
     config: RunConfig, dataset: MultiDomainDataset | None = None, force: bool = False, **extra: Any
 ) -> RunResult:
-    """Train and evaluate one run; resumable, and a no-op when the run is already done."""
-    run_dir = Path(config.output_dir) / config.run_id()
-    if (run_dir / "done.json").exists() and not force:
-        log.info("run %s is already complete", run_dir)
-        (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
-        record = records.read_json(run_dir / "done.json")
-        if dataset is None:
-            try:
-                dataset = load_dataset(config.dataset, **config.data_options)
-            except (OSError, ValueError) as err:  # data gone: the record stands unchecked
-                log.warning("cannot check run %s against current defaults: %s", run_dir, err)
-        if dataset is not None:
-            check_stale_defaults(config, dataset, record, run_dir)
-        return RunResult(run_dir, record)
-    started = time.perf_counter()
-    check_device(config.device)
-    check_precision(config)
+    """Train and evaluate one run; resumable, and a no-op when the run is already done.
+
+    The run folder is locked while it trains (`fairdg.runlock`): a second process gets
+    `RunLockedError`. With `force`, the run trains afresh in a hidden folder that replaces the
+    old run only once complete, so an interrupted ``--force`` loses nothing. Under torchrun
+    (several processes) every rank trains its shard; rank 0 alone locks, evaluates and writes
+    (`fairdg.training.distributed`).
+    """
     device = distributed.init_from_env(config.device)  # torchrun: join the process group
     if device != config.device:
         config = config.replace(device=device)
+    run_dir = Path(config.output_dir) / config.run_id()
+    if not distributed.is_main():  # other ranks train alongside rank 0, which locks and writes
+        if (run_dir / "done.json").exists() and not force:
+            return RunResult(run_dir, {})
+        return _train(config, run_dir, dataset, fresh=force, **extra)
+    if (run_dir / "done.json").exists() and not force:
+        return _finished(config, run_dir, dataset)
+    with run_lock(run_dir):
+        replacement.recover(run_dir)
+        if not force:
+            if (run_dir / "done.json").exists():  # finished by another process meanwhile
+                return _finished(config, run_dir, dataset)
+            return _train(config, run_dir, dataset, fresh=False, **extra)
+        work = replacement.fresh_folder(run_dir)
+        result = _train(config, work, dataset, fresh=True, **extra)
+        replacement.replace(work, run_dir)
+        _append_summary(config, result.record, replace=True)
+        result.run_dir = run_dir
+        return result
+
+
+def _finished(config: RunConfig, run_dir: Path, dataset: MultiDomainDataset | None) -> RunResult:
+    log.info("run %s is already complete", run_dir)
+    (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
+    record = records.read_json(run_dir / "done.json")
+    if dataset is None and config.dataset not in DATASETS:
+        log.warning("cannot check run %s against current defaults: unknown dataset", run_dir)
+    else:  # the registered defaults: the data are not loaded again
+        check_stale_defaults(config, dataset, record, run_dir)
+    _append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
+    return RunResult(run_dir, record)
+
+
+def _train(
+    config: RunConfig,
+    run_dir: Path,
+    dataset: MultiDomainDataset | None,
+    fresh: bool,
+    **extra: Any,
+) -> RunResult:
+    """Train in `run_dir` (resuming its checkpoint unless `fresh`); writes done.json last."""
+    started = time.perf_counter()
+    check_device(config.device)
+    check_precision(config)
+    device = config.device
     rank, world_size = distributed.world()
     main = rank == 0  # only rank 0 evaluates and writes
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
+    check_evaluable(split)
+    check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
     batch_size = int(hparams["batch_size"])
@@ -231,7 +311,7 @@ def train(
 
     # -- resume ------------------------------------------------------------------------------
     step, n_evals, best = 0, 0, {"value": None, "step": None, "metrics": None, "state": None}
-    if ckpt_path.exists() and not force:
+    if ckpt_path.exists() and not fresh:
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
     elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
         (run_dir / "results.jsonl").unlink(missing_ok=True)
@@ -250,7 +330,7 @@ def train(
     algorithm.train()
     while step < steps:
         with autocast(config):
-            stats = algorithm.update(sampler(), step)
+            stats = algorithm.update(sampler())
         stats = distributed.reduce_stats(stats, device)
         step += 1
         for key, value in stats.items():  # exponential moving average for display
@@ -296,17 +376,24 @@ def train(
         )
     # Order matters for a kill at any point: the summary line is appended at most once (a
     # resumed finish finds it), the checkpoint goes (a kill now only costs a rerun of this
-    # deterministic run), and done.json marks completion last.
+    # deterministic run), and done.json marks completion last. A forced rerun (`fresh`, in a
+    # temporary folder) appends its summary line once it has replaced the old run.
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
     record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
-    summary_path = Path(config.output_dir) / "results.jsonl"
-    if force or not _summary_has(summary_path, record["run_id"]):
-        records.append_jsonl(summary_path, record)
+    if not fresh:
+        _append_summary(config, record, replace=False)
     ckpt_path.unlink(missing_ok=True)
     records.write_json(run_dir / "done.json", record)
     distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
+
+
+def _append_summary(config: RunConfig, record: dict[str, Any], replace: bool) -> None:
+    """Append `record` to ``<output>/results.jsonl`` unless it holds the run (or `replace`)."""
+    summary_path = Path(config.output_dir) / "results.jsonl"
+    if replace or not _summary_has(summary_path, record["run_id"]):
+        records.append_jsonl(summary_path, record)
 
 
 def check_precision(config: RunConfig) -> None:

@@ -102,11 +102,12 @@ def load_transformation(
 
 def check_compatible(
     model: TransformationModel,
-    dataset_name: str,
+    dataset_name: str | None,
     input_shape: Sequence[int],
-    test_domains: Sequence[str],
+    test_domains: Sequence[str] = (),
 ) -> None:
-    """Refuse a T for another dataset or shape, or one that saw a held-out domain in training."""
+    """Refuse a T for another dataset or shape, or one that saw a held-out domain in training
+    (the one compatibility check; `dataset_name` None skips the dataset check)."""
     meta = model.meta
     if tuple(model.config.input_shape) != tuple(input_shape):
         raise ValueError(
@@ -115,7 +116,7 @@ def check_compatible(
             f"{tuple(input_shape)}; {TRAIN_HINT}"
         )
     trained_on = meta.get("dataset")
-    if trained_on is not None and trained_on != dataset_name:
+    if trained_on is not None and dataset_name is not None and trained_on != dataset_name:
         raise ValueError(
             f"the transformation model was trained on dataset {trained_on!r}, "
             f"this run uses {dataset_name!r}; {TRAIN_HINT}"

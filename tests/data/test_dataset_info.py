@@ -1,0 +1,78 @@
+"""`DatasetInfo`: typed, matches the loaded data, and run identity ignores where data live."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fairdg import records
+from fairdg.data import DATASETS, DatasetInfo, dataset_info, load_dataset
+from fairdg.experiments.protocol import registered_domains
+from fairdg.training import RunConfig, train
+
+STORED = Path(__file__).resolve().parents[1] / "fixtures" / "stored-runs"
+
+
+def test_every_dataset_has_a_typed_info():
+    for name in DATASETS:
+        info = dataset_info(name)
+        assert isinstance(info, DatasetInfo), name
+        assert info.default_steps > 0 and "batch_size" in info.default_hparams, name
+
+
+@pytest.mark.parametrize("name", ["adult", "digits", "synthetic"])
+def test_info_matches_the_loaded_dataset(name):
+    info, dataset = dataset_info(name), load_dataset(name)
+    assert tuple(dataset.domain_names) == info.domains
+    assert dataset.default_steps == info.default_steps
+    assert dataset.default_hparams == dict(info.default_hparams)
+    assert info.input_kind == ("image" if len(dataset.input_shape) == 3 else "tabular")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist-inverted", "mnist-rotated", "ccmnist"])
+def test_info_matches_the_reference_data(name, reference_data):
+    info, dataset = dataset_info(name), load_dataset(name)
+    assert tuple(dataset.domain_names) == info.domains
+    assert dataset.default_steps == info.default_steps
+    assert dataset.default_hparams == dict(info.default_hparams)
+
+
+def test_sweeps_plan_domains_without_loading(monkeypatch):
+    from fairdg.experiments import protocol
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("loaded the data to learn its domain names")
+
+    monkeypatch.setattr(protocol, "load_dataset", no_load)
+    assert registered_domains("ccmnist", {"root": "/elsewhere"}) == ["red", "green", "blue"]
+    with pytest.raises(AssertionError):  # other options may change the domains: load
+        registered_domains("adult", {"domain": "race"})
+
+
+def test_data_location_is_outside_the_run_id():
+    base = RunConfig(dataset="ccmnist", data_options={"p": 0.2})
+    moved = base.replace(data_options={"p": 0.2, "root": "/data", "download": True})
+    assert moved.run_id() == base.run_id()
+    assert base.replace(data_options={"p": 0.3}).run_id() != base.run_id()
+
+
+def test_stored_run_keeps_its_id_and_is_reused_without_loading_data(tmp_path, monkeypatch):
+    """A run folder written by fairdg before these changes (config.json + done.json)."""
+    from fairdg.training import loop
+
+    (stored,) = [p for p in STORED.iterdir() if p.is_dir()]
+    saved = records.read_json(stored / "config.json")
+    run_id = saved.pop("run_id")
+    config = RunConfig.from_dict(saved).replace(output_dir=str(tmp_path))
+    assert config.run_id() == run_id == stored.name
+    assert records.read_json(stored / "done.json")["run_id"] == run_id
+
+    shutil.copytree(stored, tmp_path / run_id)
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("a finished run reloaded its data")
+
+    monkeypatch.setattr(loop, "load_dataset", no_load)
+    result = train(config)
+    assert result.algorithm is None and result.record["run_id"] == run_id
