@@ -38,7 +38,8 @@ class RunConfig:
         Path of a trained transformation-model artifact (FDDG), or None.
     device, output_dir, quiet, save_model
         Where to run and write; these do not enter the run's hash, nor do the data options
-        ``root`` and ``download`` (where the data live).
+        ``root``, ``download``, ``memory_limit_gb`` and ``workers`` (where the data live and
+        how they are held).
     precision
         ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA only); not hashed either.
     """
