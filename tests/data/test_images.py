@@ -115,3 +115,17 @@ def test_digits_variants(variant):
     assert load_dataset("digits", variant=variant, flatten=True).input_shape[0] in (64, 192)
     with pytest.raises(ValueError, match="variant must be one of"):
         load_dataset("digits", variant="mirrored")
+
+
+def test_image_rows_read_only_the_rows_asked_for():
+    base = torch.arange(6 * 3 * 2 * 2, dtype=torch.uint8).view(6, 3, 2, 2)
+    rows = ImageRows(base, torch.tensor([5, 0, 3]))
+    idx = torch.tensor([2, 0])
+    expected = base[[3, 5]].float() / 255
+    torch.testing.assert_close(rows[idx], expected)
+    torch.testing.assert_close(torch.index_select(rows, 0, idx), expected)
+    out = torch.empty(2, 3, 2, 2)
+    torch.index_select(rows, 0, idx, out=out)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(torch.cat([rows]), base[[5, 0, 3]].float() / 255)  # converts all
+    assert rows.rows(torch.tensor([1])).index.tolist() == [0] and len(rows) == 3

@@ -5,9 +5,9 @@ float32 size), either in memory or memory-mapped from the on-disk cache (`fairdg
 `MultiDomainDataset.split` does not copy them: a split part's ``x`` is an `ImageRows`, the
 rows ``index`` of the domain's uint8 tensor, which yields float32 images in [0, 1] when indexed
 (``x[idx]``, ``x[a:b]``), so the sampler and the evaluation convert only the batch they read.
-Any other torch operation on an `ImageRows` (``torch.cat``, ``.mean()``, ...) converts all of
-its rows first (a float32 copy), which keeps rarely used paths (probes, the transformation
-model's trainer) working unchanged.
+``torch.index_select(x, 0, idx)`` reads only those rows too. Any other torch operation on an
+`ImageRows` (``torch.cat``, ``.mean()``, ...) converts all of its rows first (a float32 copy),
+which keeps rarely used paths (probes, the transformation model's trainer) working unchanged.
 """
 
 from __future__ import annotations
@@ -102,6 +102,15 @@ class ImageRows:
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func is torch.index_select and isinstance(args[0], ImageRows):
+            rows = args[0][args[2] if len(args) > 2 else kwargs["index"]]  # only these rows
+            dim = args[1] if len(args) > 1 else kwargs["dim"]
+            if dim != 0:
+                return func(args[0].materialize(), *args[1:], **kwargs)
+            out = kwargs.get("out")
+            return rows if out is None else out.copy_(rows)
+
         def convert(value):
             if isinstance(value, ImageRows):
                 return value.materialize()
@@ -109,4 +118,4 @@ class ImageRows:
                 return type(value)(convert(v) for v in value)
             return value
 
-        return func(*convert(args), **{k: convert(v) for k, v in (kwargs or {}).items()})
+        return func(*convert(args), **{k: convert(v) for k, v in kwargs.items()})
