@@ -12,10 +12,15 @@ from fairdg.algorithms.adversarial import CDANN, DANN
 from fairdg.algorithms.affinity import Affinity
 from fairdg.algorithms.alignment import CORAL, MMD
 from fairdg.algorithms.base import Algorithm
+from fairdg.algorithms.ddg import DDG, DDGFC
+from fairdg.algorithms.eiil import EIIL
 from fairdg.algorithms.erm import ERM
+from fairdg.algorithms.farconvae import FarconVAE
+from fairdg.algorithms.fatdm import FATDM
 from fairdg.algorithms.fddg import FDDG, FDDGNoFC, FDDGNoSF, FDDGNoT
 from fairdg.algorithms.groupdro import GroupDRO
 from fairdg.algorithms.irm import IRM
+from fairdg.algorithms.mbdg import MBDG, MBDGFC
 from fairdg.algorithms.mixup import Mixup
 from fairdg.algorithms.mldg import MLDG
 from fairdg.algorithms.randaug import RandAug
@@ -81,6 +86,13 @@ _ENTRIES = [
         "FDDG Table 4",
     ),
     ("fddg-no-fc", FDDGNoFC, "FDDG ablation: no fairness constraint", "FDDG Table 4"),
+    ("mbdg", MBDG, "primal-dual KL invariance under a learned style transformation", "Robey 2021"),
+    ("mbdg-fc", MBDGFC, "MBDG + relaxed-DP constraint with its own multiplier", "FDDG sec. 5"),
+    ("ddg", DDG, "primal-dual invariance to resampled variation + semantic recon", "Zhang 2022"),
+    ("ddg-fc", DDGFC, "DDG + relaxed-DP constraint with its own multiplier", "FDDG sec. 5"),
+    ("eiil", EIIL, "ERM reference, inferred environments, IRM on them", "Creager et al. 2021"),
+    ("farconvae", FarconVAE, "two-latent VAE, distributional contrast, swap recon", "Oh 2022"),
+    ("fatdm", FATDM, "invariance under y- and (y,z)-preserving domain maps + EO", "Pham 2023"),
 ]
 for _name, _cls, _description, _paper in _ENTRIES:
     ALGORITHMS.register(_name, _cls, _description, _paper)

@@ -32,14 +32,12 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from fairdg.algorithms.base import FeaturizerClassifier
+from fairdg.algorithms.constrained import PrimalDual, dual_ascent, prediction_kl
 from fairdg.data.base import Batch, cat
 from fairdg.hparams import Choice, Fixed, HParam, Interval, LogUniform, OneOf, Uniform
-from fairdg.transformation import TransformationModel, check_compatible
-from fairdg.transformation.artifact import TRAIN_HINT
 
 
-class FDDG(FeaturizerClassifier):
+class FDDG(PrimalDual):
     """Primal-dual training with an invariance and a fairness constraint (algorithm 1)."""
 
     # The authors' code uses gamma = 0.025 while their search range is U(1e-4, 0.01); we keep
@@ -74,46 +72,13 @@ class FDDG(FeaturizerClassifier):
     INVARIANCE: ClassVar[bool] = True
     FAIRNESS: ClassVar[bool] = True
 
-    def __init__(
-        self, *args: Any, transformation: TransformationModel | None = None, **kwargs: Any
-    ) -> None:
+    WITHOUT_T_HINT: ClassVar[str] = "; or use fddg-no-t, which needs none"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.transformation = self._check_transformation(transformation)
-        init = [self.hparams["fddg_lambda1_init"], self.hparams["fddg_lambda2_init"]]
-        self.register_buffer("multipliers", torch.tensor(init, dtype=torch.float32))
-
-    def _check_transformation(self, t: TransformationModel | None) -> TransformationModel | None:
-        name = type(self).__name__
-        if not self.USES_TRANSFORMATION:
-            if t is not None:
-                raise ValueError(f"{name} uses no transformation model; drop --transformation")
-            return None
-        if t is None:
-            raise ValueError(
-                f"{name} needs a trained transformation model: {TRAIN_HINT} and "
-                "pass it with `fairdg run --transformation PATH` (RunConfig."
-                "transformation); or use fddg-no-t, which needs none"
-            )
-        if not isinstance(t, TransformationModel):
-            raise TypeError(
-                f"transformation must be a TransformationModel, got {type(t).__name__}"
-            )
-        check_compatible(t, None, self.input_shape)
-        if t.config.use_sensitive != self.SENSITIVE_FACTOR:
-            want = "with" if self.SENSITIVE_FACTOR else "without"
-            flag = "" if self.SENSITIVE_FACTOR else " --no-sensitive"
-            raise ValueError(
-                f"{name} needs a transformation model trained {want} the "
-                f"sensitive factor (`fairdg transform train ...{flag}`)"
-            )
-        t.requires_grad_(False)  # T is fixed: only the classifier is trained
-        return t.eval()
-
-    def train(self, mode: bool = True) -> FDDG:
-        super().train(mode)
-        if self.transformation is not None:
-            self.transformation.eval()
-        return self
+        self.init_multipliers(
+            [self.hparams["fddg_lambda1_init"], self.hparams["fddg_lambda2_init"]]
+        )
 
     def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         x, y, z, _ = cat(batches)
@@ -127,12 +92,7 @@ class FDDG(FeaturizerClassifier):
         # -- invariance: f(x) and f(x'') should agree (x'' a fresh synthetic domain) ------------
         if self.INVARIANCE and self.transformation is not None:
             x_inv, _ = self.transformation.augment(x, z)
-            kl = F.kl_div(
-                F.log_softmax(self.predict(x_inv), dim=1),
-                F.log_softmax(logits, dim=1),
-                log_target=True,
-                reduction="batchmean",
-            )
+            kl = prediction_kl(logits, self.predict(x_inv))
             total = total + lam[0] * kl
             violations[0] = kl.detach() - self.hparams["fddg_gamma1"]
             stats["inv_constraint"] = kl.item()
@@ -157,14 +117,13 @@ class FDDG(FeaturizerClassifier):
         self.step(total)
 
         # -- projected dual ascent on the multipliers of the active constraints ----------------
-        eta = torch.tensor(
+        self.dual_update(
+            violations,
             [
                 self.hparams["fddg_eta1"] * self.INVARIANCE,
                 self.hparams["fddg_eta2"] * self.FAIRNESS,
             ],
-            device=x.device,
         )
-        self.multipliers.copy_(dual_ascent(self.multipliers, violations, eta))
         stats["loss"] = total.item()
         if "inv_constraint" in stats:
             stats["lambda_inv"] = float(self.multipliers[0])
@@ -172,20 +131,8 @@ class FDDG(FeaturizerClassifier):
             stats["lambda_fair"] = float(self.multipliers[1])
         return stats
 
-    def extra_state(self) -> dict[str, Any]:
-        return {**super().extra_state(), "multipliers": self.multipliers.tolist()}
 
-    def load_extra(self, state: dict[str, Any]) -> None:
-        super().load_extra(state)
-        if "multipliers" in state:
-            self.multipliers.copy_(torch.tensor(state["multipliers"]))
-
-
-def dual_ascent(
-    multipliers: torch.Tensor, violations: torch.Tensor, step_sizes: torch.Tensor
-) -> torch.Tensor:
-    """Projected dual ascent: ``max(0, lambda + eta * (constraint - margin))``."""
-    return (multipliers + step_sizes * violations).clamp_min(0.0)
+__all__ = ["FDDG", "FDDGNoFC", "FDDGNoSF", "FDDGNoT", "dual_ascent"]
 
 
 class FDDGNoSF(FDDG):

@@ -50,6 +50,13 @@ def add_parser(sub) -> None:
         help="train on at most this many rows (seeded subset; default: all)",
     )
     t.add_argument(
+        "--select",
+        choices=("val_loss", "last"),
+        default="val_loss",
+        help="keep the checkpoint with the lowest sources' validation loss (the paper's, "
+        "default) or the last step's weights",
+    )
+    t.add_argument(
         "--no-sensitive",
         action="store_true",
         help="no sensitive factor (content and style only): the FDDG w/o sf ablation",
@@ -125,6 +132,7 @@ def train_command(args: argparse.Namespace) -> int:
         device=args.device,
         quiet=args.quiet,
         max_train=args.max_train,
+        select=args.select,
     )
     path = save_transformation(model, args.output)
     meta = model.meta

@@ -1,32 +1,58 @@
-"""The FDDG reproductions' protocol: leave one domain out, ERM + ablations + FDDG, a table.
+"""The FDDG reproductions' protocol: leave one domain out, Table 6's rows, a table.
 
-Built on the shared protocol of `fairdg.reproductions.protocol` (hold out each domain, several
-seeds, a table beside the paper's), with the transformation models the FDDG rows need.
+Built on the shared protocol of `fairdg.reproductions.protocol` (last evaluation, metric
+values, the table beside the paper's); its own loop over (target, method, seed) because a row
+here may run several hyperparameter candidates, select among them by the paper's rule and
+survive a failed run, which `protocol.hold_out_each` does not do.
 
 For every target domain (held out in turn; the others are the sources) this trains the
 transformation models T the methods need (with and without the sensitive factor; on the
 sources' training rows only, cached under ``<output>/transformations``, one per target and shared
-by the trials), then every method for every trial seed with `fairdg.training.train`, and reads
-the metrics of the held-out domain at the last evaluation (the final iterate: no model
-selection, the same rule for every method). Cells are "DP / AUC / accuracy" as in the paper's
-tables, each the mean +/- sample standard deviation over trials; the average column is the mean
-over targets.
+by the trials), then every method for every hyperparameter candidate and trial seed with
+`fairdg.training.train` (runs of a method under ``<output>/runs/<method>``), and reads the
+metrics of the held-out domain at the evaluation chosen by ``Plan.selection``:
+
+``last``  the last evaluation of the default configuration (no model selection);
+``fair``  the paper's rule (appendix C.6/C.7: "we monitor the accuracy and the value of fairness
+          metrics from the validation set and select the best ones"), through
+          `fairdg.reporting.selection`: the highest validation accuracy of the sources among the
+          evaluations (configuration and step) whose validation DP ratio is at least 0.8; a
+          group where none qualifies falls back to the highest validation accuracy
+          (``training``), and the row says so (column ``selected_by``).
+
+A run that fails is recorded (``error``) with undefined metrics and the plan goes on. Cells are
+"DP / AUC / accuracy" as in the paper's tables, each the mean +/- sample standard deviation over
+trials; the average column is the mean over targets.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import statistics
-from collections.abc import Sequence
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
+from fairdg.reporting.collect import collect
+from fairdg.reporting.selection import select
 from fairdg.reproductions import protocol
-from fairdg.training import RunConfig
+from fairdg.reproductions.fddg_paper import BASELINES
+from fairdg.reproductions.fddg_tables import (  # noqa: F401 (re-exported)
+    CELL,
+    LABELS,
+    averages,
+    checks,
+    plot_dp_vs_dependence,
+    results_table,
+    table6_checks,
+)
+from fairdg.training import RunConfig, train
 from fairdg.transformation import (
     default_config,
     fit_transformation,
@@ -35,18 +61,40 @@ from fairdg.transformation import (
 )
 
 METHODS = ("erm", "fddg-no-sf", "fddg-no-t", "fddg-no-fc", "fddg")
-LABELS = {
-    "erm": "ERM",
-    "fddg-no-sf": "FDDG w/o sf",
-    "fddg-no-t": "FDDG w/o T",
-    "fddg-no-fc": "FDDG w/o fc",
-    "fddg": "FDDG",
-    "fddg:max": "FDDG, separate gaps (ours)",
-}
+ABLATIONS = ("fddg-no-sf", "fddg-no-t", "fddg-no-fc")
+# Table 6: the 17 baselines, the three ablations, FDDG (the paper's order)
+TABLE6 = (*BASELINES, *ABLATIONS, "fddg")
 # Variants: a row name "<algorithm>:<variant>" runs <algorithm> with these hyperparameters.
 VARIANTS = {"fddg:max": {"fddg_fair_sets": "max"}}
-CELL = ("dp_ratio", "fairness_auc", "accuracy")
-NEEDS_T = {"fddg": True, "fddg-no-fc": True, "fddg-no-sf": False}  # method -> sensitive factor
+# ... or with a T trained with these TransformationConfig changes: the paper's objective alone,
+# without our three additions (conditional discriminator, prior matching, sensitive cycle).
+T_VARIANTS = {
+    "fddg:paper-t": {"conditional_gan": False, "weights": {"sensitive_cycle": 0.0, "prior": 0.0}}
+}
+# algorithm -> whether its T has the sensitive factor (MBDG, DDG, FATDM: one level, none)
+NEEDS_T = {
+    "fddg": True,
+    "fddg-no-fc": True,
+    "fddg-no-sf": False,
+    "mbdg": False,
+    "mbdg-fc": False,
+    "ddg": False,
+    "ddg-fc": False,
+    "fatdm": False,
+}
+SELECTIONS = ("last", "fair")
+
+
+def staged_overrides(steps: int) -> dict[str, dict[str, Any]]:
+    """Methods whose penalty switches on after a number of updates (500 by default: IRM's and
+    V-REx's annealing, EIIL's reference model) switch at half of a short run, so that the
+    second stage happens at all (the reproductions run 100 to 1,000 steps)."""
+    half = max(1, steps // 2)
+    return {
+        "irm": {"irm_penalty_anneal_iters": half},
+        "vrex": {"vrex_penalty_anneal_iters": half},
+        "eiil": {"eiil_ref_steps": half},
+    }
 
 
 @dataclass(frozen=True)
@@ -65,6 +113,15 @@ class Plan:
     t_max_train: int | None = None
     methods: tuple[str, ...] = METHODS
     targets: tuple[str, ...] | None = None
+    n_hparams: int = 1
+    selection: str = "last"
+    t_select: str = "val_loss"
+
+    def __post_init__(self) -> None:
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
+        if self.selection == "last" and self.n_hparams != 1:
+            raise ValueError("selection 'last' takes the default configuration: n_hparams=1")
 
 
 def methods_option(extra: dict[str, Any], default: tuple[str, ...]) -> tuple[str, ...]:
@@ -79,9 +136,17 @@ def methods_option(extra: dict[str, Any], default: tuple[str, ...]) -> tuple[str
 
 
 def transformation_path(
-    plan: Plan, target: str, use_sensitive: bool, folder: Path, device: str, quiet: bool
+    plan: Plan,
+    target: str,
+    use_sensitive: bool,
+    folder: Path,
+    device: str,
+    quiet: bool,
+    changes: dict[str, Any] | None = None,
 ) -> Path:
-    """Train (or reuse) T for `target` held out; returns the artifact path."""
+    """Train (or reuse) T for `target` held out; returns the artifact path. `changes` are
+    TransformationConfig changes of a T variant (`T_VARIANTS`)."""
+    t_config = {**plan.t_config, **(changes or {})}
     key = records.canonical_json(
         {
             "dataset": plan.dataset.name,
@@ -89,8 +154,9 @@ def transformation_path(
             "target": target,
             "sensitive": use_sensitive,
             "steps": plan.t_steps,
-            "config": plan.t_config,
+            "config": t_config,
             "max_train": plan.t_max_train,
+            "select": plan.t_select,
         }
     )
     digest = hashlib.sha1(key.encode()).hexdigest()[:10]
@@ -101,7 +167,7 @@ def transformation_path(
             return path
         except ValueError:  # a corrupt cache entry: train again
             path.unlink()
-    config = default_config(plan.dataset, use_sensitive=use_sensitive, **plan.t_config)
+    config = default_config(plan.dataset, use_sensitive=use_sensitive, **t_config)
     model = fit_transformation(
         plan.dataset,
         config,
@@ -111,189 +177,125 @@ def transformation_path(
         device=device,
         quiet=quiet,
         max_train=plan.t_max_train,
+        select=plan.t_select,
     )
     save_transformation(model, path)
     return path
 
 
+def _t_for(plan: Plan, method: str, target: str, output: Path, device: str):
+    """(key, path) of the T that `method` needs for `target`, or (None, None)."""
+    algorithm = method.partition(":")[0]
+    if algorithm not in NEEDS_T:
+        return None, None
+    sensitive = NEEDS_T[algorithm]
+    changes = T_VARIANTS.get(method)
+    path = transformation_path(
+        plan, target, sensitive, output / "transformations", device, True, changes
+    )
+    key = f"{target}/{'sf' if sensitive else 'nosf'}" + (f"/{method}" if changes else "")
+    return key, path
+
+
+def _run_one(plan: Plan, method: str, target: str, h: int, seed: int, t_path, output, device):
+    """Train one (method, target, configuration, trial); returns its run folder or the error."""
+    config = RunConfig(
+        dataset=plan.dataset.name,
+        data_options=plan.data_options,
+        algorithm=method.partition(":")[0],
+        hparams={
+            **plan.hparams,
+            **VARIANTS.get(method, {}),
+            **plan.method_hparams.get(method, {}),
+        },
+        hparams_seed=h,
+        test_domains=(target,),
+        seed=seed,
+        steps=plan.steps,
+        eval_every=plan.eval_every,
+        transformation=None if t_path is None else str(t_path),
+        device=device,
+        output_dir=str(output / "runs" / method.replace(":", "-")),
+        quiet=True,
+        save_model=False,
+    )
+    try:
+        return train(config, dataset=plan.dataset).run_dir, None
+    except Exception as err:  # recorded in the rows; the plan goes on
+        return None, f"{type(err).__name__}: {err}"
+
+
 def run_plan(
     plan: Plan, output: str | Path, device: str = "cpu", quiet: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, Path]]:
-    """Run every (target, method, seed); returns one row per run and the T artifact paths."""
+    """Run every (target, method, configuration, seed); returns one row per (target, method,
+    seed) at the selected evaluation (`Plan.selection`) and the T artifact paths."""
     output = Path(output)
-    t_paths: dict[str, Path] = {}
-
-    def configure(method: str, target: str, seed: int) -> RunConfig:
-        algorithm = method.partition(":")[0]
-        path = None
-        if algorithm in NEEDS_T:
-            sensitive = NEEDS_T[algorithm]
-            key = f"{target}/{'sf' if sensitive else 'nosf'}"
-            if key not in t_paths:
-                t_paths[key] = transformation_path(
-                    plan, target, sensitive, output / "transformations", device, True
-                )
-            path = t_paths[key]
-        return RunConfig(
-            dataset=plan.dataset.name,
-            data_options=plan.data_options,
-            algorithm=algorithm,
-            hparams={
-                **plan.hparams,
-                **VARIANTS.get(method, {}),
-                **plan.method_hparams.get(method, {}),
-            },
-            test_domains=(target,),
-            seed=seed,
-            steps=plan.steps,
-            eval_every=plan.eval_every,
-            transformation=None if path is None else str(path),
-            device=device,
-            output_dir=str(output / "runs"),
-            quiet=True,
-            save_model=False,
-        )
-
-    rows = protocol.hold_out_each(
-        plan.dataset,
-        plan.methods,
-        plan.seeds,
-        configure,
-        CELL,
-        targets=plan.targets,
+    targets = list(plan.targets or plan.dataset.domain_names)
+    total = len(targets) * len(plan.methods) * plan.seeds * plan.n_hparams
+    bar = tqdm(
+        total=total,
         desc=f"FDDG reproduction on {plan.dataset.name}",
-        quiet=quiet,
+        leave=False,
+        disable=quiet or not sys.stderr.isatty(),
     )
+    rows, t_paths = [], {}
+    for target in targets:
+        for method in plan.methods:
+            key, path = _t_for(plan, method, target, output, device)
+            if key is not None:
+                t_paths[key] = path
+            for seed in range(plan.seeds):
+                started = time.perf_counter()
+                runs = [
+                    _run_one(plan, method, target, h, seed, path, output, device)
+                    for h in range(plan.n_hparams)
+                ]
+                bar.update(plan.n_hparams)
+                row = {"method": method, "target": target, "seed": seed}
+                errors = [e for _, e in runs if e is not None]
+                if plan.selection == "last" and not errors:
+                    last = protocol.last_evaluation(runs[0][0])
+                    metrics = last["metrics"]["test"]
+                    row.update({m: protocol.number(metrics.get(m)) for m in CELL})
+                    row.update(stats=last["stats"], run_dir=str(runs[0][0]), selected_by="last")
+                else:
+                    row.update({m: math.nan for m in CELL})
+                row["wall_seconds"] = time.perf_counter() - started
+                if errors and (plan.selection == "last" or len(errors) == len(runs)):
+                    row["error"] = errors[0]
+                elif errors:  # the rule selects among the configurations that completed
+                    row["failed_configs"] = errors
+                rows.append(row)
+    bar.close()
+    if plan.selection != "last":
+        rows = _selected(rows, output)
     return rows, t_paths
 
 
-def _fmt(metric: str, mean: float, std: float | None) -> str:
-    scale, digits = (100.0, 2) if metric == "accuracy" else (1.0, 2)
-    if math.isnan(mean):
-        return "nan"
-    text = f"{scale * mean:.{digits}f}"
-    return text if std is None else f"{text} ± {scale * std:.{digits}f}"
-
-
-def results_table(
-    rows: list[dict[str, Any]],
-    methods: Sequence[str],
-    targets: Sequence[str],
-    dependence: dict[str, float],
-    paper: dict[str, list[str]] | None = None,
-) -> str:
-    """Markdown table: rows methods (ours, then the paper's), columns targets (with their
-    dependence score) and the average; cells "DP / AUC / accuracy"."""
-    columns = {t: f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets}
-    return protocol.results_table(rows, methods, columns, CELL, _fmt, LABELS, paper)
-
-
-def averages(rows: list[dict[str, Any]], method: str) -> dict[str, float]:
-    """Mean over targets of the per-target mean of each cell metric."""
-    out = {}
-    for metric in CELL:
-        per_target: dict[str, list[float]] = {}
-        for r in rows:
-            if r["method"] == method and not math.isnan(protocol.number(r[metric])):
-                per_target.setdefault(r["target"], []).append(r[metric])
-        out[metric] = (
-            statistics.fmean(statistics.fmean(v) for v in per_target.values())
-            if per_target
-            else math.nan
-        )
-    return out
-
-
-def checks(rows: list[dict[str, Any]]) -> list[str]:
-    """The issue's targets on the averages over held-out domains: each FDDG row against ERM
-    (DP ratio +0.10, AUC closer to 0.5, accuracy within 3 points), each ablation against FDDG."""
-    avg = {m: averages(rows, m) for m in {r["method"] for r in rows}}
-    out: list[str] = []
-    if "erm" not in avg:
-        return out
-    e = avg["erm"]
-    for method in ("fddg", "fddg:max"):
-        if method not in avg:
+def _selected(rows: list[dict[str, Any]], output: Path) -> list[dict[str, Any]]:
+    """Fill the rows' metrics from the paper's selection rule over each method's runs."""
+    for method in {r["method"] for r in rows}:
+        folder = output / "runs" / method.replace(":", "-")
+        if not folder.is_dir():
             continue
-        f, name = avg[method], LABELS[method]
-        out += [
-            f"- {name}: DP ratio {f['dp_ratio']:.3f} vs ERM {e['dp_ratio']:.3f} (difference "
-            f"{f['dp_ratio'] - e['dp_ratio']:+.3f}; target >= +0.10); fairness AUC distance to "
-            f"0.5 {abs(f['fairness_auc'] - 0.5):.3f} vs ERM {abs(e['fairness_auc'] - 0.5):.3f} "
-            f"(target: closer); accuracy {100 * f['accuracy']:.2f} vs ERM "
-            f"{100 * e['accuracy']:.2f} (difference {100 * (f['accuracy'] - e['accuracy']):+.2f}"
-            " points; target within 3)"
-        ]
-    if "fddg" not in avg:
-        return out
-    f = avg["fddg"]
-    for method in ("fddg-no-sf", "fddg-no-t", "fddg-no-fc"):
-        if method in avg:
-            a = avg[method]
-            worse = [
-                name
-                for name, bad in (
-                    ("DP", a["dp_ratio"] < f["dp_ratio"]),
-                    ("AUC", abs(a["fairness_auc"] - 0.5) > abs(f["fairness_auc"] - 0.5)),
-                )
-                if bad
-            ]
-            out.append(
-                f"- {LABELS[method]}: DP {a['dp_ratio']:.3f}, AUC {a['fairness_auc']:.3f}, "
-                f"accuracy {100 * a['accuracy']:.2f}; worse than FDDG on: "
-                f"{', '.join(worse) or 'neither fairness metric'}"
+        evals = collect(folder).evaluations()
+        chosen = {}
+        for rule in ("training", "fair"):  # "fair" overrides where some evaluation qualifies
+            for _, pick in select(evals, rule).iterrows():
+                chosen[(pick["target"], int(pick["trial"]))] = (rule, pick)
+        for row in rows:
+            if row["method"] != method or "error" in row:
+                continue
+            rule, pick = chosen.get((row["target"], row["seed"]), (None, None))
+            if pick is None:
+                row["error"] = "no complete run to select from"
+                continue
+            row.update({m: protocol.number(pick.get(f"test.{m}")) for m in CELL})
+            row.update(
+                selected_by=rule,
+                hparams_seed=int(pick["hparams_seed"]),
+                step=int(pick["step"]),
+                run_id=pick["run_id"],
             )
-    return out
-
-
-def plot_dp_vs_dependence(
-    rows: list[dict[str, Any]],
-    dependence: dict[str, float],
-    path: str | Path,
-    methods: Sequence[str] = ("erm", "fddg"),
-    title: str = "",
-) -> Path:
-    """Per-target DP ratio against the target's dependence score (mean and std over trials)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 3.6), dpi=150)
-    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="DP of the true labels")
-    for i, method in enumerate(methods):
-        xs, ys, es = [], [], []
-        for target, score in dependence.items():
-            mean, std = protocol.mean_and_std(
-                [r["dp_ratio"] for r in rows if r["method"] == method and r["target"] == target]
-            )
-            if not math.isnan(mean):
-                xs.append(score)
-                ys.append(mean)
-                es.append(std)
-        offset = (i - (len(methods) - 1) / 2) * 0.01  # keep error bars apart
-        ax.errorbar(
-            [x + offset for x in xs],
-            ys,
-            yerr=es,
-            fmt="o",
-            capsize=3,
-            label=LABELS.get(method, method),
-        )
-        if i == 0:  # name each target once
-            for target, x, y in zip(dependence, xs, ys, strict=False):
-                ax.annotate(
-                    target, (x, y), textcoords="offset points", xytext=(6, -10), fontsize=7
-                )
-    ax.set_xlabel("dependence score of the target domain")
-    ax.set_ylabel("DP ratio on the target domain")
-    ax.set_xlim(0, 1.05)
-    ax.set_ylim(0, 1.05)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return rows

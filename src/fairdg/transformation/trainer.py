@@ -6,10 +6,17 @@ the source domains, then alternate one discriminator step and one generator step
 minibatches (epochs of a random permutation, not the authors' batch of one repeated as both
 "domains"), and finally measure reconstruction error and the accuracy of h on the sources'
 validation rows. Two Adam optimisers with the configured lr, betas and weight decay.
+
+Model selection (``select="val_loss"``, the default, as appendix C: "we monitor the loss of the
+validation set and choose the T with the lowest validation loss"): every ``steps // 10`` steps
+the weighted generator objective is computed on the sources' validation rows (codes drawn from
+a fixed generator, so checkpoints are compared on the same draws) and the weights with the
+lowest value are kept; ``select="last"`` keeps the last step's weights.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import time
@@ -66,6 +73,28 @@ def evaluate_transformation(
     return out
 
 
+@torch.no_grad()
+def validation_loss(
+    model: TransformationModel,
+    x: torch.Tensor,
+    z: torch.Tensor,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> float:
+    """The weighted generator objective on validation rows (eval mode), codes drawn under a
+    fixed seed so that checkpoints are compared on the same draws; mean over rows."""
+    model.eval()
+    total, n = 0.0, 0
+    cuda = [x.device.index or 0] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed + 1)
+        for start in range(0, len(z), batch_size):
+            xb, zb = x[start : start + batch_size], z[start : start + batch_size]
+            total += generator_loss(model, xb, zb)[1]["gen_loss"] * len(zb)
+            n += len(zb)
+    return total / max(n, 1)
+
+
 def fit_transformation(
     dataset: MultiDomainDataset,
     config: TransformationConfig | None = None,
@@ -76,6 +105,7 @@ def fit_transformation(
     device: str | torch.device = "cpu",
     quiet: bool = False,
     max_train: int | None = None,
+    select: str = "val_loss",
 ) -> TransformationModel:
     """Train T on the training rows of the source domains of ``dataset.split(seed, test_domains)``.
 
@@ -90,6 +120,9 @@ def fit_transformation(
         Generator steps (each preceded by one discriminator step).
     max_train
         Use at most this many training rows (a seeded random subset), for quick runs.
+    select
+        ``"val_loss"`` (the paper's): keep the checkpoint (every ``steps // 10`` steps) with
+        the lowest generator objective on the sources' validation rows; ``"last"``: the last.
 
     Returns
     -------
@@ -99,6 +132,8 @@ def fit_transformation(
     """
     if steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if select not in ("val_loss", "last"):
+        raise ValueError(f"select must be 'val_loss' or 'last', got {select!r}")
     started = time.perf_counter()
 
     # -- data: the training rows of the source domains only ----------------------------------
@@ -144,6 +179,9 @@ def fit_transformation(
     )
     history: list[dict[str, float]] = []
     running: dict[str, float] = {}
+    selection: list[dict[str, float]] = []
+    best: tuple[float, int, dict] | None = None
+    check_every = max(1, steps // 10)
     model.train()
     for step in bar:
         xb, zb = next(batches)
@@ -161,7 +199,17 @@ def fit_transformation(
         if (step + 1) % max(1, steps // 20) == 0 or step + 1 == steps:
             history.append({"step": step + 1, **running})
             bar.set_postfix(recon_x=f"{running['recon_x']:.3f}")
+        if select == "val_loss" and ((step + 1) % check_every == 0 or step + 1 == steps):
+            loss = validation_loss(model, val_x.to(device), val_z.to(device), seed)
+            selection.append({"step": step + 1, "val_loss": loss})
+            if best is None or loss < best[0]:
+                best = (loss, step + 1, copy.deepcopy(model.state_dict()))
+            model.train()
     bar.close()
+    selected_step = steps
+    if best is not None:
+        model.load_state_dict(best[2])
+        selected_step = best[1]
 
     # -- validation on the sources' held-out rows -------------------------------------------
     metrics = evaluate_transformation(model, val_x.to(device), val_z.to(device))
@@ -172,6 +220,9 @@ def fit_transformation(
         "test_domains": list(split.test_domains),
         "seed": seed,
         "steps": steps,
+        "select": select,
+        "selected_step": selected_step,
+        "selection": selection,
         "n_train": len(z),
         "val_metrics": metrics,
         "history": history,
