@@ -17,6 +17,39 @@ def test_defaults_are_the_papers(tiny_tabular):
     assert algorithm.featurizer.n_outputs == 20 and algorithm.bank is None
 
 
+def test_default_loss_is_equation_3_as_written(tiny_tabular, monkeypatch):
+    """The algorithm's loss, by default, is eq. (3) computed literally: anchors of the first
+    group X1 only, each to its nearest same-class neighbour in the other group (L1), the sum
+    divided by |Y| |X1| (|Y|: classes of the batch); the former form stays available."""
+    seen = {}
+
+    def spy(rep, y, groups, **kwargs):
+        seen.update(rep=rep.detach().clone(), y=y, groups=groups)
+        loss, stats = affinity_loss(rep, y, groups, **kwargs)
+        seen["loss"] = loss.item()
+        return loss, stats
+
+    monkeypatch.setattr(affinity_module, "affinity_loss", spy)
+    algorithm = build("affinity", tiny_tabular)
+    algorithm.update(draw(tiny_tabular, 1)[0])
+    rep, y, g = seen["rep"], seen["y"].tolist(), seen["groups"].tolist()
+    first = min(g)
+    anchors = [i for i in range(len(y)) if g[i] == first]
+    total = 0.0
+    for i in anchors:
+        distances = [
+            float((rep[i] - rep[j]).abs().sum())
+            for j in range(len(y))
+            if g[j] != first and y[j] == y[i]
+        ]
+        total += min(distances, default=0.0)
+    assert seen["loss"] == pytest.approx(total / (len(set(y)) * len(anchors)), rel=1e-5)
+    assert affinity_module.FORMS["symmetric"] == {
+        "affinity_symmetric": True,
+        "affinity_paper_norm": False,
+    }
+
+
 def test_lambda_zero_trains_exactly_like_erm(tiny_tabular):
     affinity = build("affinity", tiny_tabular, affinity_lambda=0.0)
     erm = build("erm", tiny_tabular)

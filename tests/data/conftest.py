@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from data_fakes import write_fake_mnist
 
-from fairdg.data import mnist
+from fairdg.data import mnist, svhn
 
 
 @pytest.fixture
@@ -21,3 +21,9 @@ def unverified_mnist(monkeypatch):
 def fake_mnist(tmp_path, unverified_mnist) -> Path:
     """A folder of small fake MNIST IDX files (600 train, 200 test), checksums disabled."""
     return write_fake_mnist(tmp_path / "mnist")
+
+
+@pytest.fixture
+def unverified_svhn(monkeypatch):
+    """Accept fake SVHN files: the loader's file specs without checksums."""
+    monkeypatch.setattr(svhn, "FILES", tuple(replace(f, md5=None) for f in svhn.FILES))

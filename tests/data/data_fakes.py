@@ -169,3 +169,23 @@ def write_fake_yfcc(root: Path, n_per_domain: int = 12) -> Path:
             lines.append(f"{file},{i % 2},{(i // 2 + d) % 2}")
         (root / name / "metadata.csv").write_text("\n".join(lines) + "\n")
     return root
+
+
+# -- SVHN (the official .mat layout: X (32, 32, 3, N) uint8, y (N, 1) in 1..10) -------------
+def write_fake_svhn(root: Path, n_train: int = 120, n_test: int = 60, seed: int = 0) -> Path:
+    """``train_32x32.mat`` / ``test_32x32.mat`` written with scipy in the real layout; digit d
+    is a bright bar at a position of its own, label 10 stands for the digit 0."""
+    import scipy.io
+
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for name, n in (("train_32x32.mat", n_train), ("test_32x32.mat", n_test)):
+        digits = np.arange(n) % 10
+        rng.shuffle(digits)
+        x = rng.integers(0, 60, size=(32, 32, 3, n), dtype=np.uint8)
+        for i, d in enumerate(digits):
+            r, c = 4 + 2 * (d % 5), 6 + 12 * (d // 5)
+            x[r : r + 10, c : c + 8, :, i] = 255
+        y = np.where(digits == 0, 10, digits).astype(np.uint8).reshape(-1, 1)
+        scipy.io.savemat(root / name, {"X": x, "y": y})
+    return root

@@ -8,6 +8,7 @@ from data_fakes import (
     write_fake_fairface,
     write_fake_mnist,
     write_fake_nysf,
+    write_fake_svhn,
     write_fake_yfcc,
 )
 
@@ -29,6 +30,11 @@ FAKES = {
         "target_labeled_per_class": 2,
     },
     "ccmnist": lambda tmp: {"root": write_fake_mnist(tmp / "mnist", 100, 50)},
+    "svhn": lambda tmp: {
+        "root": write_fake_svhn(tmp / "svhn"),
+        "mnist_root": str(write_fake_mnist(tmp / "mnist", 100, 50)),
+        "target_labeled_per_class": 2,
+    },
     "synthetic": lambda tmp: {"n_per_domain": 50},
     "digits": lambda tmp: {},
     "nysf": lambda tmp: {"root": write_fake_nysf(tmp / "2011.csv").parent},
@@ -44,7 +50,7 @@ def test_every_dataset_has_a_fake():
 
 
 @pytest.mark.parametrize("name", sorted(FAKES))
-def test_loads_splits_and_summarises(name, tmp_path, unverified_mnist):
+def test_loads_splits_and_summarises(name, tmp_path, unverified_mnist, unverified_svhn):
     options = FAKES[name](tmp_path)
     assert set(options) - {"root"} <= set(dataset_options(name))
     ds = load_dataset(name, **options)

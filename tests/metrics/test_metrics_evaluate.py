@@ -166,3 +166,23 @@ def test_matches_individual_functions_on_random_data():
     for g in ["w", "x", "y"]:
         assert result[f"count/{g}"] == np.sum(z == g)
         assert result[f"accuracy/{g}"] == pytest.approx(np.mean(y_pred[z == g] == y_true[z == g]))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 1, 3, -2, 1]),
+        np.array([0, 1, 1, 0], dtype=np.uint8),
+        np.array([-128, 127, 0], dtype=np.int8),
+        np.array([5, 10**9, 5]),  # a wide range: np.unique's path
+        np.random.default_rng(0).integers(0, 7, 500),
+    ],
+)
+def test_integer_group_codes_match_np_unique(labels):
+    """Integer labels are encoded without a sort; the result is np.unique's, as python ints."""
+    from fairdg.metrics._validation import encode_groups
+
+    groups, codes = encode_groups(labels)
+    expected, inverse = np.unique(labels, return_inverse=True)
+    assert groups == expected.tolist() and all(type(g) is int for g in groups)
+    assert np.array_equal(codes, inverse.reshape(-1))

@@ -93,7 +93,7 @@ def test_model_file_in_place_of_a_checkpoint(tmp_path, capsys):
 def test_ctrl_c_while_running_and_during_start_up(tmp_path, capsys, monkeypatch):
     import fairdg.cli as cli
 
-    def interrupted():
+    def interrupted(*_command):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "build_parser", interrupted)
@@ -108,6 +108,7 @@ def test_ctrl_c_while_running_and_during_start_up(tmp_path, capsys, monkeypatch)
                     raise KeyboardInterrupt
         sys.meta_path.insert(0, Interrupt())
         import fairdg.cli
+        fairdg.cli.main(["run", "--help"])  # the command's module is imported when it runs
         """
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

@@ -1,9 +1,10 @@
 """Affinity: cross-entropy plus the affinity loss on the representation layer.
 
 "Learning what to ignore" (the affinity paper), equation (1):
-``L = CE + affinity_lambda * L_affinity``, where ``L_affinity``
-(`fairdg.losses.affinity_loss`, equation (3)) pulls each sample's nearest same-class neighbour
-from another group towards it in the representation (``featurize``, ``rep_dim`` units). One
+``L = CE + affinity_lambda * L_affinity``, where ``L_affinity`` (`fairdg.losses.affinity_loss`,
+equation (3) by default: anchors from the first group, normalised by ``|Y| |X1|``; `FORMS` names
+it and the symmetric per-pair mean) pulls each sample's nearest same-class neighbour from another
+group towards it in the representation (``featurize``, ``rep_dim`` units). One
 update pools the minibatches of all training domains, computes the representation once, and takes
 one Adam step on CE + lambda * affinity (+ the optional relaxed-DP penalty, ``fair_lambda``).
 
@@ -25,6 +26,28 @@ from fairdg.losses import MemoryBank, affinity_loss
 from fairdg.losses.affinity import DISTANCES, MATCHINGS
 
 AFFINITY_ON = ("sensitive", "domain")
+# Named forms of the loss's anchors and normalisation (hyperparameter overrides).
+# "eq3" (the default): anchors from the first group only, normalised by |Y| |X1|, as equation (3)
+# is written. "symmetric": anchors from every group, each pair averaged over the anchors that
+# have a neighbour (fairdg's default before; its lambda is about |Y| times stronger).
+FORMS: dict[str, dict[str, bool]] = {
+    "eq3": {"affinity_symmetric": False, "affinity_paper_norm": True},
+    "symmetric": {"affinity_symmetric": True, "affinity_paper_norm": False},
+}
+
+
+def loss_options(hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of `affinity_loss` that an Affinity run's hyperparameters select
+    (everything but the bank); the domain-adaptation reproductions reuse them."""
+    return {
+        "distance": hparams["affinity_distance"],
+        "class_conditional": bool(hparams["affinity_class_conditional"]),
+        "symmetric": bool(hparams["affinity_symmetric"]),
+        "paper_normalisation": bool(hparams["affinity_paper_norm"]),
+        "scale_invariant": bool(hparams["affinity_scale_invariant"]),
+        "matching": hparams["affinity_matching"],
+        "projections": int(hparams["affinity_projections"]),
+    }
 
 
 class Affinity(FeaturizerClassifier):
@@ -46,9 +69,11 @@ class Affinity(FeaturizerClassifier):
         "affinity_class_conditional": HParam(
             True, Choice((True,)), "neighbours share the anchor's class (eq. 3)"
         ),
-        "affinity_symmetric": HParam(True, Choice((True,)), "anchors from every group"),
+        "affinity_symmetric": HParam(
+            False, Choice((False,)), "anchors from every group (False: X1 only, eq. 3)"
+        ),
         "affinity_paper_norm": HParam(
-            False, Choice((False,)), "normalise by |Y| |X_1| as equation (3) writes it"
+            True, Choice((True,)), "normalise by |Y| |X_1| as eq. 3 (False: per-pair mean)"
         ),
         "affinity_scale_invariant": HParam(
             False, Choice((False,)), "divide by the within-class spread of the batch"
@@ -88,15 +113,9 @@ class Affinity(FeaturizerClassifier):
             rep,
             y,
             groups,
-            distance=self.hparams["affinity_distance"],
-            class_conditional=bool(self.hparams["affinity_class_conditional"]),
-            symmetric=bool(self.hparams["affinity_symmetric"]),
-            paper_normalisation=bool(self.hparams["affinity_paper_norm"]),
-            scale_invariant=bool(self.hparams["affinity_scale_invariant"]),
             bank=self.bank,
-            matching=self.hparams["affinity_matching"],
-            projections=int(self.hparams["affinity_projections"]),
             return_stats=True,
+            **loss_options(self.hparams),
         )
         if self.bank is not None:
             self.bank.push(rep, y, groups)

@@ -165,3 +165,52 @@ def gaussian_noise(
         return x
     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     return x + std * noise
+
+
+def random_affine(
+    x: torch.Tensor,
+    degrees: float = 15.0,
+    translate: tuple[float, float] = (0.1, 0.1),
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Random rotation and shift of each image (torchvision's ``RandomAffine(degrees,
+    translate)`` without scale and shear): an angle uniform in ``[-degrees, degrees]``
+    (counter-clockwise as displayed), a shift uniform in ``[-translate[0] W, translate[0] W]``
+    horizontally and ``[-translate[1] H, translate[1] H]`` vertically (pixels), bilinear, zero
+    fill. Images ``(N, C, H, W)``, float; the rotation is about the image centre.
+
+    Parameters
+    ----------
+    degrees
+        Largest rotation in degrees (>= 0).
+    translate
+        Largest shift as fractions of the width and of the height (each in [0, 1]).
+    generator
+        Source of randomness (torch's global generator when None).
+    """
+    if x.dim() != 4 or not torch.is_floating_point(x):
+        raise ValueError(f"random_affine expects float images (N, C, H, W), got {tuple(x.shape)}")
+    if degrees < 0 or not all(0 <= t <= 1 for t in translate):
+        raise ValueError(
+            f"random_affine: degrees must be >= 0 and translate in [0, 1], got {degrees!r}, "
+            f"{translate!r}"
+        )
+    n, _, h, w = x.shape
+    u = torch.rand(n, 3, generator=generator, dtype=x.dtype) * 2 - 1  # in [-1, 1)
+    theta = torch.deg2rad(u[:, 0] * degrees)
+    # shift in affine_grid's normalised coordinates: 2 pixels / size per pixel
+    tx, ty = u[:, 1] * translate[0] * 2, u[:, 2] * translate[1] * 2
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    # output pixel p samples the input at R^-1 (p - t): rotate the picture by +theta on screen
+    # (y points down, as `fairdg.data.transforms.rotate`) and move it by (tx, ty)
+    matrix = torch.stack(
+        [
+            torch.stack([cos, -sin, -(cos * tx - sin * ty)], 1),
+            torch.stack([sin, cos, -(sin * tx + cos * ty)], 1),
+        ],
+        1,
+    ).to(x.device)
+    grid = torch.nn.functional.affine_grid(matrix, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(
+        x, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )

@@ -54,6 +54,10 @@ class Algorithm(nn.Module):
     # Names (as in named_parameters) of trainable parameters that legitimately never receive a
     # gradient from `update`; the registry-driven tests exempt them. Keep this tiny.
     UNUSED_PARAMETERS: ClassVar[tuple[str, ...]] = ()
+    # True: `update` only uses all domains' rows together, so the training loop may pass one
+    # pooled `Batch` (every domain's rows, in domain order, ``d`` the domain index) instead of
+    # one per domain: the rows are then gathered once, not gathered and concatenated.
+    POOLED_BATCH: ClassVar[bool] = False
 
     def __init__(
         self,

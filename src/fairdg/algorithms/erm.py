@@ -17,6 +17,8 @@ from fairdg.data.base import Batch, cat
 class ERM(FeaturizerClassifier):
     """Cross-entropy on all training domains pooled."""
 
+    POOLED_BATCH = True
+
     def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         x, y, z, _ = cat(batches)
         logits = self.predict(x)

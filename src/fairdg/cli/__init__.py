@@ -1,35 +1,57 @@
 """The ``fairdg`` command line: thin wrappers that build configs and call library functions.
 
 Each command lives in its own module with ``add_parser(subparsers)``; to add one, write the
-module and add it to `COMMANDS`.
+module and add a line to `COMMANDS`. A command's module (and so torch, pandas, ...) is imported
+only when that command runs or prints its own help: ``fairdg --help`` lists the commands from
+`COMMANDS` alone, so the modules keep their heavy imports inside their command functions where
+they can.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import os
 import sys
 
 from fairdg import __version__
 
-try:  # Ctrl-C while the heavy imports (torch) load: a message, not a traceback
-    from fairdg.cli import interpret as interpret_cli
-    from fairdg.cli import listing, reproduce, run
-    from fairdg.cli import report as report_cli
-    from fairdg.cli import sweep as sweep_cli
-    from fairdg.cli import transform as transform_cli
-except KeyboardInterrupt:
-    print("fairdg: interrupted during start-up; nothing was run", file=sys.stderr)
-    raise SystemExit(130) from None
-
-COMMANDS = [run, listing, reproduce, transform_cli, interpret_cli, sweep_cli, report_cli]
+# command -> (module that defines it, one-line help shown by ``fairdg --help``); a module may
+# define several commands (listing: datasets and algorithms). tests/cli check that these lines
+# match the help that each module registers.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "train and evaluate one run (and a baseline to compare with)"),
+    "datasets": ("listing", "list datasets (or --show NAME for its counts)"),
+    "algorithms": ("listing", "list algorithms and their hyperparameters"),
+    "reproduce": ("reproduce", "reproduce a table of the papers"),
+    "transform": ("transform", "train or inspect FDDG's transformation model"),
+    "interpret": (
+        "interpret",
+        "probes, re-attachment of z, t-SNE and histograms of a trained run",
+    ),
+    "sweep": ("sweep", "run a hyperparameter / held-out-domain sweep (resumable)"),
+    "report": ("report", "tables and plots from the runs under a folder"),
+}
 
 
 class UsageError(ValueError):
     """A command-line mistake reported as one line with exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(command: str):
+    """The module defining `command` (imported now: torch and the like load here)."""
+    try:
+        return importlib.import_module(f"fairdg.cli.{COMMANDS[command][0]}")
+    except KeyboardInterrupt:  # Ctrl-C while the heavy imports load: a message, no traceback
+        print("fairdg: interrupted during start-up; nothing was run", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
+    """The parser of every command (``"*"``, the default), or of `command` only (None: of
+    none): the modules of the other commands are not imported, their commands are placeholders
+    that carry their one-line help."""
     parser = argparse.ArgumentParser(
         prog="fairdg",
         description="Accurate, fair and shift-robust models: affinity loss, FDDG, DG baselines.",
@@ -37,9 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fairdg {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS:
-        module.add_parser(sub)
+    wanted = COMMANDS if command == "*" else [command] if command in COMMANDS else []
+    loaded: set[str] = set()
+    for name in wanted:
+        module = COMMANDS[name][0]
+        if module not in loaded:
+            loaded.add(module)
+            command_module(name).add_parser(sub)
+    for name, (_module, help_text) in COMMANDS.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text, add_help=False)
+    # the help lists the commands in the order of COMMANDS, loaded or not
+    sub._choices_actions.sort(key=lambda action: list(COMMANDS).index(action.dest))
     return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command named in `argv` (the first argument that is not a global option)."""
+    for arg in argv:
+        if arg in ("-v", "--verbose"):
+            continue
+        return arg if arg in COMMANDS else None
+    return None
 
 
 def one_line(err: BaseException) -> str:
@@ -65,15 +106,42 @@ OS_HINTS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in `argv`; return its exit code.
+
+    Called without `argv` (the ``fairdg`` script, ``python -m fairdg``), the process then ends
+    at once (see `_exit_now`); with `argv` (tests, other Python code) it returns.
+    """
+    command_line = argv is None
     try:
-        return _main(argv)
+        code = _main(sys.argv[1:] if argv is None else list(argv))
     except KeyboardInterrupt:
         print("fairdg: interrupted; nothing more was run", file=sys.stderr)
-        return 130
+        code = 130
+    except BrokenPipeError:  # stdout closed early (`fairdg datasets | head`): end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit then succeeds
+        code = 0
+    if command_line:
+        _exit_now(code)
+    return code
 
 
-def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
+def _exit_now(code: int) -> None:
+    """End the process without the interpreter's teardown, which after a run spends most of a
+    second freeing tensors and modules. Every record is already written atomically and fsynced
+    (`fairdg.records`) and commands join their workers before returning; the output streams
+    and log handlers are flushed here."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a reader that went away
+            pass
+    os._exit(code)
+
+
+def _main(argv: list[str]) -> int:
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -84,6 +152,8 @@ def _main(argv: list[str] | None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # not a user error: `main` ends quietly
+        raise
     except (ValueError, TypeError, OSError, RuntimeError) as err:
         # user-facing errors: one line, exit code 2, no traceback (use -v for the traceback)
         if args.verbose:

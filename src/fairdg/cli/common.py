@@ -9,7 +9,6 @@ import math
 from collections.abc import Sequence
 
 from fairdg.cli import flags
-from fairdg.data import typed_dataset_options
 
 
 def add_run_flags(
@@ -44,6 +43,8 @@ def add_run_flags(
 
 def config_kwargs(args: argparse.Namespace) -> dict:
     """RunConfig keyword arguments from the shared flags."""
+    from fairdg.data import typed_dataset_options  # the data registry imports torch
+
     return dict(
         dataset=args.dataset,
         data_options=typed_dataset_options(args.dataset, flags.data_options_of(args)),

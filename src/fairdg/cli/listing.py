@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from fairdg.algorithms import ALGORITHMS, Algorithm
 from fairdg.cli import flags
 from fairdg.cli.common import fmt, print_table
-from fairdg.data import DATASETS, DatasetInfo, dataset_info, dataset_options, load_dataset
-from fairdg.data.sources import search_dirs
 from fairdg.hparams import describe
+
+if TYPE_CHECKING:
+    from fairdg.data import DatasetInfo
+
+# The registries import torch: they are imported inside the command functions (deliberate lazy
+# imports), so that the parser (``fairdg algorithms --help``) does not.
 
 
 def add_parser(sub) -> None:
@@ -39,6 +43,8 @@ def add_parser(sub) -> None:
 
 
 def datasets_command(args: argparse.Namespace) -> int:
+    from fairdg.data import DATASETS, dataset_info, dataset_options
+
     if args.show or args.dataset:
         name = args.show if isinstance(args.show, str) else args.dataset
         if isinstance(args.show, str) and args.dataset not in (None, args.show):
@@ -67,6 +73,8 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 def data_location(info: DatasetInfo) -> str:
     """Where a dataset's files are looked for, and whether they are there (names only)."""
+    from fairdg.data.sources import search_dirs
+
     if info.source == "generated":
         return "generated, no files"
     if info.source == "user file":
@@ -84,6 +92,8 @@ def data_location(info: DatasetInfo) -> str:
 
 def show_dataset(name: str, options: dict, as_json: bool = False) -> int:
     """Print per-domain (y, z) counts and dependence scores of a loaded dataset."""
+    from fairdg.data import load_dataset
+
     dataset = load_dataset(name, **options)
     summary = dataset.summary()
     if as_json:
@@ -133,6 +143,9 @@ def _dep(value) -> str:
 
 
 def algorithms_command(args: argparse.Namespace) -> int:
+    from fairdg.algorithms import ALGORITHMS, Algorithm
+    from fairdg.data import DATASETS, dataset_info
+
     names = args.names or ALGORITHMS.names()
     entries = [ALGORITHMS.entry(name) for name in names]
     shared = Algorithm.declared_hparams()

@@ -31,6 +31,8 @@ from fairdg.data.mnist import DATASET_INFO as _MNIST_INFO
 from fairdg.data.mnist import load_mnist_inverted, load_mnist_rotated
 from fairdg.data.nysf import DATASET_INFO as _NYSF_INFO
 from fairdg.data.nysf import load_nysf
+from fairdg.data.svhn import DATASET_INFO as _SVHN_INFO
+from fairdg.data.svhn import load_svhn
 from fairdg.data.synthetic import DATASET_INFO as _SYNTHETIC_INFO
 from fairdg.data.synthetic import load_synthetic
 from fairdg.data.yfcc import DATASET_INFO as _YFCC_INFO
@@ -52,6 +54,12 @@ _ENTRIES = [
         "mnist-rotated",
         load_mnist_rotated,
         "MNIST -> MNIST rotated 30 deg, few labelled target samples; z = domain",
+        "affinity 4",
+    ),
+    (
+        "svhn",
+        load_svhn,
+        "SVHN -> MNIST (32x32x3), few labelled MNIST samples; z = domain",
         "affinity 4",
     ),
     (
@@ -87,6 +95,7 @@ _INFO: dict[str, DatasetInfo] = {
     **_FAIRFACE_INFO,
     **_MNIST_INFO,
     **_NYSF_INFO,
+    **_SVHN_INFO,
     **_SYNTHETIC_INFO,
     **_YFCC_INFO,
 }

@@ -32,7 +32,9 @@ class Batch(NamedTuple):
 
 def cat(batches: Sequence[Batch]) -> Batch:
     """The per-domain minibatches of one update pooled into one `Batch` (x, y, z, d each
-    concatenated in domain order)."""
+    concatenated in domain order); a single batch is returned as it is, not copied."""
+    if len(batches) == 1:
+        return batches[0]
     return Batch(*(torch.cat(parts) for parts in zip(*batches, strict=True)))
 
 

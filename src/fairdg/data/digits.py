@@ -25,7 +25,7 @@ import torch
 from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.data.ccmnist import DEFAULT_P, DOMAINS, _per_domain, flips
 from fairdg.data.info import DatasetInfo
-from fairdg.data.mnist import CLASS_NAMES, MLP_HPARAMS, _few_per_class
+from fairdg.data.mnist import CLASS_NAMES, MLP_HPARAMS, few_per_class
 from fairdg.data.transforms import COLOURS, colourise, invert, rotate
 
 VARIANTS = ("inverted", "rotated", "coloured")
@@ -133,7 +133,7 @@ def _inverted(x: torch.Tensor, digit: torch.Tensor, is_test: torch.Tensor) -> Do
 
 def _rotated(x, digit, is_test, order, k: int, angle: float) -> Domain:
     train_order = order[~is_test[order]]
-    target_i = _few_per_class(digit, k, train_order)
+    target_i = few_per_class(digit, k, train_order)
     source_i = train_order[~torch.isin(train_order, target_i)]
     test_i = is_test.nonzero().flatten()
     xs = torch.cat([x[source_i], rotate(x[target_i], angle), rotate(x[test_i], angle)])

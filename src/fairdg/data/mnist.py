@@ -220,7 +220,7 @@ def load_mnist_inverted(
     )
 
 
-def _few_per_class(labels: torch.Tensor, k: int, order: torch.Tensor) -> torch.Tensor:
+def few_per_class(labels: torch.Tensor, k: int, order: torch.Tensor) -> torch.Tensor:
     """The first `k` indices of each class along the random `order`."""
     picked = []
     ranked = labels[order]
@@ -277,7 +277,7 @@ def load_mnist_rotated(
     g = torch.Generator().manual_seed(seed)
     labels = torch.from_numpy(train_y.astype(np.int64))
     order = torch.randperm(len(labels), generator=g)
-    target_i = _few_per_class(labels, k, order) if k else torch.zeros(0, dtype=torch.long)
+    target_i = few_per_class(labels, k, order) if k else torch.zeros(0, dtype=torch.long)
     rest = order[~torch.isin(order, target_i)]
     source_i = rest[subsample(len(rest), n_source, g, "n_source")]
     source_i = torch.sort(source_i).values

@@ -92,3 +92,13 @@ def colourise(
         return out
     rgb = torch.tensor(colour, dtype=images.dtype).view(1, 3, 1, 1)
     return images * rgb + (1.0 - images) * back.unsqueeze(1)
+
+
+def resize_rgb(images: torch.Tensor, size: int = 32) -> torch.Tensor:
+    """Grey-scale images (N, 1, H, W) resized to ``size`` x ``size`` (bilinear, as torchvision's
+    ``Resize`` on tensors with ``antialias=False``) and replicated to three channels: MNIST in
+    SVHN's format (N, 3, 32, 32) for SVHN -> MNIST adaptation."""
+    if images.dim() != 4 or images.shape[1] != 1:
+        raise ValueError(f"resize_rgb expects (N, 1, H, W) images, got {tuple(images.shape)}")
+    out = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    return out.clamp_(0.0, 1.0).expand(-1, 3, -1, -1).contiguous()

@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -40,9 +41,15 @@ LAUNCHERS = ("local", "processes", "ray")
 _DATASET_CACHE: dict[str, Any] = {}
 
 
+# In-memory datasets handed to forked workers: inherited with the process, never pickled.
+_INHERITED: dict[str, Any] = {}
+
+
 def _dataset_for(config, provided):
     if provided is not None:
         return provided
+    if config.dataset in _INHERITED:
+        return _INHERITED[config.dataset]
     key = canonical_json([config.dataset, config.data_options])
     if key not in _DATASET_CACHE:
         _DATASET_CACHE.clear()
@@ -154,6 +161,7 @@ def _watch_parent(parent: int) -> None:
 def _init_worker(parent: int, threads: int) -> None:
     torch.set_num_threads(threads)  # one core per worker: workers x threads = cores
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the sweep's handler
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
@@ -173,32 +181,74 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def longest_first(tasks: Sequence[dict]) -> list[dict]:
+    """The tasks by decreasing number of steps (a dataset's default, ``None``, first), ties in
+    their given order: a pool that starts the longest runs first does not end on one."""
+    return sorted(tasks, key=lambda task: -(task.get("steps") or float("inf")))
+
+
+def start_method(tasks: Sequence[dict]) -> str:
+    """``"fork"`` where it is safe and available (Linux-like systems, CPU runs, CUDA not
+    initialised in this process), else ``"spawn"``. Forked workers start in milliseconds with
+    this process's imports and loaded datasets; spawned ones import torch and load the data
+    again (seconds each)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or platform.system() != "Linux":
+        return "spawn"
+    if any(str(task.get("device", "cpu")) != "cpu" for task in tasks):
+        return "spawn"
+    return "spawn" if torch.cuda.is_initialized() else "fork"
+
+
+def _preload(tasks: Sequence[dict]) -> None:
+    """Load the dataset of the sweep into this process's cache before forking (when the tasks
+    share one), so that every worker inherits it instead of loading it again."""
+    keys = {canonical_json([task["dataset"], task.get("data_options", {})]) for task in tasks}
+    if len(keys) == 1 and tasks[0]["dataset"] not in _INHERITED:
+        try:
+            _dataset_for(RunConfig.from_dict(tasks[0]), None)
+        except Exception:  # noqa: BLE001 - each run reports its own loading error
+            _DATASET_CACHE.clear()
+
+
 def launch_processes(
     tasks: Sequence[dict],
     on_result: OnResult,
     workers: int = 2,
     datasets: Mapping[str, Any] | None = None,
     threads: int = 1,
+    method: str | None = None,
 ) -> None:
-    """Run the tasks in a pool of `workers` processes (spawned, so torch state is not forked).
+    """Run the tasks in a pool of `workers` processes, longest runs first.
 
-    A worker that dies (killed, out of memory) breaks the pool: its run and the runs not yet
-    started come back as ``"lost"`` and resume when the sweep is started again.
+    The workers live for the whole sweep and keep the last dataset they used loaded. They are
+    forked where that is safe (see `start_method`; ``method`` overrides it): they then inherit
+    this process's imports, the sweep's dataset (loaded here first) and the in-memory
+    `datasets`, and start in milliseconds; spawned workers import torch and load the data
+    themselves. A worker that dies (killed, out of memory) breaks the pool: its run and the
+    runs not yet started come back as ``"lost"`` and resume when the sweep is started again.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    context = multiprocessing.get_context("spawn")
+    tasks = longest_first(tasks)
+    method = method or start_method(tasks)
+    if method == "fork":
+        _INHERITED.clear()
+        _INHERITED.update(datasets or {})
+        datasets = None  # inherited by the workers, not pickled with every task
+        _preload(tasks)
     pool = ProcessPoolExecutor(
         max_workers=min(workers, max(1, len(tasks))),
-        mp_context=context,
+        mp_context=multiprocessing.get_context(method),
         initializer=_init_worker,
         initargs=(os.getpid(), threads),
     )
     try:
-        futures = {
-            pool.submit(execute, task, (datasets or {}).get(task["dataset"])): task
-            for task in tasks
-        }
+        with warnings.catch_warnings():  # Python >= 3.12 warns on fork with torch's threads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            futures = {
+                pool.submit(execute, task, (datasets or {}).get(task["dataset"])): task
+                for task in tasks
+            }
         for future in as_completed(futures):
             try:
                 on_result(future.result())
@@ -207,6 +257,8 @@ def launch_processes(
     except BaseException:
         _stop(pool)
         raise
+    finally:
+        _INHERITED.clear()
     pool.shutdown(wait=True)
 
 
@@ -265,7 +317,7 @@ def launch_ray(
         remote = ray.remote(num_cpus=cpus_per_task, num_gpus=gpus_per_task)(_ray_execute)
         shared = {name: ray.put(data) for name, data in (datasets or {}).items()}
         threads = max(1, int(cpus_per_task))
-        for task in tasks:
+        for task in longest_first(tasks):
             ref = remote.remote(task, shared.get(task["dataset"]), threads)
             pending[ref] = task
         while pending:

@@ -16,10 +16,11 @@ Our choices where the paper is silent (see ``docs/affinity.md``):
   instead divided by ``|Y| * |X_a|`` (classes present in the batch times all anchors of ``a``),
   the literal factor of equation (3); this rescales the effective lambda by about ``1 / |Y|``.
 - The gradient flows through the anchor and its neighbour. The nearest neighbour is searched
-  without autograd, for each class and each pair of groups, from one distance matrix between
-  the two (class, group) cells computed in row blocks (its row minima serve one direction, its
-  column minima the other); the selected distances are then recomputed with autograd: the
-  gradient is that of ``min`` and the memory is ``O(block * N + B * k)``, never ``B x B x k``.
+  without autograd, for each pair of groups, from one distance matrix between the two groups
+  (every class at once, the pairs of different classes masked out) computed in row blocks (its
+  row minima serve one direction, its column minima the other); the selected distances are then
+  recomputed with autograd: the gradient is that of ``min`` and the memory is
+  ``O(block * N + B * k)``, never ``B x B x k``.
 """
 
 from __future__ import annotations
@@ -129,79 +130,87 @@ def _check(rep, y, z, distance) -> None:
             raise ValueError(f"{name} must be a tensor of shape ({rep.shape[0]},), got {got}")
 
 
-def _block_argmin(a, b, n_rows, n_cols, want_cols, distance):
-    """Nearest row of `b` for each of the first `n_rows` rows of `a`, and (when `want_cols`)
-    nearest row of `a` for each of the first `n_cols` rows of `b`, from one distance matrix
-    computed in row blocks of `a` (symmetric anchors share it: half the distances)."""
+def _block_argmin(a, b, ya, yb, n_rows, n_cols, want_cols, distance):
+    """Nearest row of `b` of the same class for each of the first `n_rows` rows of `a`, and
+    (when `want_cols`) nearest row of `a` of the same class for each of the first `n_cols` rows
+    of `b`, from one distance matrix computed in row blocks of `a`, the pairs of different
+    classes (`ya`, `yb`) masked out. Returns ``(rows, row_found, cols, col_found)``: indices and
+    whether a neighbour exists (a class absent from the other side has none)."""
     stop = len(a) if want_cols else n_rows
-    if stop <= _BLOCK:  # one block (the usual minibatch): plain row and column argmins
-        dist = _pairwise(a[:stop], b, distance)
-        rows = dist[:n_rows].argmin(dim=1) if n_rows else dist.new_zeros(0, dtype=torch.long)
-        if want_cols and n_cols:
-            return rows, dist[:, :n_cols].argmin(dim=0)
-        return rows, torch.zeros(n_cols, dtype=torch.long, device=a.device)
-    row_best = []
+    row_idx, row_ok = [], []
     col_val = torch.full((n_cols,), float("inf"), dtype=a.dtype, device=a.device)
     col_idx = torch.zeros(n_cols, dtype=torch.long, device=a.device)
     for start in range(0, stop, _BLOCK):
-        dist = _pairwise(a[start : min(start + _BLOCK, stop)], b, distance)
+        end = min(start + _BLOCK, stop)
+        dist = _pairwise(a[start:end], b, distance)
+        dist.masked_fill_(ya[start:end, None] != yb[None, :], float("inf"))
         if start < n_rows:
-            row_best.append(dist[: n_rows - start].argmin(dim=1))
+            val, idx = dist[: n_rows - start].min(dim=1)
+            row_idx.append(idx)
+            row_ok.append(val < float("inf"))
         if want_cols and n_cols:
             val, idx = dist[:, :n_cols].min(dim=0)
-            better = val < col_val
-            col_val = torch.where(better, val, col_val)
-            col_idx = torch.where(better, idx + start, col_idx)
-    rows = torch.cat(row_best) if row_best else col_idx[:0]
-    return rows, col_idx
+            if start == 0:
+                col_val, col_idx = val, idx
+            else:
+                better = val < col_val
+                col_val = torch.where(better, val, col_val)
+                col_idx = torch.where(better, idx + start, col_idx)
+    if row_idx:
+        rows, rows_ok = torch.cat(row_idx), torch.cat(row_ok)
+    else:
+        rows, rows_ok = col_idx[:0], col_val[:0] < 0
+    return rows, rows_ok, col_idx, col_val < float("inf")
 
 
-def _nearest(cand, cand_yi, cand_zi, batch, n_groups, symmetric, distance):
+def _nearest(cand, cand_y, cand_zi, batch, n_groups, symmetric, distance):
     """For each anchor (one of the first `batch` candidates) and each target group b: the index
-    of the nearest candidate of group b with the anchor's class (``cand_yi``, ``cand_zi``: class
-    and group codes 0, 1, ...; the unconditional loss has a single class).
+    of the nearest candidate of group b with the anchor's class (``cand_y``; the unconditional
+    loss has a single class; ``cand_zi``: group codes 0, 1, ...).
 
-    Candidates are sorted by (class, group, batch rows first), so every cell is a slice; for
-    each class and each pair of groups a < b one distance matrix between the two cells serves
-    both directions. No autograd. Returns ``(anchor, target_group, neighbour)`` index tensors of
-    the valid terms; an anchor whose class has no candidate in b gives no term.
+    Candidates are sorted by (group, batch rows first), so every group is a slice; for each
+    pair of groups a < b one distance matrix between the two groups, pairs of different
+    classes masked out, serves both directions (row minima: anchors of a, column minima:
+    anchors of b) -- one pass for two groups, whatever the number of classes. No autograd.
+    Returns ``(anchor, target_group, neighbour)`` index tensors of the valid terms; an anchor
+    whose class has no candidate in b gives no term.
     """
-    n_cells = (int(cand_yi.max()) + 1) * n_groups
-    key = cand_yi * n_groups + cand_zi
-    is_bank = (torch.arange(len(key), device=key.device) >= batch).long()
-    order = torch.argsort(key * 2 + is_bank, stable=True)
-    counts = torch.bincount(key, minlength=n_cells).tolist()
-    in_batch = torch.bincount(key[:batch], minlength=n_cells).tolist()
+    is_bank = (torch.arange(len(cand_zi), device=cand_zi.device) >= batch).long()
+    order = torch.argsort(cand_zi * 2 + is_bank, stable=True)
+    counts = torch.bincount(cand_zi, minlength=n_groups).tolist()
+    in_batch = torch.bincount(cand_zi[:batch], minlength=n_groups).tolist()
     starts = [0]
     for n in counts[:-1]:
         starts.append(starts[-1] + n)
-    pool = cand.detach()[order]
-    anchors, targets, neighbours = [], [], []
+    pool, pool_y = cand.detach()[order], cand_y[order]
+    anchors, targets, neighbours, valid = [], [], [], []
 
-    def add(cell_a, cell_b, b, found):
-        anchors.append(order[starts[cell_a] : starts[cell_a] + in_batch[cell_a]])
-        targets.append(torch.full_like(found, b))
-        neighbours.append(order[starts[cell_b] + found])
+    def add(a, b, b_group, found, ok):
+        anchors.append(order[starts[a] : starts[a] + in_batch[a]])
+        targets.append(torch.full_like(found, b_group))
+        neighbours.append(order[starts[b] + found])
+        valid.append(ok)
 
     with torch.no_grad():
-        for first in range(0, n_cells, n_groups):  # one class at a time
-            for a in range(n_groups):
-                for b in range(a + 1, n_groups):
-                    ca, cb = first + a, first + b
-                    n_a, n_b = in_batch[ca], in_batch[cb]
-                    if not counts[ca] or not counts[cb] or not (n_a or (symmetric and n_b)):
-                        continue
-                    cell_a = pool[starts[ca] : starts[ca] + counts[ca]]
-                    cell_b = pool[starts[cb] : starts[cb] + counts[cb]]
-                    rows, cols = _block_argmin(cell_a, cell_b, n_a, n_b, symmetric, distance)
-                    if n_a:
-                        add(ca, cb, b, rows)
-                    if symmetric and n_b:
-                        add(cb, ca, a, cols)
+        for a in range(n_groups):
+            for b in range(a + 1, n_groups):
+                n_a, n_b = in_batch[a], in_batch[b]
+                if not counts[a] or not counts[b] or not (n_a or (symmetric and n_b)):
+                    continue
+                ga = slice(starts[a], starts[a] + counts[a])
+                gb = slice(starts[b], starts[b] + counts[b])
+                rows, rows_ok, cols, cols_ok = _block_argmin(
+                    pool[ga], pool[gb], pool_y[ga], pool_y[gb], n_a, n_b, symmetric, distance
+                )
+                if n_a:
+                    add(a, b, b, rows, rows_ok)
+                if symmetric and n_b:
+                    add(b, a, a, cols, cols_ok)
     if not anchors:
         empty = torch.zeros(0, dtype=torch.long, device=cand.device)
         return empty, empty, empty
-    return torch.cat(anchors), torch.cat(targets), torch.cat(neighbours)
+    ok = torch.cat(valid)
+    return torch.cat(anchors)[ok], torch.cat(targets)[ok], torch.cat(neighbours)[ok]
 
 
 def _sorted_matching(
@@ -334,11 +343,10 @@ def affinity_loss(
             b_y = torch.zeros_like(b_y)
         cand = torch.cat([rep, b_rep.to(rep.dtype)])
         cand_y, cand_z = torch.cat([y, b_y]), torch.cat([z, b_z])
-    # codes 0, 1, ... of the groups and classes (values may be any integers)
+    # codes 0, 1, ... of the groups (values may be any integers); classes are only compared
     groups, cand_zi = torch.unique(cand_z, return_inverse=True)
-    cand_yi = torch.unique(cand_y, return_inverse=True)[1]
     n_groups, batch = len(groups), len(z)
-    zi, yi = cand_zi[:batch], cand_yi[:batch]  # the batch comes first among the candidates
+    zi = cand_zi[:batch]  # the batch comes first among the candidates
     # ordered pairs (a, b) of groups whose anchors count
     n_anchors = torch.bincount(zi, minlength=n_groups)
     a_code = torch.arange(n_groups, device=z.device)
@@ -352,7 +360,7 @@ def affinity_loss(
         return (zero, stats) if return_stats else zero
 
     anchor, target, neighbour = _nearest(
-        cand, cand_yi, cand_zi, batch, n_groups, symmetric, distance
+        cand, cand_y, cand_zi, batch, n_groups, symmetric, distance
     )
     dists = _rowwise(rep.index_select(0, anchor), cand.index_select(0, neighbour), distance)
     # one scalar per ordered group pair: sum of its terms / its normaliser, then their mean
@@ -362,7 +370,7 @@ def affinity_loss(
     counts = torch.bincount(pair, minlength=n_groups * n_groups)
     used = counts > 0
     if paper_normalisation:
-        n_classes = len(torch.unique(yi))
+        n_classes = len(torch.unique(y))
         norm = (n_classes * n_anchors).repeat_interleave(n_groups).to(rep.dtype)
     else:
         norm = counts.to(rep.dtype)

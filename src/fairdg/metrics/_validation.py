@@ -101,6 +101,21 @@ def _python_label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _integer_codes(arr: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``np.unique(arr, return_inverse=True)`` for integer labels of a small range, without a
+    sort (a bincount of the values and a lookup table); ``(None, None)`` when the range is
+    large (more than ``max(len(arr), 1024)`` values) or `arr` is empty."""
+    if arr.size == 0:
+        return None, None
+    low, high = int(arr.min()), int(arr.max())
+    if high - low > max(arr.size, 1024):
+        return None, None
+    shifted = arr.astype(np.intp, copy=False) - low
+    present = np.bincount(shifted) > 0
+    groups = (np.flatnonzero(present) + low).astype(arr.dtype)
+    return groups, (np.cumsum(present) - 1)[shifted]
+
+
 def encode_groups(
     sensitive: Any, n: int | None = None, other: str = "y_pred"
 ) -> tuple[list[Any], np.ndarray]:
@@ -118,7 +133,9 @@ def encode_groups(
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError("sensitive must not contain NaN; every sample needs a group label")
     try:
-        groups, codes = np.unique(arr, return_inverse=True)
+        groups, codes = _integer_codes(arr) if arr.dtype.kind in "iu" else (None, None)
+        if groups is None:
+            groups, codes = np.unique(arr, return_inverse=True)
     except TypeError as err:  # object arrays mixing types (or holding None) cannot be sorted
         raise ValueError(
             f"sensitive must hold comparable group labels (all ints or all strings); {err}"

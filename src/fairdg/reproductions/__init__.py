@@ -41,6 +41,18 @@ _ENTRIES: list[tuple[str, str, str, str]] = [
         "affinity 3.2",
     ),
     (
+        "affinity-da-rotated",
+        "fairdg.reproductions.affinity_da_rotated:reproduce",
+        "MNIST -> MNIST-R few-shot adaptation: Table 6, figure 7",
+        "affinity 4",
+    ),
+    (
+        "affinity-da-svhn",
+        "fairdg.reproductions.affinity_da_svhn:reproduce",
+        "SVHN -> MNIST few-shot adaptation: Table 7 (needs the SVHN .mat files)",
+        "affinity 4",
+    ),
+    (
         "affinity-mnist",
         "fairdg.reproductions.affinity_mnist:reproduce",
         "MNIST/MNIST-I: Tables 1a (lambda) and 1b (representation size), t-SNE",

@@ -179,9 +179,10 @@ def header(r: AdultResults) -> list[str]:
     return [
         "# Affinity loss on UCI Adult (affinity paper, section 3.2)",
         "",
-        f"{len(s['seeds'])} seed(s), {s['steps']} steps, batch 512, MLP in-128-20; test split "
-        "(16,281 rows); each cell ours (mean ± sample std over seeds) followed by the paper's "
-        f"value in parentheses. Lambda picked on validation: {r.picked:g}.",
+        f"{len(s['seeds'])} seed(s), {s['steps']} steps, batch 512, MLP in-128-20, loss form "
+        f"`{s['form_name']}`; test split (16,281 rows); each cell ours (mean ± sample std over "
+        f"seeds) followed by the paper's value in parentheses. Lambda picked on validation: "
+        f"{r.picked:g}.",
         "",
     ]
 

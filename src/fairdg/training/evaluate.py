@@ -12,15 +12,55 @@ from fairdg.data.base import Split
 from fairdg.metrics import evaluate as evaluate_metrics
 from fairdg.metrics.catalogue import is_minimised
 
+# Bytes of one layer's activations per inference chunk. Chunks of a fixed image count (4,096)
+# allocated ~200 MB per CNN layer, which the allocator maps and page-faults afresh every chunk;
+# chunks whose layers fit in a few MiB reuse warm memory and run 2-3x faster on a CPU.
+EVAL_LAYER_BUDGET = 16 * 2**20
 
-@torch.no_grad()
-def predict_proba(algorithm, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """Class probabilities for `x` (in chunks), on the CPU."""
-    outs = [
-        torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1).cpu()
-        for i in range(0, max(len(x), 1), batch_size)  # an empty part gives an empty result
-    ]
-    return torch.cat(outs)
+
+def chunk_size(algorithm, x: torch.Tensor, budget: int = EVAL_LAYER_BUDGET) -> int:
+    """Rows per inference chunk such that no layer's output exceeds `budget` bytes.
+
+    One row of `x` is passed through ``algorithm.predict`` with forward hooks that record the
+    largest output of any module (and the row itself); the chunk is ``budget // that size``.
+    """
+    if len(x) == 0:
+        return 1
+    largest = [x[:1].element_size() * x[:1].numel()]
+
+    def hook(_module, _inputs, output) -> None:
+        if isinstance(output, torch.Tensor):
+            largest[0] = max(largest[0], output.element_size() * output.numel())
+
+    handles = [m.register_forward_hook(hook) for m in algorithm.modules()]
+    try:
+        with torch.inference_mode():
+            algorithm.predict(x[:1])
+    finally:
+        for handle in handles:
+            handle.remove()
+    return max(1, budget // largest[0])
+
+
+def predict_proba(
+    algorithm, x: torch.Tensor, batch_size: int | None = None, budget: int = EVAL_LAYER_BUDGET
+) -> torch.Tensor:
+    """Class probabilities for `x`, on the CPU.
+
+    Runs under ``torch.inference_mode`` in chunks of `batch_size` rows (default: as many as
+    keep every layer's output within `budget` bytes, see `chunk_size`), each written into one
+    preallocated output tensor.
+    """
+    if batch_size is None:
+        batch_size = chunk_size(algorithm, x, budget)
+    out = torch.empty(0, getattr(algorithm, "num_classes", 0))  # an empty part: no rows
+    for i in range(0, len(x), batch_size):
+        with torch.inference_mode():
+            probs = torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1)
+        if i == 0:  # allocated outside inference mode: callers get an ordinary tensor
+            out = torch.empty(len(x), probs.shape[1])
+        out[i : i + len(probs)] = probs
+    return out
 
 
 Pair = tuple[str, str]

@@ -302,8 +302,12 @@ def _train(
     check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
+    pooled = bool(getattr(algorithm, "POOLED_BATCH", False))
     batch_size = int(hparams["batch_size"])
-    sampler = DomainSampler(split.train(), batch_size, config.seed, device, rank, world_size)
+    sampler = DomainSampler(
+        split.train(), batch_size, config.seed, device, pooled=pooled, rank=rank,
+        world_size=world_size,
+    )  # fmt: skip
     distributed.sync_gradients(algorithm)
     if main:
         _start_run_dir(config, run_dir)

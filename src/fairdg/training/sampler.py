@@ -5,6 +5,12 @@ In data-parallel training every rank draws the same indices and keeps its shard 
 No per-sample Python work: each step draws indices with ``torch.randint`` (sampling with
 replacement, as DomainBed's infinite loaders do) from a dedicated generator whose state is
 checkpointed, so a resumed run sees exactly the batches an uninterrupted one would.
+
+With ``pooled=True`` (for algorithms whose ``POOLED_BATCH`` is set: they only use the rows of
+all domains together) a call returns one `Batch` holding every domain's rows in domain order:
+the same indices are drawn, each domain's rows are gathered straight into the pooled tensors
+(no per-domain batches concatenated afterwards), and the domain index ``d`` is a constant
+tensor made once.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from fairdg.training.distributed import shard
 
 
 class DomainSampler:
-    """Yields a list of `Batch` (one per domain) per call, on `device`."""
+    """Yields a list of `Batch` (one per domain, or one pooled) per call, on `device`."""
 
     def __init__(
         self,
@@ -26,6 +32,7 @@ class DomainSampler:
         device: str | torch.device = "cpu",
         rank: int = 0,
         world_size: int = 1,
+        pooled: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -37,24 +44,50 @@ class DomainSampler:
         self.rank, self.world_size = rank, world_size
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
-        self.tensors = [
-            (
-                d.x.to(device),
-                d.y.to(device),
-                d.z.to(device),
-                torch.full((len(d),), i, dtype=torch.long, device=device),
-            )
-            for i, d in enumerate(domains)
+        self.tensors = [(d.x.to(device), d.y.to(device), d.z.to(device)) for d in domains]
+        # the domain index of every row: constants, never gathered
+        local = batch_size // world_size  # this rank's rows of each domain's batch
+        self.domain_index = [
+            torch.full((local,), i, dtype=torch.long, device=device) for i in range(len(domains))
         ]
+        self.pooled_index = torch.arange(len(domains), device=device).repeat_interleave(local)
         self.device = device
+        self._on_cpu = torch.device(device).type == "cpu"  # indices are drawn on the CPU
+        self.pooled = pooled
+
+    def _indices(self) -> list[torch.Tensor]:
+        drawn = [  # every rank draws the same indices and keeps its shard
+            shard(
+                torch.randint(len(y), (self.batch_size,), generator=self.generator),
+                self.rank,
+                self.world_size,
+            )
+            for _x, y, _z in self.tensors
+        ]
+        if self._on_cpu:
+            return drawn
+        return [idx.to(self.device) for idx in drawn]
 
     def __call__(self) -> list[Batch]:
-        batches = []
-        for x, y, z, d in self.tensors:
-            idx = torch.randint(len(y), (self.batch_size,), generator=self.generator)
-            idx = shard(idx, self.rank, self.world_size).to(self.device)
-            batches.append(Batch(x[idx], y[idx], z[idx], d[idx]))
-        return batches
+        indices = self._indices()
+        if self.pooled and len(self.tensors) > 1:
+            return [self._gather_pooled(indices)]
+        return [
+            Batch(x[idx], y[idx], z[idx], d)
+            for (x, y, z), idx, d in zip(self.tensors, indices, self.domain_index, strict=True)
+        ]
+
+    def _gather_pooled(self, indices: list[torch.Tensor]) -> Batch:
+        size = self.batch_size // self.world_size
+        parts = []
+        for k in range(3):  # x, y, z: one output tensor, each domain's rows gathered into it
+            first = self.tensors[0][k]
+            shape = (size * len(indices), *first.shape[1:])
+            out = torch.empty(shape, dtype=first.dtype, device=first.device)
+            for i, (tensors, idx) in enumerate(zip(self.tensors, indices, strict=True)):
+                torch.index_select(tensors[k], 0, idx, out=out[i * size : (i + 1) * size])
+            parts.append(out)
+        return Batch(*parts, self.pooled_index)
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
