@@ -64,6 +64,8 @@ REPORTING_MAY_IMPORT = ("fairdg.records", "fairdg.reporting", "fairdg.metrics.ca
 LAZY_ALLOWED = {
     # `import fairdg` stays light (records and reporting import it without loading torch)
     ("fairdg", "fairdg.data"): "fairdg.load_dataset is a shortcut to the data package",
+    ("fairdg", "fairdg.predict"): "fairdg.load_model is a shortcut to predict (issue 16)",
+    ("fairdg", "fairdg.estimator"): "fairdg.FairClassifier, loaded on first use (issue 16)",
 }
 
 

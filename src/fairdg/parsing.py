@@ -124,6 +124,8 @@ def coerce(value: Any, annotation: Any, name: str) -> Any:
         return None
     if text and str in kinds and not (value.lstrip().startswith("[") and _any_seq(kinds)):
         return value
+    if any(_is_instance_of_object_kind(value, k) for k in kinds):
+        return value  # a Python object the loader accepts as is (a DataFrame, a mapping)
     errors = []
     for kind in sorted(kinds, key=_is_sequence):  # a scalar before a list of them
         try:
@@ -139,6 +141,15 @@ def coerce(value: Any, annotation: Any, name: str) -> Any:
         raise OptionValueError(errors[0])
     expected = " or ".join(_kind_name(k) for k in kinds)
     raise OptionValueError(f"{name} expects {expected}, got {value!r}")
+
+
+def _is_instance_of_object_kind(value: Any, kind: Any) -> bool:
+    """Whether `kind` is a class other than the parsed scalars and sequences (``DataFrame``,
+    ``Mapping[str, str]``) and `value` is an instance of it."""
+    origin = typing.get_origin(kind) or kind
+    if not isinstance(origin, type) or origin in (*_SCALARS, str, type(None)):
+        return False
+    return not _is_sequence(kind) and isinstance(value, origin)
 
 
 def _any_seq(kinds: list[Any]) -> bool:

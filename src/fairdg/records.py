@@ -141,3 +141,12 @@ def truncate_jsonl(path: str | os.PathLike, keep: int) -> None:
         return
     records, _ = load_jsonl(path)
     atomic_write_text(path, "".join(dumps(r) + "\n" for r in records[:keep]))
+
+
+def variant_name(algorithm: str, hparams: dict[str, Any] | None) -> str:
+    """The row name of a run: ``"erm-fc"`` when its relaxed-DP penalty is on (``fair_lambda``
+    > 0), else the algorithm's name. Runs of different variants are never merged in one row."""
+    weight = (hparams or {}).get("fair_lambda")
+    if isinstance(weight, int | float) and not isinstance(weight, bool) and weight > 0:
+        return f"{algorithm}-fc"
+    return algorithm

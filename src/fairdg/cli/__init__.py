@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import sys
+import warnings
 
 from fairdg import __version__
 
@@ -32,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "sweep": ("sweep", "run a hyperparameter / held-out-domain sweep (resumable)"),
     "report": ("report", "tables and plots from the runs under a folder"),
+    "predict": ("predict", "apply a finished run's model to new rows of a CSV file"),
 }
 
 
@@ -150,6 +152,8 @@ def _main(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if not args.verbose:  # warnings about the user's data as one line, without source lines
+        warnings.formatwarning = _one_line_warning
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError:  # not a user error: `main` ends quietly
@@ -167,6 +171,10 @@ def _main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"fairdg: warning: {message}\n"
 
 
 if __name__ == "__main__":

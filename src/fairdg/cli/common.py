@@ -35,6 +35,7 @@ def add_run_flags(
         default="val.accuracy",
         help="model selection criterion <set>.<metric> (default: val.accuracy)",
     )
+    flags.min_group_size(p)
     flags.device(p)
     flags.precision(p)
     flags.output(p, default="fairdg-runs", help="folder of run folders and results.jsonl")
@@ -57,6 +58,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         steps=args.steps,
         eval_every=args.eval_every,
         selection=args.selection,
+        min_group_size=getattr(args, "min_group_size", 30),
         device=args.device,
         precision=getattr(args, "precision", "fp32"),
         output_dir=args.output,

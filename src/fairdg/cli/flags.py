@@ -158,6 +158,18 @@ def eval_every(p: Parser) -> None:
     )
 
 
+def min_group_size(p: Parser) -> None:
+    """``--min-group-size N``: smaller groups make comparing metrics undefined (recorded)."""
+    p.add_argument(
+        "--min-group-size",
+        type=int,
+        default=30,
+        metavar="N",
+        help="metrics comparing a sensitive group with fewer rows in an evaluation set are "
+        "recorded as undefined, with the reason (default: 30)",
+    )
+
+
 def _device(value: str) -> str:
     if value != "auto":
         return value

@@ -121,7 +121,13 @@ def report_command(args: argparse.Namespace) -> int:
     summary = build_summary(collection, selections, args.metrics, args.dp_threshold)
     print(render(summary, args.format, args.metrics, args.digits))
     for metric in args.metrics:
-        if not summary.loc[summary["metric"] == metric, "n"].any():
+        if not summary.loc[summary["metric"] == metric, "n"].any() and metric in SUMMARY_KEYS:
+            print(
+                f"metric {metric!r} is undefined in every selected evaluation (e.g. a sensitive "
+                'group below min_group_size; each record\'s "undefined" entry says why)',
+                file=sys.stderr,
+            )
+        elif not summary.loc[summary["metric"] == metric, "n"].any():
             print(
                 f"metric {metric!r} is not recorded in the selected evaluations (keys: "
                 + ", ".join(k for k in SUMMARY_KEYS if k != "loss")

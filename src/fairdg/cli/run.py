@@ -12,6 +12,7 @@ from fairdg.algorithms import ALGORITHMS
 from fairdg.cli import flags
 from fairdg.cli.common import add_run_flags, config_kwargs, print_table
 from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
+from fairdg.records import variant_name
 from fairdg.training import RunConfig, train
 from fairdg.training.distributed import is_main
 
@@ -64,33 +65,54 @@ def _with_declared_hparams(configs: list[RunConfig]) -> list[RunConfig]:
     return kept
 
 
+def _plain(config: RunConfig) -> RunConfig:
+    """The baseline is the plain algorithm: the -FC penalty (``fair_lambda``) is not passed on."""
+    if "fair_lambda" not in config.hparams:
+        return config
+    print(f"note: {config.algorithm} (the baseline) runs without --hparam fair_lambda")
+    hparams = {k: v for k, v in config.hparams.items() if k != "fair_lambda"}
+    return config.replace(hparams=hparams)
+
+
 def run_command(args: argparse.Namespace) -> int:
     config = RunConfig(**config_kwargs(args))
     configs = [config]
     compare = str(args.compare).lower()
-    if compare not in ("none", "", config.algorithm.lower()):
+    same = compare == config.algorithm.lower() and variant_name(compare, config.hparams) == compare
+    if compare not in ("none", "") and not same:  # erm-fc is compared with plain erm
         ALGORITHMS.entry(compare)  # unknown name: error before any training
         other, dropped = _compare_config(config, compare)
         if dropped:
             print(f"note: {compare} runs without {', '.join(dropped)} (not its options)")
         configs.append(other)
     configs = _with_declared_hparams(configs)
-    rows = []
+    configs[1:] = [_plain(c) for c in configs[1:]]
+    rows, notes = [], []
     for cfg in configs:
         result = train(cfg, force=args.force)
         if not is_main():  # torchrun: rank 0 reports
             continue
         record = result.record
+        name = variant_name(record["algorithm"], record.get("hparams"))
         print(
-            f"{record['algorithm']} on {record['dataset']}: {record['steps']} steps, "
+            f"{name} on {record['dataset']}: {record['steps']} steps, "
             f"selected step {record['selected_step']} by {record['selection']}, "
             f"{record['wall_seconds']:.1f} s; run folder {result.run_dir}"
         )
-        metrics = record["metrics"]
-        for s in ("val", "test", "oracle"):
-            if s in metrics:
-                rows.append([record["algorithm"], s, *(metrics[s].get(m) for m in TABLE_METRICS)])
-    if is_main():
-        print()
-        print_table(["algorithm", "set", *TABLE_METRICS], rows)
+        for s, values in record["metrics"].items():
+            if s in ("val", "test", "oracle"):
+                reasons = values.get("undefined") or {}
+                rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
+                notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
+    if not is_main():
+        return 0
+    print()
+    print_table(["algorithm", "set", *TABLE_METRICS], rows)
+    if notes:
+        print("\n– undefined: " + "\n  ".join(dict.fromkeys(notes)))
     return 0
+
+
+def _cell(values: dict, reasons: dict, metric: str) -> object:
+    """The metric, or "–" when the record marks it undefined."""
+    return "–" if metric in reasons else values.get(metric)

@@ -122,6 +122,10 @@ class MultiDomainDataset:
     default_hparams
         Hyperparameter values suited to this dataset (network sizes, learning rate), applied
         after the algorithm's defaults and before sampled or explicit values.
+    preprocessing
+        Tabular data from a table (``csv``): how raw columns became the features, plain JSON
+        (`fairdg.data.tabular.fit_encoding`), stored with a trained model so that new rows are
+        encoded alike (``fairdg predict``).
     """
 
     name: str
@@ -135,6 +139,7 @@ class MultiDomainDataset:
     meta: dict[str, Any] = field(default_factory=dict)
     default_steps: int = 2000
     default_hparams: dict[str, Any] = field(default_factory=dict)
+    preprocessing: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.input_shape = tuple(int(s) for s in self.input_shape)

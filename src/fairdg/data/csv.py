@@ -3,19 +3,29 @@
 ``fairdg run --dataset csv --data-option path=FILE --data-option target=COL
 --data-option sensitive=COL [--data-option domain=COL]``.
 
-Every other column is a feature (unless listed in ``drop``). A column is numeric when all its
-values parse as numbers (and it is not listed in ``categorical``); numeric columns are
-standardised with the training split's statistics (by `MultiDomainDataset.split`), the others
-are one-hot encoded. Target, sensitive and domain values are mapped to ids in sorted order and
-keep their names (``class_names``, ``group_names``, domain names). Rows missing the target, the
-sensitive value or the domain are dropped (counted in ``meta``); missing feature values are an
-error unless ``missing="drop"``. Every problem raises a ValueError naming the column.
+Every other column is a feature (unless listed in ``drop``): columns that define the domains
+in another form (``age`` when the domains are age bands) stay features unless dropped. A column
+is numeric when all its values parse as numbers (and it is not listed in ``categorical``);
+numeric columns are standardised with the training split's statistics (by
+`MultiDomainDataset.split`), the others are one-hot encoded; the encoding is kept as
+``dataset.preprocessing`` (plain JSON) so that a trained model can be applied to new rows.
+Target, sensitive and domain values are mapped to ids in sorted order and keep their names
+(``class_names``, ``group_names``, domain names); ``positive=`` names the positive class and
+``sensitive_map=`` merges or renames groups. A feature column that predicts the sensitive
+attribute on its own with accuracy above 0.99 is named in a `ProxyWarning`. Rows missing the
+target, the sensitive value or the domain are dropped (counted in ``meta``); missing feature
+values are an error unless ``missing="drop"``. Every problem raises a ValueError naming the
+column. From Python, ``path`` may also be a pandas DataFrame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import json
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +33,14 @@ import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.data.info import DatasetInfo
+from fairdg.data.tabular import ProxyWarning, encode, fit_encoding, proxy_columns
+
+_READ = {
+    "dtype": str,
+    "keep_default_na": False,
+    "skipinitialspace": True,
+    "na_values": ["", "NA", "NaN", "nan", "?"],
+}
 
 DATASET_INFO = {
     "csv": DatasetInfo(
@@ -53,30 +71,40 @@ def _names(value: Sequence[str] | str | None, what: str) -> list[str]:
 
 
 def _read(
-    path: str | None, root: str | None, sep: str, encoding: str = "utf-8"
+    path: Any, root: str | None, sep: str, encoding: str = "utf-8"
 ) -> tuple[pd.DataFrame, Path]:
-    if not path:
-        raise ValueError("csv: option path is required (--data-option path=FILE)")
-    file = Path(path).expanduser()
-    if not file.is_absolute() and root is not None:
-        file = Path(root).expanduser() / file
-    if file.is_dir():
-        raise ValueError(
-            f"csv: {file} is a folder, not a CSV file (option path={path!r}); give the path of "
-            "the file inside it"
-        )
-    if not file.is_file():
-        raise FileNotFoundError(f"csv: file {str(file)!r} not found (option path={path!r})")
+    """The table as strings (NaN for missing); a DataFrame is parsed exactly like a file."""
+    if isinstance(path, pd.DataFrame):
+        file = Path("DataFrame")
+        frame = _parse(io.StringIO(path.to_csv(index=False, sep=sep)), file, sep, encoding)
+    else:
+        if not path:
+            raise ValueError("csv: option path is required (--data-option path=FILE)")
+        file = Path(path).expanduser()
+        if not file.is_absolute() and root is not None:
+            file = Path(root).expanduser() / file
+        if file.is_dir():
+            raise ValueError(
+                f"csv: {file} is a folder, not a CSV file (option path={path!r}); give the path "
+                "of the file inside it"
+            )
+        if not file.is_file():
+            raise FileNotFoundError(f"csv: file {str(file)!r} not found (option path={path!r})")
+        frame = _parse(file, file, sep, encoding)
+    if frame.empty:
+        raise ValueError(f"csv: {file} holds no rows")
+    return frame, file
+
+
+def read_table(source: Any, sep: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a CSV file (or buffer) as strings, with fairdg's missing-value markers."""
+    return pd.read_csv(source, sep=sep, encoding=encoding, **_READ)
+
+
+def _parse(source: Any, file: Path, sep: str, encoding: str) -> pd.DataFrame:
+    """`read_table` with each parsing failure as one line naming the file and the fix."""
     try:
-        frame = pd.read_csv(
-            file,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            na_values=["", "NA", "NaN", "nan", "?"],
-            encoding=encoding,
-        )
+        return read_table(source, sep, encoding)
     except pd.errors.EmptyDataError:
         raise ValueError(f"csv: {file} is empty; it needs a header row and data rows") from None
     except UnicodeDecodeError as err:
@@ -89,12 +117,50 @@ def _read(
     except pd.errors.ParserError as err:
         detail = " ".join(str(err).split())
         raise ValueError(f"csv: {file} cannot be parsed ({detail}); check sep={sep!r}") from None
-    if frame.empty:
-        raise ValueError(f"csv: {file} holds no rows")
-    return frame, file
+
+
+def parse_mapping(spec: Mapping[str, Any] | str | None, option: str) -> dict[str, str]:
+    """``"a=x,b=x,*=y"``, a JSON file of such a mapping, or a dict: value -> new value.
+
+    ``*`` maps every value not listed; without it, unlisted values are kept.
+    """
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        return {str(k): str(v) for k, v in spec.items()}
+    if not isinstance(spec, str):
+        raise TypeError(f"csv: {option} must be 'VALUE=NEW,...', a JSON file or a dict")
+    if spec.strip().endswith(".json"):
+        file = Path(spec.strip()).expanduser()
+        if not file.is_file():
+            raise FileNotFoundError(f"csv: {option} file {str(file)!r} not found")
+        data = json.loads(file.read_text())
+        if not isinstance(data, dict):
+            raise ValueError(f"csv: {option} file {file} must hold a JSON object value -> new")
+        return {str(k): str(v) for k, v in data.items()}
+    mapping = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ValueError(
+                f"csv: {option} item {item!r} is not VALUE=NEW; write e.g. "
+                f"{option}='African-American=1,*=0' or give a JSON file"
+            )
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def _map_values(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    if not mapping:
+        return values
+    default = mapping.get("*")
+    return values.map(lambda v: mapping.get(v, v if default is None else default))
 
 
 def _check_column(frame: pd.DataFrame, column: str | None, option: str, file: Path) -> None:
+    """Fail with the file's columns when `column` is absent."""
     if column is None:
         raise ValueError(
             f"csv: option {option} is required (--data-option {option}=COLUMN); "
@@ -147,6 +213,45 @@ def _ids(values: pd.Series, option: str, column: str) -> tuple[np.ndarray, list[
     return values.map(index).to_numpy(np.int64), [str(n) for n in names]
 
 
+def _target_ids(values: pd.Series, column: str, positive: Any) -> tuple[np.ndarray, list[str]]:
+    """Class ids; with `positive`, that value is class 1 and every other value class 0."""
+    if positive is None:
+        return _ids(values, "target", column)
+    positive = str(positive)
+    names = sorted(values.unique(), key=_sort_key)
+    if positive not in names:
+        raise ValueError(
+            f"csv: positive={positive!r} is not a value of target column {column!r}; "
+            f"values: {names[:10]}"
+        )
+    others = [str(n) for n in names if n != positive]
+    if not others:
+        raise ValueError(f"csv: target column {column!r} holds only {positive!r}")
+    negative = others[0] if len(others) == 1 else f"not {positive}"
+    return (values == positive).to_numpy(np.int64), [negative, positive]
+
+
+def _check_groups(values: pd.Series, column: str, max_groups: int) -> None:
+    levels = values.nunique()
+    if levels > max_groups:
+        raise ValueError(
+            f"csv: sensitive column {column!r} has {levels} distinct values, more than "
+            f"max_groups={max_groups}; a continuous column is not a group label: bin it "
+            "(sensitive_map=FILE.json mapping each value to its band) or raise max_groups"
+        )
+
+
+def _warn_proxies(frame: pd.DataFrame, columns: list[str], z: pd.Series, sensitive: str) -> None:
+    for col, accuracy in proxy_columns(frame, columns, z):
+        warnings.warn(
+            f"csv: feature column {col!r} predicts sensitive column {sensitive!r} on its own "
+            f"(accuracy {accuracy:.3f}): the model can use the attribute through it; drop it "
+            f"(drop={col!r}) unless that is intended",
+            ProxyWarning,
+            stacklevel=4,
+        )
+
+
 def _sort_key(value: str) -> tuple[int, float | str]:
     """Numbers in numeric order, then strings."""
     try:
@@ -155,39 +260,10 @@ def _sort_key(value: str) -> tuple[int, float | str]:
         return (1, value)
 
 
-def _features(
-    frame: pd.DataFrame, columns: list[str], categorical: list[str], max_categories: int
-) -> tuple[pd.DataFrame, list[str]]:
-    numeric, parts = [], []
-    for col in columns:
-        values = pd.to_numeric(frame[col], errors="coerce")
-        is_number = values.notna().sum() == frame[col].notna().sum()
-        if col not in categorical and is_number:
-            bad = np.flatnonzero(~np.isfinite(values.to_numpy(np.float64)))
-            if len(bad):
-                raise ValueError(
-                    f"csv: column {col!r} holds {len(bad)} infinite value(s) (first rows "
-                    f"{bad[:5].tolist()}); fix them, drop the column (drop={col!r}) or mark it "
-                    f"categorical={col!r}"
-                )
-            parts.append(values.astype(np.float32).rename(col))
-            numeric.append(col)
-            continue
-        levels = frame[col].nunique()
-        if levels > max_categories:
-            raise ValueError(
-                f"csv: column {col!r} has {levels} distinct values, more than "
-                f"max_categories={max_categories}; drop it (drop={col!r}) or raise "
-                "max_categories"
-            )
-        parts.append(pd.get_dummies(frame[col], prefix=col, prefix_sep="=", dtype=np.float32))
-    return pd.concat(parts, axis=1), numeric
-
-
 def load_csv(
     root: str | None = None,
     *,
-    path: str | None = None,
+    path: str | pd.DataFrame | None = None,
     target: str | None = None,
     sensitive: str | None = None,
     domain: str | None = None,
@@ -197,6 +273,9 @@ def load_csv(
     missing: str = "error",
     max_categories: int = 100,
     sep: str = ",",
+    positive: str | None = None,
+    sensitive_map: Mapping[str, str] | str | None = None,
+    max_groups: int = 20,
     encoding: str = "utf-8",
 ) -> MultiDomainDataset:
     """Load a CSV file as a `MultiDomainDataset`.
@@ -206,7 +285,7 @@ def load_csv(
     root
         Folder that a relative `path` is read from.
     path
-        The CSV file (header row required).
+        The CSV file (header row required), or a pandas DataFrame (from Python).
     target, sensitive
         Columns of the target and of the sensitive attribute (each at least two values).
     domain
@@ -223,6 +302,14 @@ def load_csv(
         Refuse a categorical column with more distinct values (likely an identifier).
     sep
         Field separator.
+    positive
+        The target value that is the positive class (1); every other value is class 0. None:
+        classes in sorted order.
+    sensitive_map
+        Merge or rename sensitive groups: ``"African-American=1,*=0"`` (``*``: every other
+        value; without it unlisted values stay), a JSON file of that mapping, or a dict.
+    max_groups
+        Refuse a sensitive column with more distinct values (a continuous column: bin it).
     encoding
         Text encoding of the file (e.g. ``latin-1``).
     """
@@ -269,10 +356,16 @@ def load_csv(
             )
         frame = frame[~holes.any(axis=1).to_numpy()].reset_index(drop=True)
 
-    y, class_names = _ids(frame[target], "target", target)
-    z, group_names = _ids(frame[sensitive], "sensitive", sensitive)
-    encoded, numeric = _features(frame, columns, forced, max_categories)
-    x = torch.from_numpy(encoded.to_numpy(np.float32, copy=True))
+    y, class_names = _target_ids(frame[target], target, positive)
+    groups = _map_values(frame[sensitive], parse_mapping(sensitive_map, "sensitive_map"))
+    _check_groups(groups, sensitive, max_groups)
+    z, group_names = _ids(groups, "sensitive", sensitive)
+    spec = fit_encoding(frame, columns, forced, max_categories)
+    if not include_sensitive:
+        _warn_proxies(frame, columns, groups, sensitive)
+    x = torch.from_numpy(encode(frame, spec, "csv"))
+    numeric = [c["name"] for c in spec["columns"] if c["kind"] == "numeric"]
+    feature_names = spec["feature_names"]
     labels = frame[domain] if domain is not None else pd.Series("all", index=frame.index)
     domains = []
     for name in sorted(labels.unique(), key=_sort_key):
@@ -294,8 +387,8 @@ def load_csv(
         class_names=class_names,
         group_names=group_names,
         sensitive_name=sensitive,
-        standardize=[encoded.columns.get_loc(c) for c in numeric],
-        feature_names=[str(c) for c in encoded.columns],
+        standardize=[feature_names.index(c) for c in numeric],
+        feature_names=list(feature_names),
         default_steps=DATASET_INFO["csv"].default_steps,
         default_hparams=dict(DATASET_INFO["csv"].default_hparams),
         meta={
@@ -307,5 +400,16 @@ def load_csv(
             "rows_used": len(frame),
             "numeric": numeric,
             "categorical": [c for c in columns if c not in numeric],
+            "positive": None if positive is None else class_names[1],
+            "note": "columns not named target/sensitive/domain/drop are features",
+        },
+        preprocessing={
+            **spec,
+            "target": target,
+            "sensitive": sensitive,
+            "domain": domain,
+            "class_names": class_names,
+            "group_names": group_names,
+            "include_sensitive": include_sensitive,
         },
     )

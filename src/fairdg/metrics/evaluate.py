@@ -22,7 +22,7 @@ from fairdg.metrics._validation import (
 from fairdg.metrics.auc import auc_from_codes
 from fairdg.metrics.catalogue import CATALOGUE
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "evaluate_with_reasons", "mark_small_groups"]
 
 # Binary-task summary metrics from the per-group counts: result key -> function, from the
 # catalogue (a new one is an entry there).
@@ -70,13 +70,96 @@ def evaluate(
         functions for the formulas and when each value is undefined.
     """
     check_on_undefined(on_undefined)
+    _check_threshold(threshold)
+    s = to_numpy(scores)
+    if s.ndim == 2 and s.shape[1] > 2:
+        return _evaluate_multiclass(y_true, check_scores(s, ndim=2), sensitive)
+    results, undefined_keys = _evaluate_binary(y_true, s, sensitive, threshold)
+    if undefined_keys:
+        reasons = [f"{', '.join(keys)} ({reason})" for reason, keys in undefined_keys.items()]
+        undefined("evaluate", reasons, on_undefined, subject="evaluate: undefined values")
+    return results
+
+
+def _check_threshold(threshold: float) -> None:
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise ValueError(f"threshold must be a number in [0, 1]; got {threshold!r}")
     if not 0.0 <= threshold <= 1.0:  # also rejects NaN
         raise ValueError(f"threshold must be a number in [0, 1]; got {threshold!r}")
+
+
+def evaluate_with_reasons(
+    y_true: Any,
+    scores: Any,
+    *,
+    sensitive: Any,
+    threshold: float = 0.5,
+    min_group_size: int = 0,
+    where: str = "",
+) -> tuple[dict[str, float], dict[str, str]]:
+    """`evaluate` without warnings: the metrics and, per undefined (NaN) key, the reason.
+
+    ``min_group_size`` > 0 also marks as undefined every metric that compares a group with
+    fewer rows than that (the summary metrics and that group's own rates; ``count/g`` stays):
+    a group of one person decides a DP ratio or a fairness AUC on its own. The reason names
+    the group and its size (``"group 'x' has 1 row in test"``, `where` naming the rows).
+    """
+    _check_threshold(threshold)
+    if (
+        isinstance(min_group_size, bool)
+        or not isinstance(min_group_size, int)
+        or min_group_size < 0
+    ):
+        raise ValueError(f"min_group_size must be a non-negative integer; got {min_group_size!r}")
     s = to_numpy(scores)
     if s.ndim == 2 and s.shape[1] > 2:
-        return _evaluate_multiclass(y_true, check_scores(s, ndim=2), sensitive)
+        results = _evaluate_multiclass(y_true, check_scores(s, ndim=2), sensitive)
+        reasons: dict[str, str] = {}
+    else:
+        results, undefined_keys = _evaluate_binary(y_true, s, sensitive, threshold)
+        reasons = {}
+        for reason, keys in undefined_keys.items():
+            for key in keys:
+                reasons[key] = f"{reasons[key]}; {reason}" if key in reasons else reason
+    mark_small_groups(results, reasons, min_group_size, where)
+    return results, reasons
+
+
+# Keys that compare groups: undefined when any group is below min_group_size.
+COMPARING = (*_BINARY_SUMMARIES, "fairness_auc", "accuracy_gap")
+PER_GROUP_RATES = ("accuracy", "selection_rate", "tpr", "tnr")
+
+
+def mark_small_groups(
+    results: dict[str, float], reasons: dict[str, str], min_group_size: int, where: str = ""
+) -> None:
+    """Set to NaN (with a reason) what compares a group smaller than `min_group_size`."""
+    small = [
+        (key.partition("/")[2], int(value))
+        for key, value in results.items()
+        if key.startswith("count/") and value < min_group_size
+    ]
+    if not small:
+        return
+    suffix = f" in {where}" if where else ""
+    why = "; ".join(f"group {g!r} has {n} row{'s' if n != 1 else ''}{suffix}" for g, n in small)
+    why += f" (min_group_size={min_group_size})"
+    for key in COMPARING:
+        if key in results:
+            results[key] = float("nan")
+            reasons[key] = why
+    for g, n in small:
+        for rate in PER_GROUP_RATES:
+            key = f"{rate}/{g}"
+            if key in results:
+                results[key] = float("nan")
+                reasons[key] = f"group {g!r} has {n} row{'s' if n != 1 else ''}{suffix}"
+
+
+def _evaluate_binary(
+    y_true: Any, s: np.ndarray, sensitive: Any, threshold: float
+) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Binary-task metrics and, per reason, the keys it makes undefined."""
     if s.ndim == 2:
         if s.shape[1] != 2:
             raise ValueError(
@@ -114,10 +197,7 @@ def evaluate(
             results[f"{name}/{g}"] = float(value)
     _attach_group_keys(results, undefined_keys, counts)
 
-    if undefined_keys:
-        reasons = [f"{', '.join(keys)} ({reason})" for reason, keys in undefined_keys.items()]
-        undefined("evaluate", reasons, on_undefined, subject="evaluate: undefined values")
-    return results
+    return results, undefined_keys
 
 
 def _attach_group_keys(

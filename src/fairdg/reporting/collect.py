@@ -7,7 +7,8 @@ crashed before training started). Its ``results.jsonl`` gives one evaluation per
 
 Columns of `Collection.evaluations()` (one row per evaluation of a run):
 
-- identity: ``run_id``, ``experiment`` (dataset and its options), ``dataset``, ``algorithm``,
+- identity: ``run_id``, ``experiment`` (dataset and its options), ``dataset``, ``algorithm``
+  (the variant: ``erm-fc`` for a run with ``fair_lambda`` > 0, see `records.variant_name`),
   ``candidate`` (the hyperparameter configuration: seed, overrides, steps), ``hparams_seed``,
   ``trial`` (the run's seed), ``test_domains`` (tuple), ``target`` (``"a"``, ``"a+b"`` or
   ``"iid"`` when nothing is held out), ``n_test``, ``n_domains``, ``status``, ``step``,
@@ -27,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from fairdg import records
-from fairdg.records import canonical_json
+from fairdg.records import canonical_json, variant_name
 
 IID = "iid"
 _REQUIRED = ("dataset", "algorithm", "seed", "hparams_seed", "test_domains")
@@ -123,7 +124,9 @@ def _run_columns(run: RunRecords) -> dict[str, Any]:
         "run_id": run.run_id,
         "experiment": experiment_name(config["dataset"], config.get("data_options")),
         "dataset": config["dataset"],
-        "algorithm": config["algorithm"],
+        "algorithm": variant_name(
+            config["algorithm"], (run.summary or {}).get("hparams") or config.get("hparams")
+        ),
         "candidate": canonical_json({k: config.get(k) for k in _CANDIDATE_FIELDS}),
         "hparams_seed": int(config["hparams_seed"]),
         "trial": int(config["seed"]),
@@ -157,7 +160,8 @@ class Collection:
                 for set_name, metrics in record["metrics"].items():
                     if isinstance(metrics, dict):
                         for metric, value in metrics.items():
-                            row[f"{set_name}.{metric}"] = _number(value)
+                            if not isinstance(value, dict):  # "undefined": reasons, not values
+                                row[f"{set_name}.{metric}"] = _number(value)
                 for name, value in (record.get("stats") or {}).items():
                     row[f"stats.{name}"] = _number(value)
                 rows.append(row)

@@ -22,6 +22,10 @@ from fairdg.reporting.selection import label, select
 DEFAULT_METRICS = ("dp_ratio", "fairness_auc", "accuracy")
 AVERAGE = "Avg"
 FORMATS = ("markdown", "latex", "csv")
+UNDEFINED_NOTE = (
+    "–: undefined in every trial (e.g. a sensitive group smaller than min_group_size in the "
+    'test rows; each run\'s records say why under "undefined").'
+)
 
 
 def _target_order(targets: Sequence[str], domain_order: Sequence[str]) -> list[str]:
@@ -238,6 +242,8 @@ def render(
         criterion = part["criterion"].iloc[0] if "criterion" in part else label(selection)
         title = f"{experiment}: {criterion}"
         caption = _caption(part, metrics)
+        if any("–" in cell for row in rows for cell in row[1:]):
+            caption += f" {UNDEFINED_NOTE}"
         blocks.append((_markdown if fmt == "markdown" else _latex)(title, caption, header, rows))
     return "\n".join(blocks)
 

@@ -34,6 +34,9 @@ class RunConfig:
         Training steps (None: the dataset's default) and evaluation period (None: steps / 10).
     selection
         Validation criterion that picks the reported checkpoint, ``"<set>.<metric>"``.
+    min_group_size
+        A metric comparing a sensitive group with fewer rows than this in an evaluation set is
+        recorded as undefined, with the reason (enters the run's hash only when not 30).
     transformation
         Path of a trained transformation-model artifact (FDDG), or None.
     device, output_dir, quiet, save_model
@@ -54,6 +57,7 @@ class RunConfig:
     steps: int | None = None
     eval_every: int | None = None
     selection: str = "val.accuracy"
+    min_group_size: int = 30
     transformation: str | None = None
     device: str = "cpu"
     output_dir: str = "fairdg-runs"
@@ -65,7 +69,7 @@ class RunConfig:
         object.__setattr__(self, "test_domains", tuple(self.test_domains))
         object.__setattr__(self, "data_options", dict(self.data_options))
         object.__setattr__(self, "hparams", dict(self.hparams))
-        for name in ("seed", "hparams_seed"):
+        for name in ("seed", "hparams_seed", "min_group_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -94,6 +98,8 @@ class RunConfig:
         where its data live (``root`` and ``download`` among the data options)."""
         hashed = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
         hashed["data_options"] = without_location(self.data_options)
+        if hashed["min_group_size"] == 30:  # the default keeps the run ids of older versions
+            del hashed["min_group_size"]
         return hashed
 
     def run_id(self) -> str:

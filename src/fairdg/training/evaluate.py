@@ -6,11 +6,14 @@ import difflib
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from fairdg.data.base import Split
-from fairdg.metrics import evaluate as evaluate_metrics
 from fairdg.metrics.catalogue import is_minimised
+from fairdg.metrics.evaluate import evaluate_with_reasons
+
+MIN_GROUP_SIZE = 30
 
 # Bytes of one layer's activations per inference chunk. Chunks of a fixed image count (4,096)
 # allocated ~200 MB per CNN layer, which the allocator maps and page-faults afresh every chunk;
@@ -84,8 +87,16 @@ def evaluation_sets(split: Split) -> tuple[list[Pair], dict[str, list[Pair]]]:
     return pairs, pooled
 
 
-def evaluate_split(algorithm, split: Split, device: str | torch.device) -> dict[str, dict]:
-    """Metrics for every domain part (key ``"<domain>/<part>"``) and every pooled set."""
+def evaluate_split(
+    algorithm, split: Split, device: str | torch.device, min_group_size: int = MIN_GROUP_SIZE
+) -> dict[str, dict]:
+    """Metrics for every domain part (key ``"<domain>/<part>"``) and every pooled set.
+
+    Per-group keys name groups by value (``count/female``). Each set whose metrics hold
+    undefined (NaN) values carries ``"undefined": {key: reason}``; a metric comparing a group
+    with fewer than `min_group_size` rows there is one of them (see `evaluate_with_reasons`).
+    """
+    names = np.asarray([str(g) for g in split.dataset.group_names], dtype=object)
     pairs, pooled = evaluation_sets(split)
     was_training = algorithm.training
     algorithm.eval()
@@ -101,18 +112,43 @@ def evaluate_split(algorithm, split: Split, device: str | torch.device) -> dict[
     metrics: dict[str, dict[str, Any]] = {}
     for key, members in pooled.items():
         ys, ps, zs = zip(*(cache[m] for m in members), strict=True)
-        metrics[key] = _metrics(torch.cat(ys), torch.cat(ps), torch.cat(zs))
+        y, p, z = torch.cat(ys), torch.cat(ps), torch.cat(zs)
+        metrics[key] = _metrics(y, p, names[z.numpy()], min_group_size, key)
     for (name, part), (y, p, z) in cache.items():
-        metrics[f"{name}/{part}"] = _metrics(y, p, z)
+        where = f"{name}/{part}"
+        metrics[where] = _metrics(y, p, names[z.numpy()], min_group_size, where)
     return metrics
 
 
-def _metrics(y: torch.Tensor, probs: torch.Tensor, z: torch.Tensor) -> dict[str, Any]:
+def _metrics(
+    y: torch.Tensor, probs: torch.Tensor, groups: np.ndarray, min_group_size: int, where: str
+) -> dict[str, Any]:
     if len(y) == 0:
         return {"n": 0.0}
-    if len(torch.unique(z)) < 2:  # fairness is undefined; accuracy is not
-        return {"n": float(len(y)), "accuracy": float((probs.argmax(1) == y).double().mean())}
-    return evaluate_metrics(y.numpy(), probs.numpy(), sensitive=z.numpy(), on_undefined="ignore")
+    if len(set(groups.tolist())) < 2:  # fairness is undefined; accuracy is not
+        return {
+            "n": float(len(y)),
+            "accuracy": float((probs.argmax(1) == y).double().mean()),
+            "undefined": {"fairness": f"one sensitive group only in {where}"},
+        }
+    results, reasons = evaluate_with_reasons(
+        y.numpy(), probs.numpy(), sensitive=groups, min_group_size=min_group_size, where=where
+    )
+    out: dict[str, Any] = dict(results)
+    if reasons:
+        out["undefined"] = reasons
+    return out
+
+
+def small_group_warnings(metrics: dict[str, dict], sets=("val", "test", "oracle")) -> list[str]:
+    """One line per pooled set whose metrics are undefined because of a small group."""
+    lines = []
+    for name in sets:
+        reasons = metrics.get(name, {}).get("undefined", {})
+        small = sorted({r for r in reasons.values() if "min_group_size" in r})
+        if small:
+            lines.append(f"{name}: metrics comparing groups are undefined: {small[0]}")
+    return lines
 
 
 def check_evaluable(split: Split) -> None:
@@ -129,14 +165,19 @@ def check_evaluable(split: Split) -> None:
             )
 
 
-def metric_names(num_classes: int, num_groups: int) -> set[str]:
+def metric_names(
+    num_classes: int, num_groups: int, group_names: list[str] | None = None
+) -> set[str]:
     """The metric keys an evaluation produces for this many classes and groups (read off an
-    evaluation of a small balanced sample, so the list cannot drift from the code)."""
+    evaluation of a small balanced sample, so the list cannot drift from the code); per-group
+    keys name the groups by `group_names` (default: their indices)."""
     n = 4 * num_classes * num_groups
     index = torch.arange(n)
     y, z = index % num_classes, (index // num_classes) % num_groups
     logits = torch.sin(index.view(-1, 1) * (1.0 + torch.arange(num_classes)))
-    return set(_metrics(y, torch.softmax(logits.double(), 1), z))
+    names = np.asarray(group_names or [str(g) for g in range(num_groups)], dtype=object)
+    metrics = _metrics(y, torch.softmax(logits.double(), 1), names[z.numpy()], 0, "names")
+    return set(metrics) - {"undefined"}
 
 
 def check_selection(criterion: str, split: Split, num_classes: int, num_groups: int) -> None:
@@ -152,7 +193,8 @@ def check_selection(criterion: str, split: Split, num_classes: int, num_groups: 
     set_name, _, metric = criterion.partition(".")
     if set_name not in sets:
         raise ValueError(_unknown("set", set_name, criterion, sets))
-    names = sorted(metric_names(num_classes, num_groups))
+    group_names = [str(g) for g in split.dataset.group_names]
+    names = sorted(metric_names(num_classes, num_groups, group_names))
     if metric not in names:
         raise ValueError(_unknown("metric", metric, criterion, names))
 

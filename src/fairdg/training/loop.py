@@ -29,6 +29,7 @@ from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
 from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
+from fairdg.data.tabular import with_statistics
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
 from fairdg.runlock import run_lock
@@ -40,6 +41,7 @@ from fairdg.training.evaluate import (
     check_selection,
     evaluate_split,
     lookup,
+    small_group_warnings,
 )
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
@@ -344,7 +346,10 @@ def _train(
             bar.set_postfix(loss=f"{running['loss']:.4f}")
         if main and (step % eval_every == 0 or step == steps):
             with autocast(config):
-                metrics = evaluate_split(algorithm, split, config.device)
+                metrics = evaluate_split(algorithm, split, config.device, config.min_group_size)
+            if n_evals == 0:  # one line per split, once per run
+                for line in small_group_warnings(metrics):
+                    log.warning("%s: %s", run_dir.name, line)
             value = lookup(metrics, config.selection)
             record = {
                 "step": step,
@@ -368,6 +373,8 @@ def _train(
         return RunResult(run_dir, {}, algorithm, split)
 
     # -- finish ------------------------------------------------------------------------------
+    if best["state"] is not None:  # the model the record describes, not the last step's
+        algorithm.load_state_dict(best["state"])
     if config.save_model and best["state"] is not None:
         save_checkpoint(
             run_dir / "model.pt",
@@ -376,8 +383,14 @@ def _train(
                 "model": best["state"],
                 "config": config.to_dict(),
                 "hparams": hparams,
+                "input_shape": list(dataset.input_shape),
+                "num_classes": dataset.num_classes,
+                "num_domains": len(split.train_domains),
+                "num_groups": dataset.num_groups,
             },
         )
+        if dataset.preprocessing is not None:  # how to encode new rows (fairdg predict)
+            records.write_json(run_dir / "preprocessing.json", preprocessing(dataset, split))
     # Order matters for a kill at any point: the summary line is appended at most once (a
     # resumed finish finds it), the checkpoint goes (a kill now only costs a rerun of this
     # deterministic run), and done.json marks completion last. A forced rerun (`fresh`, in a
@@ -391,6 +404,14 @@ def _train(
     distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
+
+
+def preprocessing(dataset: MultiDomainDataset, split: Split) -> dict[str, Any]:
+    """The dataset's encoding of raw columns plus the training split's standardisation."""
+    spec = dict(dataset.preprocessing or {})
+    if split.mean is not None and dataset.standardize is not None:
+        spec = with_statistics(spec, dataset.standardize, split.mean.tolist(), split.std.tolist())
+    return spec
 
 
 def _append_summary(config: RunConfig, record: dict[str, Any], replace: bool) -> None:
