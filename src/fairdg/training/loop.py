@@ -120,10 +120,11 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
     check_overrides(ALGORITHMS.get(config.algorithm).declared_hparams(), config.hparams)
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)
+    split = dataset.split(config.seed, config.test_domains)
     hparams = resolve_hparams(config, dataset)
     if uses_feature_cache(hparams, dataset.input_shape):  # frozen backbone: features once
         dataset = frozen_features(dataset, hparams, config.device, quiet=config.quiet)
-    split = dataset.split(config.seed, config.test_domains)
+        split = dataset.split(config.seed, config.test_domains)
     if config.transformation is not None and "transformation" not in extra:
         extra["transformation"] = load_run_transformation(config, dataset, split)
     torch.manual_seed(config.seed)
