@@ -1,12 +1,12 @@
 """FairFace, CelebA, YFCC100M-FDG on tiny generated folders; the decoded-image cache; digits."""
 
-import numpy as np
 import pytest
 import torch
 from data_fakes import write_fake_celeba, write_fake_fairface, write_fake_yfcc
 
 from fairdg.data import images, load_dataset
 from fairdg.data.sources import cache_dir
+from fairdg.data.storage import ImageRows, to_unit
 
 
 def test_fairface(tmp_path):
@@ -18,7 +18,8 @@ def test_fairface(tmp_path):
     # y = 1 exactly for the age groups 50-59, 60-69, more than 70 (3 of 9)
     expected = sum(i % 9 >= 6 for n in (56, 28) for i in range(n))
     assert sum(int(d.y.sum()) for d in ds.domains) == expected
-    pixel = ds.domains[0].x[0, :, 4, 4]  # a flat colour image stays flat after resizing
+    assert ds.domains[0].x.dtype == torch.uint8  # held as uint8, read as float per batch
+    pixel = to_unit(ds.domains[0].x[0, :, 4, 4])  # a flat colour image stays flat
     assert torch.allclose(pixel[1:], torch.tensor([40 / 255, 200 / 255]), atol=1 / 255)
     small = load_dataset("fairface", root=root, size=8, max_per_domain=6, age_threshold=30)
     assert [len(d) for d in small.domains] == [6] * 7
@@ -40,13 +41,30 @@ def test_decoded_images_are_cached_and_not_decoded_again(tmp_path, monkeypatch):
     assert torch.equal(again.domains[3].x, first.domains[3].x)
 
 
-def test_file_backed_images_above_memory_limit(tmp_path):
-    pixels = np.arange(2 * 3 * 4 * 4, dtype=np.uint8).reshape(2, 3, 4, 4)
-    backing = tmp_path / "float.npy"
-    mapped = images.to_float(pixels, memory_limit_gb=0, backing=backing)
-    assert backing.is_file() and torch.allclose(mapped, torch.from_numpy(pixels) / 255.0)
-    in_memory = images.to_float(pixels, memory_limit_gb=1, backing=tmp_path / "unused.npy")
-    assert not (tmp_path / "unused.npy").exists() and torch.equal(in_memory, mapped)
+def test_memory_mapped_images_above_memory_limit_and_split_without_copy(tmp_path):
+    root = write_fake_fairface(tmp_path / "ff", n_train=14, n_val=14)
+    in_memory = load_dataset("fairface", root=root, size=8)
+    mapped = load_dataset("fairface", root=root, size=8, memory_limit_gb=0)
+    base = mapped.domains[2].x
+    assert base.dtype == torch.uint8
+    assert torch.equal(base, in_memory.domains[2].x)
+    first = mapped.domains[0].x
+    assert first.untyped_storage().nbytes() == 28 * 3 * 8 * 8  # all domains share one mapping
+    split = mapped.split(0)
+    part = split.parts[mapped.domain_names[0]]["train"].x
+    assert isinstance(part, ImageRows) and part.base.data_ptr() == first.data_ptr()
+    rows = part.index[:3]
+    torch.testing.assert_close(part[:3], first[rows].float() / 255)
+    assert part[:3].dtype == torch.float32 and part.shape[1:] == (3, 8, 8)
+
+
+def test_parallel_decoding_gives_the_same_cache(tmp_path, monkeypatch):
+    root = write_fake_fairface(tmp_path / "ff", n_train=14, n_val=14)
+    serial = load_dataset("fairface", root=root, size=8)
+    monkeypatch.setenv("FAIRDG_CACHE", str(tmp_path / "other-cache"))
+    parallel = load_dataset("fairface", root=root, size=8, workers=2)
+    pairs = zip(serial.domains, parallel.domains, strict=True)
+    assert all(torch.equal(a.x, b.x) for a, b in pairs)
 
 
 def test_missing_image_file_is_named(tmp_path):
@@ -97,3 +115,17 @@ def test_digits_variants(variant):
     assert load_dataset("digits", variant=variant, flatten=True).input_shape[0] in (64, 192)
     with pytest.raises(ValueError, match="variant must be one of"):
         load_dataset("digits", variant="mirrored")
+
+
+def test_image_rows_read_only_the_rows_asked_for():
+    base = torch.arange(6 * 3 * 2 * 2, dtype=torch.uint8).view(6, 3, 2, 2)
+    rows = ImageRows(base, torch.tensor([5, 0, 3]))
+    idx = torch.tensor([2, 0])
+    expected = base[[3, 5]].float() / 255
+    torch.testing.assert_close(rows[idx], expected)
+    torch.testing.assert_close(torch.index_select(rows, 0, idx), expected)
+    out = torch.empty(2, 3, 2, 2)
+    torch.index_select(rows, 0, idx, out=out)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(torch.cat([rows]), base[[5, 0, 3]].float() / 255)  # converts all
+    assert rows.rows(torch.tensor([1])).index.tolist() == [0] and len(rows) == 3

@@ -37,6 +37,7 @@ def add_run_flags(
     )
     flags.min_group_size(p)
     flags.device(p)
+    flags.precision(p)
     flags.output(p, default="fairdg-runs", help="folder of run folders and results.jsonl")
     flags.quiet(p)
 
@@ -59,6 +60,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         selection=args.selection,
         min_group_size=getattr(args, "min_group_size", 30),
         device=args.device,
+        precision=getattr(args, "precision", "fp32"),
         output_dir=args.output,
         quiet=args.quiet,
         compile=getattr(args, "compile", False),

@@ -189,6 +189,16 @@ def device(p: Parser, *, per_worker: bool = False) -> None:
     )
 
 
+def precision(p: Parser) -> None:
+    """``--precision fp32|bf16`` (bf16: autocast on CUDA only)."""
+    p.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16"),
+        help="fp32 (default) or bf16 autocast (CUDA only)",
+    )
+
+
 def output(p: Parser, *, help: str, default: str | None = None, required: bool = False) -> None:
     """``--output PATH``: what it is depends on the command; `help` says it."""
     text = f"{help} (default: {default})" if default is not None else help

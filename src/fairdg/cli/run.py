@@ -14,6 +14,7 @@ from fairdg.cli.common import add_run_flags, config_kwargs, print_table
 from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
 from fairdg.records import variant_name
 from fairdg.training import RunConfig, train
+from fairdg.training.distributed import is_main
 
 DEFAULT_ALGORITHM = "affinity"
 DEFAULT_COMPARE = "erm"
@@ -90,6 +91,8 @@ def run_command(args: argparse.Namespace) -> int:
     rows, notes = [], []
     for cfg in configs:
         result = train(cfg, force=args.force)
+        if not is_main():  # torchrun: rank 0 reports
+            continue
         record = result.record
         name = variant_name(record["algorithm"], record.get("hparams"))
         print(
@@ -102,6 +105,8 @@ def run_command(args: argparse.Namespace) -> int:
                 reasons = values.get("undefined") or {}
                 rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
                 notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
+    if not is_main():
+        return 0
     print()
     print_table(["algorithm", "set", *TABLE_METRICS], rows)
     if notes:

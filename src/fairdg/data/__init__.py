@@ -10,6 +10,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import torch
+import torch.nn.functional as F
+
 from fairdg.data.adult import DATASET_INFO as _ADULT_INFO
 from fairdg.data.adult import load_adult
 from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
@@ -127,13 +130,54 @@ def load_dataset(name: str, root: str | None = None, **options: Any) -> MultiDom
     """
     loader = DATASETS.get(name)
     valid = dataset_options(name)
+    image_size = options.pop("image_size", None)
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(
             f"unknown option(s) {', '.join(map(repr, unknown))} for dataset {name!r}; "
-            f"valid options: {', '.join(sorted(valid))}"
+            f"valid options: {', '.join(sorted([*valid, 'image_size']))}"
         )
-    return loader(root=root, **typed_options(loader, options, "data option"))
+    options = typed_options(loader, options, "data option")
+    if image_size is None:
+        return loader(root=root, **options)
+    image_size = _check_image_size(name, image_size, options)
+    if "size" in valid:  # image folders decode (and cache) at this size directly
+        return loader(root=root, **options, size=image_size)
+    return resize_images(loader(root=root, **options), image_size)
+
+
+def _check_image_size(name: str, value: Any, options: dict[str, Any]) -> int:
+    if "size" in options:
+        raise ValueError(f"dataset {name!r}: give image_size= or size=, not both")
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        size = 0
+    if size < 4 or str(size) != str(value).strip():
+        raise ValueError(
+            f"dataset {name!r}: image_size must be an integer >= 4 (pixels), got {value!r}"
+        )
+    return size
+
+
+def resize_images(dataset: MultiDomainDataset, size: int) -> MultiDomainDataset:
+    """Every domain's images resized (bilinear) to ``size x size``; data option ``image_size``
+    of the datasets whose loader has no ``size`` (MNIST variants, ccMNIST, digits)."""
+    if len(dataset.input_shape) != 3:
+        raise ValueError(
+            f"dataset {dataset.name!r} is not an image dataset (input shape "
+            f"{dataset.input_shape}); drop the image_size option"
+        )
+    for domain in dataset.domains:
+        domain.x = torch.cat(
+            [
+                F.interpolate(domain.x[i : i + 1024], size=(size, size), mode="bilinear")
+                for i in range(0, len(domain.x), 1024)
+            ]
+        )
+    dataset.input_shape = (dataset.input_shape[0], size, size)
+    dataset.meta = {**dataset.meta, "image_size": size}
+    return dataset
 
 
 def typed_dataset_options(name: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The data model: a multi-domain dataset of (x, y, z) per domain, validated on construction.
 
 Every dataset in fairdg is a `MultiDomainDataset`: a list of `Domain` objects, each with float
-features ``x``, an integer target ``y``, an integer sensitive attribute ``z`` and a name, plus
+features ``x`` (or uint8 images, read as float in [0, 1] batch by batch: `fairdg.data.storage`),
+an integer target ``y``, an integer sensitive attribute ``z`` and a name, plus
 the input shape and the names of the classes and sensitive groups. Training reads it through
 `MultiDomainDataset.split`, which fixes the train / validation / test rows of every domain from
 a seed and standardises the columns listed in ``standardize`` with training statistics only.
@@ -17,6 +18,7 @@ import torch
 
 from fairdg.data.dependence import dependence_score
 from fairdg.data.splits import stratified_split
+from fairdg.data.storage import ImageRows
 
 
 class Batch(NamedTuple):
@@ -57,7 +59,14 @@ class Domain:
         return int(self.y.shape[0])
 
     def subset(self, index: torch.Tensor) -> Domain:
-        return Domain(self.name, self.x[index], self.y[index], self.z[index])
+        """The rows `index`; uint8 images are not copied (an `ImageRows` view)."""
+        if isinstance(self.x, ImageRows):
+            x = self.x.rows(index)
+        elif self.x.dtype == torch.uint8:
+            x = ImageRows(self.x, index)
+        else:
+            x = self.x[index]
+        return Domain(self.name, x, self.y[index], self.z[index])
 
     def counts(self, num_classes: int, num_groups: int) -> torch.Tensor:
         """Table of sample counts, shape (num_classes, num_groups)."""
@@ -160,10 +169,11 @@ class MultiDomainDataset:
             raise ValueError(
                 f"{where}: x has sample shape {tuple(d.x.shape[1:])}, expected {self.input_shape}"
             )
-        if not torch.is_floating_point(d.x):
-            raise TypeError(f"{where}: x must be a float tensor, got {d.x.dtype}")
-        bad = ~torch.isfinite(d.x)
-        if bad.any():
+        if d.x.dtype == torch.uint8 and len(self.input_shape) == 3:
+            pass  # image pixels (0-255), read as float in [0, 1] batch by batch; always finite
+        elif not torch.is_floating_point(d.x):
+            raise TypeError(f"{where}: x must be float (or uint8 images), got {d.x.dtype}")
+        elif (bad := ~torch.isfinite(d.x)).any():
             rows = bad.reshape(n, -1).any(dim=1).nonzero().flatten()
             raise ValueError(
                 f"{where}: x holds NaN or inf in {len(rows)} row(s) (first: {rows[:5].tolist()}); "

@@ -67,6 +67,7 @@ def load_celeba(
     size: int = 64,
     max_per_domain: int | None = None,
     memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB,
+    workers: int = 0,
     seed: int = 0,
 ) -> MultiDomainDataset:
     """CelebA with selectable target, sensitive and (optional) domain attributes.
@@ -125,6 +126,7 @@ def load_celeba(
         order,
         size=size,
         memory_limit_gb=memory_limit_gb,
+        workers=workers,
         test_mask=(attrs["part"] == 2).to_numpy(),
         class_names=[f"not {target}", target],
         group_names=[f"not {sensitive}", sensitive],

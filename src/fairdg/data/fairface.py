@@ -82,6 +82,7 @@ def load_fairface(
     age_threshold: int = 50,
     max_per_domain: int | None = None,
     memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB,
+    workers: int = 0,
     seed: int = 0,
 ) -> MultiDomainDataset:
     """FairFace: domains = race, y = age >= `age_threshold`, z = gender (Male 0, Female 1).
@@ -97,7 +98,10 @@ def load_fairface(
     max_per_domain
         Keep at most this many random images per race (train and test together).
     memory_limit_gb
-        Above this size the float images are memory-mapped from the cache instead of in RAM.
+        Above this size (of the uint8 pixels) the images stay memory-mapped from the cache
+        instead of being read into memory.
+    workers
+        DataLoader worker processes decoding the images while the cache is built (0: none).
     seed
         Seed of the subsample.
     """
@@ -122,6 +126,7 @@ def load_fairface(
         RACES,
         size=size,
         memory_limit_gb=memory_limit_gb,
+        workers=workers,
         test_mask=frame["is_test"].to_numpy(bool),
         class_names=[f"age<{age_threshold}", f"age>={age_threshold}"],
         group_names=["Male", "Female"],

@@ -1,17 +1,17 @@
-"""Image folders: decode with Pillow once, cache a uint8 array, convert to float tensors.
+"""Image folders: decode with Pillow once into a uint8 cache; hold the pixels as uint8.
 
 Shared by FairFace, CelebA and YFCC100M-FDG. `decode_images` centre-crops every image to a
-square, resizes it to ``size x size`` (bilinear) and writes the uint8 pixels, one image at a
-time, into ``<cache>/<dataset>/images-<size>px-<key>.npy`` (``key`` hashes the image list, the
-files' sizes and modification times, and the size), through a temporary file renamed into
-place. Later loads map that file instead of decoding again.
+square, resizes it to ``size x size`` (bilinear) and writes the uint8 pixels into
+``<cache>/<dataset>/images-<size>px-<key>.npy`` (``key`` hashes the image list, the files' sizes
+and modification times, and the size), through a temporary file renamed into place; with
+``workers`` > 0 the images are decoded in parallel by DataLoader worker processes (only while
+the cache is built). Later loads map that file instead of decoding again.
 
-Memory: `to_float` returns the images as a float32 tensor in [0, 1]. When that tensor would
-exceed ``memory_limit_gb`` it is written to a float32 file next to the uint8 cache and
-memory-mapped, so the loaded dataset is paged in from disk as it is read rather than held in
-RAM. (`MultiDomainDataset.split` copies the rows of each part, so training a model still needs
-the parts in memory; subsample with the loaders' ``max_per_domain`` or lower ``size`` for data
-larger than memory.)
+Memory: the dataset holds the pixels as uint8 (a quarter of float32), converted to float32 in
+[0, 1] one batch at a time on the way to the model (`fairdg.data.storage`). Up to
+``memory_limit_gb`` they are read into memory; above it they stay memory-mapped from the cache
+file, so only the pages that batches touch are read, and `MultiDomainDataset.split` does not
+copy them (its parts are `ImageRows` views).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.utils.data
 from tqdm.auto import tqdm
 
 from fairdg.data.base import Domain, MultiDomainDataset
@@ -60,7 +61,7 @@ def _decode_one(image_cls, path: Path, size: int) -> np.ndarray:
 
 
 def decode_images(
-    dataset: str, paths: Sequence[Path], size: int = 64, quiet: bool = False
+    dataset: str, paths: Sequence[Path], size: int = 64, quiet: bool = False, workers: int = 0
 ) -> np.ndarray:
     """uint8 array (N, 3, size, size) of the images at `paths`, from the cache when possible.
 
@@ -80,52 +81,79 @@ def decode_images(
         )
     folder = cache_dir() / dataset
     target = folder / f"images-{size}px-{_key(paths, size)}.npy"
-    if target.is_file():
-        return np.load(target, mmap_mode="r")
-    folder.mkdir(parents=True, exist_ok=True)
-    image_cls = _pillow()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
-    try:
-        out = np.lib.format.open_memmap(
-            tmp, mode="w+", dtype=np.uint8, shape=(len(paths), 3, size, size)
-        )
-        bar = tqdm(
-            paths,
-            desc=f"decoding {dataset} images",
-            unit="img",
-            leave=False,
-            disable=quiet or not sys.stderr.isatty(),
-        )
-        for i, path in enumerate(bar):
-            out[i] = _decode_one(image_cls, path, size)
-        out.flush()
-        del out
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        blocks = _decoded_blocks(paths, size, workers)
+        shape = (len(paths), 3, size, size)
+        write_uint8_cache(target, shape, blocks, f"decoding {dataset}", quiet)
     return np.load(target, mmap_mode="r")
 
 
-def to_float(
-    images: np.ndarray,
-    memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB,
-    backing: Path | None = None,
-    chunk: int = 4096,
-) -> torch.Tensor:
-    """float32 tensor in [0, 1]; file-backed (memory-mapped) above `memory_limit_gb`."""
-    n_bytes = images.size * 4
-    if n_bytes <= memory_limit_gb * 2**30 or backing is None:
-        out = torch.empty(images.shape, dtype=torch.float32)
-    else:
-        backing.parent.mkdir(parents=True, exist_ok=True)
-        mapped = np.lib.format.open_memmap(
-            backing, mode="w+", dtype=np.float32, shape=images.shape
-        )
-        out = torch.from_numpy(mapped)
-    for start in range(0, len(images), chunk):
-        block = torch.from_numpy(np.array(images[start : start + chunk]))
-        out[start : start + chunk] = block.float().div_(255.0)
-    return out
+class _Decoder(torch.utils.data.Dataset):
+    def __init__(self, paths: Sequence[Path], size: int) -> None:
+        self.paths, self.size, self.image_cls = list(paths), size, _pillow()
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.from_numpy(np.array(_decode_one(self.image_cls, self.paths[i], self.size)))
+
+
+def _decoded_blocks(paths: Sequence[Path], size: int, workers: int, block: int = 256):
+    """uint8 arrays of consecutive images, decoded here or by DataLoader worker processes."""
+    if workers <= 0:
+        image_cls = _pillow()
+        for start in range(0, len(paths), block):
+            part = paths[start : start + block]
+            yield np.stack([_decode_one(image_cls, p, size) for p in part])
+        return
+    loader = torch.utils.data.DataLoader(
+        _Decoder(paths, size), batch_size=block, num_workers=workers, shuffle=False
+    )
+    for batch in loader:
+        yield batch.numpy()
+
+
+def write_uint8_cache(target: Path, shape: tuple[int, ...], blocks, label: str, quiet: bool):
+    """Write consecutive uint8 `blocks` (arrays of rows) as one ``.npy`` file at `target`.
+
+    Written with plain file writes (no memory map, so building a cache larger than memory
+    does not grow the resident set) to a temporary name that is renamed into place, with a
+    progress bar over the rows.
+    """
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+              "shape": tuple(shape)}  # fmt: skip
+    bar = tqdm(total=shape[0], desc=label, unit="img", leave=False,
+               disable=quiet or not sys.stderr.isatty())  # fmt: skip
+    written = 0
+    try:
+        with open(tmp, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, header)
+            for rows in blocks:
+                rows = np.ascontiguousarray(rows, dtype=np.uint8)
+                handle.write(rows.tobytes())
+                written += len(rows)
+                bar.update(len(rows))
+        if written != shape[0]:
+            raise RuntimeError(f"{label}: wrote {written} rows, expected {shape[0]}")
+        os.replace(tmp, target)
+    finally:
+        bar.close()
+        tmp.unlink(missing_ok=True)
+
+
+def hold_pixels(images: np.ndarray, memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB):
+    """uint8 tensor of `images`: read into memory up to `memory_limit_gb`, else memory-mapped.
+
+    `images` is the memory-mapped cache array; above the limit the returned tensor shares its
+    pages (copy-on-write mapping: nothing is read until a batch needs it).
+    """
+    if images.nbytes <= memory_limit_gb * 2**30 or not isinstance(images, np.memmap):
+        return torch.from_numpy(np.array(images, dtype=np.uint8))
+    mapped = np.load(images.filename, mmap_mode="c")
+    return torch.from_numpy(mapped)
 
 
 def per_domain_subsample(labels: np.ndarray, max_per_domain: int | None, seed: int) -> np.ndarray:
@@ -157,12 +185,13 @@ def image_dataset(
     size: int,
     memory_limit_gb: float,
     test_mask: np.ndarray | None = None,
+    workers: int = 0,
     **fields,
 ):
     """Decode (or load from the cache) and assemble a `MultiDomainDataset` of images.
 
     Rows are ordered by domain first, so each domain's images are a contiguous slice (a view,
-    not a copy, of a memory-mapped tensor).
+    not a copy) of the uint8 pixels. `workers` > 0 decodes in parallel while the cache is built.
     """
     rank = {label: i for i, label in enumerate(domain_order)}
     codes = np.array([rank.get(label, len(rank)) for label in domain_labels])
@@ -171,9 +200,7 @@ def image_dataset(
     paths = [Path(paths[i]) for i in order]
     y, z, codes = y[order], z[order], codes[order]
     test_mask = None if test_mask is None else test_mask[order]
-    pixels = decode_images(name, paths, size)
-    backing = cache_dir() / name / f"float-{size}px-{_key(paths, size)}.npy"
-    x = to_float(pixels, memory_limit_gb, backing)
+    x = hold_pixels(decode_images(name, paths, size, workers=workers), memory_limit_gb)
     domains = []
     for i, label in enumerate(domain_order):
         rows = np.flatnonzero(codes == i)

@@ -13,8 +13,9 @@ from typing import Any
 
 INPUT_KINDS = ("tabular", "image")
 SOURCES = ("files", "bundled", "generated", "user file")
-# Loader options that say where the data are, not what they are: outside a run's identity.
-LOCATION_OPTIONS = ("root", "download")
+# Loader options that say where the data are or how they are held and decoded, not what they
+# are: outside a run's identity.
+LOCATION_OPTIONS = ("root", "download", "memory_limit_gb", "workers")
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ class DatasetInfo:
 
 
 def without_location(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Loader options without those that only say where the data are (``root``,
-    ``download``): what identifies the data a run uses."""
+    """Loader options without those that only say where the data are or how they are held
+    (``root``, ``download``, ``memory_limit_gb``, ``workers``): what identifies the data."""
     return {k: v for k, v in options.items() if k not in LOCATION_OPTIONS}
 
 

@@ -65,6 +65,7 @@ def load_yfcc(
     size: int = 64,
     max_per_domain: int | None = None,
     memory_limit_gb: float = DEFAULT_MEMORY_LIMIT_GB,
+    workers: int = 0,
     seed: int = 0,
 ) -> MultiDomainDataset:
     """YFCC100M-FDG from one folder per domain: y = outdoor, z = North America.
@@ -107,6 +108,7 @@ def load_yfcc(
         [f.name for f in folders],
         size=size,
         memory_limit_gb=memory_limit_gb,
+        workers=workers,
         class_names=["indoor", "outdoor"],
         group_names=["not North America", "North America"],
         sensitive_name="North America",

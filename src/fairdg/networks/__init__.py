@@ -2,8 +2,10 @@
 
 ``build_featurizer(input_shape, hparams)`` returns a module mapping inputs to the
 representation (``rep_dim`` features): an MLP for tabular vectors (`fairdg.networks.mlp`), the
-small CNN of DomainBed's MNIST experiments (`fairdg.networks.cnn`) for images. One module per
-network family; `fairdg.networks.factory` chooses among them.
+small CNN of DomainBed's MNIST experiments (`fairdg.networks.cnn`) for images, or with
+``backbone=resnet18|resnet50|vgg16|vgg19`` a torchvision-layout backbone (`fairdg.networks.resnet`,
+`fairdg.networks.vgg`, loaded and frozen by `fairdg.networks.backbones`). One module per network
+family; `fairdg.networks.factory` chooses among them.
 """
 
 from fairdg.networks.cnn import SmallCNN

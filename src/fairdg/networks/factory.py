@@ -2,7 +2,11 @@
 
 ``build_featurizer(input_shape, hparams)`` returns a module mapping inputs to the
 representation (``rep_dim`` features): an MLP for tabular vectors, the small CNN of DomainBed's
-MNIST experiments (plus a linear projection to ``rep_dim``) for images.
+MNIST experiments (plus a linear projection to ``rep_dim``) for images, or with
+``backbone=resnet18|resnet50|vgg16|vgg19`` a torchvision-layout backbone (`backbones`), whose
+features are the representation unless ``rep_layer`` adds a ``rep_dim`` layer on top. With
+``freeze=all`` and 1-D inputs, the inputs are taken to be that backbone's cached features
+(`feature_cache`) and only the trainable part is built.
 """
 
 from __future__ import annotations
@@ -12,7 +16,16 @@ from typing import Any
 
 from torch import nn
 
-from fairdg.hparams import Choice, Fixed, HParam, Interval
+from fairdg.hparams import Choice, Fixed, HParam, Interval, OneOf
+from fairdg.networks.backbones import (
+    BACKBONES,
+    FREEZE,
+    N_FEATURES,
+    BackboneFeaturizer,
+    CachedFeatureHead,
+    check_backbone,
+    check_freeze,
+)
 from fairdg.networks.cnn import SmallCNN
 from fairdg.networks.mlp import MLP
 
@@ -35,12 +48,26 @@ NETWORK_HPARAMS = {
     "cnn_width": HParam(
         64, Choice((32, 64)), "channels of the first CNN layer (others double)", _COUNT
     ),
+    "backbone": HParam(
+        "auto",
+        Fixed(),
+        "auto (MLP / small CNN) or resnet18, resnet50, vgg16, vgg19",
+        OneOf(("auto", *BACKBONES)),
+    ),
+    "pretrained": HParam("", Fixed(), "backbone weights file (.pth or .safetensors); '' random"),
+    "freeze": HParam(
+        "none", Fixed(), "backbone: none, bn (batch-norm statistics) or all", OneOf(FREEZE)
+    ),
+    "rep_layer": HParam(False, Fixed(), "backbone: add a trainable rep_dim layer on top"),
 }
 
 
 def build_featurizer(input_shape: tuple[int, ...], hparams: Mapping[str, Any]) -> nn.Module:
     """An MLP for 1-D inputs, the small CNN for (C, H, W) images."""
     rep_dim = int(hparams["rep_dim"])
+    backbone = str(hparams.get("backbone", "auto"))
+    if backbone != "auto":
+        return _backbone_featurizer(input_shape, backbone, hparams)
     if len(input_shape) == 1:
         return MLP(
             input_shape[0],
@@ -52,3 +79,19 @@ def build_featurizer(input_shape: tuple[int, ...], hparams: Mapping[str, Any]) -
     if len(input_shape) == 3:
         return SmallCNN(input_shape, rep_dim, int(hparams["cnn_width"]))
     raise ValueError(f"input_shape must be (features,) or (C, H, W), got {input_shape}")
+
+
+def _backbone_featurizer(
+    input_shape: tuple[int, ...], name: str, hparams: Mapping[str, Any]
+) -> nn.Module:
+    check_backbone(name)
+    freeze = check_freeze(str(hparams.get("freeze", "none")))
+    rep = int(hparams["rep_dim"]) if hparams.get("rep_layer", False) else 0
+    if len(input_shape) == 3 and input_shape[0] in (1, 3):
+        return BackboneFeaturizer(name, hparams.get("pretrained") or None, freeze, rep)
+    if tuple(input_shape) == (N_FEATURES[name],) and freeze == "all":
+        return CachedFeatureHead(N_FEATURES[name], rep)
+    raise ValueError(
+        f"backbone={name} needs images of shape (1 or 3, H, W) (or, with freeze=all, its "
+        f"cached {N_FEATURES[name]} features), got inputs of shape {tuple(input_shape)}"
+    )

@@ -11,7 +11,7 @@ from fairdg.data.info import without_location
 from fairdg.records import canonical_json
 
 # Fields that do not change what a run computes and so stay out of its hash.
-_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile")
+_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile", "precision")
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,13 @@ class RunConfig:
         Path of a trained transformation-model artifact (FDDG), or None.
     device, output_dir, quiet, save_model
         Where to run and write; these do not enter the run's hash, nor do the data options
-        ``root`` and ``download`` (where the data live).
+        ``root``, ``download``, ``memory_limit_gb`` and ``workers`` (where the data live and
+        how they are held).
     compile
         torch.compile the algorithm's networks: how the run computes, not what, so it stays
         out of the hash like `device` (results agree to float rounding, not bit for bit).
+    precision
+        ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA only); not hashed either.
     """
 
     dataset: str = "adult"
@@ -64,6 +67,7 @@ class RunConfig:
     quiet: bool = False
     save_model: bool = True
     compile: bool = False
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "test_domains", tuple(self.test_domains))

@@ -8,6 +8,7 @@ selected checkpoint's metrics to ``done.json`` and to the summary file ``<output
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -30,7 +31,9 @@ from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.data.tabular import with_statistics
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
+from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
 from fairdg.runlock import run_lock
+from fairdg.training import distributed
 from fairdg.training.compiled import compile_networks
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import (
@@ -120,6 +123,9 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
         dataset = load_dataset(config.dataset, **config.data_options)
     split = dataset.split(config.seed, config.test_domains)
     hparams = resolve_hparams(config, dataset)
+    if uses_feature_cache(hparams, dataset.input_shape):  # frozen backbone: features once
+        dataset = frozen_features(dataset, hparams, config.device, quiet=config.quiet)
+        split = dataset.split(config.seed, config.test_domains)
     if config.transformation is not None and "transformation" not in extra:
         extra["transformation"] = load_run_transformation(config, dataset, split)
     torch.manual_seed(config.seed)
@@ -241,9 +247,18 @@ def train(
 
     The run folder is locked while it trains (`fairdg.runlock`): a second process gets
     `RunLockedError`. With `force`, the run trains afresh in a hidden folder that replaces the
-    old run only once complete, so an interrupted ``--force`` loses nothing.
+    old run only once complete, so an interrupted ``--force`` loses nothing. Under torchrun
+    (several processes) every rank trains its shard; rank 0 alone locks, evaluates and writes
+    (`fairdg.training.distributed`).
     """
+    device = distributed.init_from_env(config.device)  # torchrun: join the process group
+    if device != config.device:
+        config = config.replace(device=device)
     run_dir = Path(config.output_dir) / config.run_id()
+    if not distributed.is_main():  # other ranks train alongside rank 0, which locks and writes
+        if (run_dir / "done.json").exists() and not force:
+            return RunResult(run_dir, {})
+        return _train(config, run_dir, dataset, fresh=force, **extra)
     if (run_dir / "done.json").exists() and not force:
         return _finished(config, run_dir, dataset)
     with run_lock(run_dir):
@@ -282,6 +297,10 @@ def _train(
     """Train in `run_dir` (resuming its checkpoint unless `fresh`); writes done.json last."""
     started = time.perf_counter()
     check_device(config.device)
+    check_precision(config)
+    device = config.device
+    rank, world_size = distributed.world()
+    main = rank == 0  # only rank 0 evaluates and writes
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
@@ -291,38 +310,47 @@ def _train(
     eval_every = config.eval_every or max(1, steps // 10)
     pooled = bool(getattr(algorithm, "POOLED_BATCH", False))
     batch_size = int(hparams["batch_size"])
-    sampler = DomainSampler(split.train(), batch_size, config.seed, config.device, pooled=pooled)
-    _start_run_dir(config, run_dir)
+    sampler = DomainSampler(
+        split.train(), batch_size, config.seed, device, pooled=pooled, rank=rank,
+        world_size=world_size,
+    )  # fmt: skip
+    distributed.sync_gradients(algorithm)
+    if main:
+        _start_run_dir(config, run_dir)
     ckpt_path = run_dir / "checkpoint.pt"
 
     # -- resume ------------------------------------------------------------------------------
     step, n_evals, best = 0, 0, {"value": None, "step": None, "metrics": None, "state": None}
     if ckpt_path.exists() and not fresh:
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
-    else:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
+    elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
         (run_dir / "results.jsonl").unlink(missing_ok=True)
         ckpt_path.unlink(missing_ok=True)
+    distributed.barrier()
 
     # -- training ----------------------------------------------------------------------------
     bar = tqdm(
         total=steps,
         initial=step,
         desc=f"{config.algorithm} on {config.dataset}",
-        disable=config.quiet or not sys.stderr.isatty(),
+        disable=config.quiet or not sys.stderr.isatty() or not main,
         leave=False,
     )
     running: dict[str, float] = {}
     algorithm.train()
     while step < steps:
-        stats = algorithm.update(sampler())
+        with autocast(config):
+            stats = algorithm.update(sampler())
+        stats = distributed.reduce_stats(stats, device)
         step += 1
         for key, value in stats.items():  # exponential moving average for display
             running[key] = value if key not in running else 0.98 * running[key] + 0.02 * value
         bar.update(1)
         if "loss" in running and step % 20 == 0:
             bar.set_postfix(loss=f"{running['loss']:.4f}")
-        if step % eval_every == 0 or step == steps:
-            metrics = evaluate_split(algorithm, split, config.device, config.min_group_size)
+        if main and (step % eval_every == 0 or step == steps):
+            with autocast(config):
+                metrics = evaluate_split(algorithm, split, config.device, config.min_group_size)
             if n_evals == 0:  # one line per split, once per run
                 for line in small_group_warnings(metrics):
                     log.warning("%s: %s", run_dir.name, line)
@@ -344,6 +372,9 @@ def _train(
                 }
             _save_state(ckpt_path, algorithm, sampler, step, n_evals, best)
     bar.close()
+    if not main:  # the other ranks end once rank 0 has written the results
+        distributed.barrier()
+        return RunResult(run_dir, {}, algorithm, split)
 
     # -- finish ------------------------------------------------------------------------------
     if best["state"] is not None:  # the model the record describes, not the last step's
@@ -374,6 +405,7 @@ def _train(
         _append_summary(config, record, replace=False)
     ckpt_path.unlink(missing_ok=True)
     records.write_json(run_dir / "done.json", record)
+    distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
 
@@ -391,6 +423,21 @@ def _append_summary(config: RunConfig, record: dict[str, Any], replace: bool) ->
     summary_path = Path(config.output_dir) / "results.jsonl"
     if replace or not _summary_has(summary_path, record["run_id"]):
         records.append_jsonl(summary_path, record)
+
+
+def check_precision(config: RunConfig) -> None:
+    """``bf16`` autocast is a CUDA feature here; anything else is a clear error."""
+    if config.precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, got {config.precision!r}")
+    if config.precision == "bf16" and torch.device(config.device).type != "cuda":
+        raise ValueError("--precision bf16 needs a CUDA device (--device cuda); use fp32 on CPU")
+
+
+def autocast(config: RunConfig):
+    """bfloat16 autocast on CUDA for ``precision="bf16"`` (parameters stay float32)."""
+    if config.precision == "bf16":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _summary_has(path: Path, run_id: str) -> bool:

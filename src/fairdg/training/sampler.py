@@ -1,5 +1,7 @@
 """Minibatches drawn from in-memory tensors, one batch per training domain per step.
 
+In data-parallel training every rank draws the same indices and keeps its shard of them.
+
 No per-sample Python work: each step draws indices with ``torch.randint`` (sampling with
 replacement, as DomainBed's infinite loaders do) from a dedicated generator whose state is
 checkpointed, so a resumed run sees exactly the batches an uninterrupted one would.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from fairdg.data.base import Batch, Domain
+from fairdg.training.distributed import shard
 
 
 class DomainSampler:
@@ -27,26 +30,38 @@ class DomainSampler:
         batch_size: int,
         seed: int,
         device: str | torch.device = "cpu",
+        rank: int = 0,
+        world_size: int = 1,
         pooled: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_size % world_size:
+            raise ValueError(
+                f"batch_size {batch_size} is not divisible by the {world_size} processes; "
+                f"use a multiple of {world_size} (--hparam batch_size=...)"
+            )
+        self.rank, self.world_size = rank, world_size
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
         self.tensors = [(d.x.to(device), d.y.to(device), d.z.to(device)) for d in domains]
         # the domain index of every row: constants, never gathered
+        local = batch_size // world_size  # this rank's rows of each domain's batch
         self.domain_index = [
-            torch.full((batch_size,), i, dtype=torch.long, device=device)
-            for i in range(len(domains))
+            torch.full((local,), i, dtype=torch.long, device=device) for i in range(len(domains))
         ]
-        self.pooled_index = torch.arange(len(domains), device=device).repeat_interleave(batch_size)
+        self.pooled_index = torch.arange(len(domains), device=device).repeat_interleave(local)
         self.device = device
         self._on_cpu = torch.device(device).type == "cpu"  # indices are drawn on the CPU
         self.pooled = pooled
 
     def _indices(self) -> list[torch.Tensor]:
-        drawn = [
-            torch.randint(len(y), (self.batch_size,), generator=self.generator)
+        drawn = [  # every rank draws the same indices and keeps its shard
+            shard(
+                torch.randint(len(y), (self.batch_size,), generator=self.generator),
+                self.rank,
+                self.world_size,
+            )
             for _x, y, _z in self.tensors
         ]
         if self._on_cpu:
@@ -63,7 +78,7 @@ class DomainSampler:
         ]
 
     def _gather_pooled(self, indices: list[torch.Tensor]) -> Batch:
-        size = self.batch_size
+        size = self.batch_size // self.world_size
         parts = []
         for k in range(3):  # x, y, z: one output tensor, each domain's rows gathered into it
             first = self.tensors[0][k]
