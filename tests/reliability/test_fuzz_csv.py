@@ -90,12 +90,14 @@ def test_csv_loader_loads_or_raises_one_line(case):
 
 
 def _nan_metrics(record: dict) -> list[str]:
+    """Metrics that are NaN/null without a reason recorded under the set's ``undefined``."""
     return [
         f"{key}.{name}"
         for key, metrics in record["metrics"].items()
         if metrics.get("n", 0) > 0
         for name, value in metrics.items()
-        if value is None or (isinstance(value, float) and math.isnan(value))
+        if name not in (metrics.get("undefined") or {})
+        and (value is None or (isinstance(value, float) and math.isnan(value)))
     ]
 
 
