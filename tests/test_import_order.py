@@ -39,6 +39,7 @@ LAYERS = {
     "parsing": 0,
     "runlock": 0,
     "replacement": 0,
+    "datasets_info": 0,
     "data": 1,
     "metrics": 1,
     "losses": 1,
