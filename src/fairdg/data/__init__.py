@@ -1,8 +1,8 @@
 """Datasets: the multi-domain data model and a registry of loaders.
 
 ``load_dataset(name, root=None, **options)`` builds a `MultiDomainDataset`. To add a dataset,
-write ``data/<name>.py`` with a loader and its `DatasetInfo` (``DATASET_INFO``), and add one
-line to `_ENTRIES` below (and its info to `_INFO`).
+write ``data/<name>.py`` with a loader, add its `DatasetInfo` to ``DATASET_INFO`` in the
+torch-free `fairdg.datasets_info`, and add one line to `_ENTRIES` below.
 """
 
 from __future__ import annotations
@@ -13,30 +13,20 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fairdg.data.adult import DATASET_INFO as _ADULT_INFO
 from fairdg.data.adult import load_adult
 from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
-from fairdg.data.ccmnist import DATASET_INFO as _CCMNIST_INFO
 from fairdg.data.ccmnist import load_ccmnist
-from fairdg.data.celeba import DATASET_INFO as _CELEBA_INFO
 from fairdg.data.celeba import load_celeba
-from fairdg.data.csv import DATASET_INFO as _CSV_INFO
 from fairdg.data.csv import load_csv
-from fairdg.data.digits import DATASET_INFO as _DIGITS_INFO
 from fairdg.data.digits import load_digits
-from fairdg.data.fairface import DATASET_INFO as _FAIRFACE_INFO
 from fairdg.data.fairface import load_fairface
 from fairdg.data.info import DatasetInfo, without_location
-from fairdg.data.mnist import DATASET_INFO as _MNIST_INFO
 from fairdg.data.mnist import load_mnist_inverted, load_mnist_rotated
-from fairdg.data.nysf import DATASET_INFO as _NYSF_INFO
 from fairdg.data.nysf import load_nysf
-from fairdg.data.svhn import DATASET_INFO as _SVHN_INFO
 from fairdg.data.svhn import load_svhn
-from fairdg.data.synthetic import DATASET_INFO as _SYNTHETIC_INFO
 from fairdg.data.synthetic import load_synthetic
-from fairdg.data.yfcc import DATASET_INFO as _YFCC_INFO
 from fairdg.data.yfcc import load_yfcc
+from fairdg.datasets_info import DATASET_INFO
 from fairdg.parsing import typed_options
 from fairdg.registry import Registry
 
@@ -86,19 +76,7 @@ _ENTRIES = [
     ("yfcc", load_yfcc, "YFCC100M-FDG; domains = period, y = outdoor, z = N. America", "FDDG"),
     ("csv", load_csv, "your own CSV: path=, target=, sensitive=, [domain=]", ""),
 ]
-_INFO: dict[str, DatasetInfo] = {
-    **_ADULT_INFO,
-    **_CCMNIST_INFO,
-    **_CELEBA_INFO,
-    **_CSV_INFO,
-    **_DIGITS_INFO,
-    **_FAIRFACE_INFO,
-    **_MNIST_INFO,
-    **_NYSF_INFO,
-    **_SVHN_INFO,
-    **_SYNTHETIC_INFO,
-    **_YFCC_INFO,
-}
+_INFO = DATASET_INFO
 for _name, _loader, _description, _paper in _ENTRIES:
     DATASETS.register(_name, _loader, _description, _paper, info=_INFO[_name])
 

@@ -23,25 +23,19 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, locate
+from fairdg.datasets_info import ADULT_MD5, DATASET_INFO
 
 _URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/"
-FILES = (
+FILES = tuple(
     RemoteFile(
-        "adult.data",
-        md5="5d7c39d7b8804f071cdd1f2a7c460872",
-        urls=(_URL + "adult.data",),
-        alternatives=("adult.data.gz",),
+        name,
+        md5=md5,
+        urls=(_URL + name,),
+        alternatives=(name + ".gz",),
         checksum_of="uncompressed",
-    ),
-    RemoteFile(
-        "adult.test",
-        md5="35238206dfdf7f1fe215bbb874adecdc",
-        urls=(_URL + "adult.test",),
-        alternatives=("adult.test.gz",),
-        checksum_of="uncompressed",
-    ),
+    )
+    for name, md5 in ADULT_MD5.items()
 )
 COLUMNS = [
     "age",
@@ -78,22 +72,6 @@ WORKCLASS = {
 }
 DOMAIN_OPTIONS = ("race", "age", "workclass")
 # What `fairdg datasets` prints without loading the data.
-DATASET_INFO = {
-    "adult": DatasetInfo(
-        input_kind="tabular",
-        shape="(about 100,) one-hot",
-        domains=("all",),
-        domains_note="domain= race / age / workclass splits it",
-        classes="<=50K / >50K",
-        groups="female / male (sensitive=race: non-white / white)",
-        source="bundled",
-        default_steps=2000,
-        default_hparams={"batch_size": 512, "lr": 1e-3},
-        folder="adult",
-        files=tuple(f.name + "[.gz]" for f in FILES),
-        bundled="fairdg (used unless root= or download=true)",
-    ),
-}
 
 
 def _read(path: Path) -> pd.DataFrame:

@@ -23,32 +23,12 @@ import numpy as np
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.info import DatasetInfo
 from fairdg.data.mnist import SOURCE, load_arrays, to_float
 from fairdg.data.transforms import COLOURS, colourise
+from fairdg.datasets_info import CCMNIST_DOMAINS, DATASET_INFO
 
-DOMAINS = ("red", "green", "blue")
+DOMAINS = CCMNIST_DOMAINS
 DEFAULT_P = (0.1, 0.3, 0.465)
-DATASET_INFO = {
-    "ccmnist": DatasetInfo(
-        input_kind="image",
-        shape="(3, 28, 28)",
-        domains=DOMAINS,
-        domains_note="23,333 or 23,334 each",
-        classes="0-4 / 5-9",
-        groups="black / white background",
-        source="files",
-        default_steps=300,
-        default_hparams={"batch_size": 64, "lr": 1e-3, "cnn_width": 16},
-        folder="mnist",
-        files=(
-            "train-images-idx3-ubyte[.gz]",
-            "train-labels-idx1-ubyte[.gz]",
-            "t10k-images-idx3-ubyte[.gz]",
-            "t10k-labels-idx1-ubyte[.gz]",
-        ),
-    ),
-}
 
 
 def _per_domain(value, name: str, low: float, high: float) -> list[float]:

@@ -17,30 +17,14 @@ import pandas as pd
 from fairdg.data.base import MultiDomainDataset
 from fairdg.data.images import (
     DEFAULT_MEMORY_LIMIT_GB,
-    IMAGE_HPARAMS,
     image_dataset,
     per_domain_subsample,
 )
-from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, extract_archive, locate
+from fairdg.datasets_info import CELEBA_FILES, CELEBA_IMAGES, DATASET_INFO
 
-FILES = (RemoteFile("list_attr_celeba.txt"), RemoteFile("list_eval_partition.txt"))
-IMAGES = "img_align_celeba"
-DATASET_INFO = {
-    "celeba": DatasetInfo(
-        input_kind="image",
-        shape="(3, size, size) = (3, 64, 64)",
-        domains=(),
-        domains_note="all (or two, by the domain= attribute)",
-        classes="not Attractive / Attractive (target=)",
-        groups="not Male / Male (sensitive=)",
-        source="files",
-        default_steps=500,
-        default_hparams=IMAGE_HPARAMS,
-        folder="celeba",
-        files=(*(f.name for f in FILES), IMAGES + "/"),
-    ),
-}
+FILES = tuple(RemoteFile(name) for name in CELEBA_FILES)
+IMAGES = CELEBA_IMAGES
 
 
 def read_attributes(path) -> pd.DataFrame:

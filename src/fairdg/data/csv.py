@@ -32,28 +32,14 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.info import DatasetInfo
 from fairdg.data.tabular import ProxyWarning, encode, fit_encoding, proxy_columns
+from fairdg.datasets_info import DATASET_INFO
 
 _READ = {
     "dtype": str,
     "keep_default_na": False,
     "skipinitialspace": True,
     "na_values": ["", "NA", "NaN", "nan", "?"],
-}
-
-DATASET_INFO = {
-    "csv": DatasetInfo(
-        input_kind="tabular",
-        shape="(features after one-hot,)",
-        domains=(),
-        domains_note="values of the domain= column (or one)",
-        classes="values of the target= column",
-        groups="values of the sensitive= column",
-        source="user file",
-        default_steps=1000,
-        default_hparams={"batch_size": 128, "lr": 1e-3},
-    ),
 }
 
 

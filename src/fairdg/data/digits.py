@@ -24,26 +24,12 @@ import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.data.ccmnist import DEFAULT_P, DOMAINS, _per_domain, flips
-from fairdg.data.info import DatasetInfo
-from fairdg.data.mnist import CLASS_NAMES, MLP_HPARAMS, few_per_class
+from fairdg.data.mnist import CLASS_NAMES, few_per_class
 from fairdg.data.transforms import COLOURS, colourise, invert, rotate
+from fairdg.datasets_info import DATASET_INFO
 
 VARIANTS = ("inverted", "rotated", "coloured")
 SOURCE = "scikit-learn load_digits (UCI Optical Recognition of Handwritten Digits), CC BY 4.0"
-DATASET_INFO = {
-    "digits": DatasetInfo(
-        input_kind="image",
-        shape="(1, 8, 8); (3, 8, 8) coloured; flatten=true: 64 / 192",
-        domains=("digits+inverted",),
-        domains_note="inverted, rotated: one; coloured: red, green, blue",
-        classes="digits 0-9; coloured: 0-4 / 5-9",
-        groups="original / inverted; source / target; black / white background",
-        source="bundled",
-        default_steps=300,
-        default_hparams={**MLP_HPARAMS, "batch_size": 64, "cnn_width": 32},
-        bundled="scikit-learn",
-    ),
-}
 
 
 def _images() -> tuple[torch.Tensor, torch.Tensor]:

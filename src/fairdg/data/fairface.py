@@ -19,39 +19,16 @@ import pandas as pd
 from fairdg.data.base import MultiDomainDataset
 from fairdg.data.images import (
     DEFAULT_MEMORY_LIMIT_GB,
-    IMAGE_HPARAMS,
     image_dataset,
     per_domain_subsample,
 )
-from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, extract_archive, locate, search_dirs
+from fairdg.datasets_info import DATASET_INFO, FAIRFACE_FILES, FAIRFACE_RACES
 
-RACES = [
-    "Black",
-    "East Asian",
-    "Indian",
-    "Latino_Hispanic",
-    "Middle Eastern",
-    "Southeast Asian",
-    "White",
-]
+RACES = FAIRFACE_RACES
 AGE_GROUPS = ["0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "more than 70"]
-FILES = (RemoteFile("fairface_label_train.csv"), RemoteFile("fairface_label_val.csv"))
+FILES = tuple(RemoteFile(name) for name in FAIRFACE_FILES)
 ARCHIVE = "fairface-img-margin025-trainval.zip"
-DATASET_INFO = {
-    "fairface": DatasetInfo(
-        input_kind="image",
-        shape="(3, size, size) = (3, 64, 64)",
-        domains=tuple(RACES),
-        classes="age < 50 / age >= 50",
-        groups="Male / Female",
-        source="files",
-        default_steps=500,
-        default_hparams=IMAGE_HPARAMS,
-        folder="fairface",
-        files=(*(f.name for f in FILES), "train/", "val/"),
-    ),
-}
 
 
 def _age_lower(group: str) -> int:

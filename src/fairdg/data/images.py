@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.data.sources import cache_dir
+from fairdg.datasets_info import IMAGE_HPARAMS
 
 DEFAULT_MEMORY_LIMIT_GB = 4.0
 
@@ -169,9 +170,6 @@ def per_domain_subsample(labels: np.ndarray, max_per_domain: int | None, seed: i
         if len(rows) > max_per_domain:
             keep[rng.choice(rows, len(rows) - max_per_domain, replace=False)] = False
     return keep
-
-
-IMAGE_HPARAMS = {"batch_size": 32, "lr": 1e-3, "cnn_width": 32}
 
 
 def image_dataset(

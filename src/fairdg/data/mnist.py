@@ -29,21 +29,16 @@ import numpy as np
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import RemoteFile, locate
 from fairdg.data.transforms import invert, rotate
+from fairdg.datasets_info import DATASET_INFO
+from fairdg.datasets_info import MNIST_MD5 as _MD5
 
 _MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
-_MD5 = {
-    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
-    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
-    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
-    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
-}
 FILES = tuple(
     RemoteFile(
         name,
@@ -55,35 +50,6 @@ FILES = tuple(
     for name, md5 in _MD5.items()
 )
 CLASS_NAMES = [str(d) for d in range(10)]
-MLP_HPARAMS = {"mlp_depth": 2, "mlp_width": 128, "rep_dim": 20, "batch_size": 128, "lr": 1e-3}
-DATASET_INFO = {
-    "mnist-inverted": DatasetInfo(
-        input_kind="image",
-        shape="(784,); (1, 28, 28) with flatten=false",
-        domains=("mnist+inverted",),
-        domains_note="one; test = the official 10,000 and their inverses",
-        classes="digits 0-9",
-        groups="original / inverted",
-        source="files",
-        default_steps=3000,
-        default_hparams=MLP_HPARAMS,
-        folder="mnist",
-        files=tuple(name + "[.gz]" for name in _MD5),
-    ),
-    "mnist-rotated": DatasetInfo(
-        input_kind="image",
-        shape="(784,); (1, 28, 28) with flatten=false",
-        domains=("mnist->rotated",),
-        domains_note="one; test = the rotated test set",
-        classes="digits 0-9",
-        groups="source / target (rotated)",
-        source="files",
-        default_steps=2000,
-        default_hparams=MLP_HPARAMS,
-        folder="mnist",
-        files=tuple(name + "[.gz]" for name in _MD5),
-    ),
-}
 SOURCE = "MNIST (LeCun, Cortes, Burges), CC BY-SA 3.0"
 
 

@@ -37,7 +37,6 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import (
     DataNotFoundError,
     RemoteFile,
@@ -45,6 +44,7 @@ from fairdg.data.sources import (
     extract_archive,
     locate,
 )
+from fairdg.datasets_info import DATASET_INFO, NYSF_DOMAINS
 
 BOROUGHS = {
     "BRONX": "Bronx",
@@ -54,7 +54,7 @@ BOROUGHS = {
     "STATEN IS": "Staten Island",
     "STATEN ISLAND": "Staten Island",
 }
-DOMAINS = ["Bronx", "Brooklyn", "Manhattan", "Queens", "Staten Island"]
+DOMAINS = NYSF_DOMAINS
 WEAPONS = ["pistol", "riflshot", "asltweap", "knifcuti", "machgun", "othrweap"]
 STOP_FLAGS = [
     "cs_objcs",
@@ -102,20 +102,6 @@ _URL = (
     "stop-question-frisk/sqf-{year}-csv.zip"
 )
 RANGES = {"age": (10, 100), "height": (48, 90), "weight": (70, 400)}
-DATASET_INFO = {
-    "nysf": DatasetInfo(
-        input_kind="tabular",
-        shape="(about 50,) (depends on the categories present)",
-        domains=tuple(DOMAINS),
-        classes="no weapon / weapon (target=frisked: not frisked / frisked)",
-        groups="non-Black / Black",
-        source="files",
-        default_steps=2000,
-        default_hparams={"batch_size": 1024, "lr": 1e-3, "mlp_width": 32, "mlp_depth": 2},
-        folder="nysf",
-        files=("2011.csv (or sqf-2011-csv.zip)",),
-    ),
-}
 
 
 def _find_csv(year: int, root, download: bool) -> Path:

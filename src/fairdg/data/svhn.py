@@ -22,37 +22,15 @@ import torch
 
 from fairdg.data import mnist
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.info import DatasetInfo
 from fairdg.data.mnist import few_per_class, to_float
 from fairdg.data.sources import RemoteFile, locate
 from fairdg.data.transforms import resize_rgb
+from fairdg.datasets_info import DATASET_INFO, SVHN_CNN_HPARAMS, SVHN_MD5
 
 _URL = "http://ufldl.stanford.edu/housenumbers/"
-FILES = (
-    RemoteFile(
-        "train_32x32.mat", md5="e26dedcc434d2e4c54c9b2d4a06d8373", urls=(_URL + "train_32x32.mat",)
-    ),
-    RemoteFile(
-        "test_32x32.mat", md5="eb5a983be6a315427106f1b164d9cef3", urls=(_URL + "test_32x32.mat",)
-    ),
-)
+FILES = tuple(RemoteFile(name, md5=md5, urls=(_URL + name,)) for name, md5 in SVHN_MD5.items())
 CLASS_NAMES = [str(d) for d in range(10)]
-CNN_HPARAMS = {"rep_dim": 20, "batch_size": 128, "lr": 1e-3}
-DATASET_INFO = {
-    "svhn": DatasetInfo(
-        input_kind="image",
-        shape="(3, 32, 32)",
-        domains=("svhn->mnist",),
-        domains_note="one; test = the MNIST test set at 32 x 32 x 3",
-        classes="digits 0-9 (label 10 of the SVHN files is the digit 0)",
-        groups="source (SVHN) / target (MNIST)",
-        source="files",
-        default_steps=5000,
-        default_hparams=CNN_HPARAMS,
-        folder="svhn",
-        files=(*(f.name for f in FILES), "(and the MNIST files in mnist/)"),
-    )
-}
+CNN_HPARAMS = SVHN_CNN_HPARAMS
 SOURCE = "SVHN (Netzer, Wang, Coates, Bissacco, Wu, Ng 2011), non-commercial use"
 
 

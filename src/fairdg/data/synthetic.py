@@ -22,21 +22,7 @@ from collections.abc import Sequence
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.info import DatasetInfo
-
-DATASET_INFO = {
-    "synthetic": DatasetInfo(
-        input_kind="tabular",
-        shape="(n_features,) = (10,)",
-        domains=("env0", "env1", "env2", "env3"),
-        domains_note="env0 ... env{n_domains - 1}, 2,000 each",
-        classes="negative / positive",
-        groups="z=0 / z=1",
-        source="generated",
-        default_steps=500,
-        default_hparams={"batch_size": 64, "lr": 1e-3},
-    ),
-}
+from fairdg.datasets_info import DATASET_INFO
 
 
 def _dependence_list(dependence, n_domains: int) -> list[float]:

@@ -20,29 +20,13 @@ import pandas as pd
 from fairdg.data.base import MultiDomainDataset
 from fairdg.data.images import (
     DEFAULT_MEMORY_LIMIT_GB,
-    IMAGE_HPARAMS,
     image_dataset,
     per_domain_subsample,
 )
-from fairdg.data.info import DatasetInfo
 from fairdg.data.sources import DataNotFoundError, search_dirs
+from fairdg.datasets_info import DATASET_INFO, YFCC_METADATA
 
-METADATA = "metadata.csv"
-DATASET_INFO = {
-    "yfcc": DatasetInfo(
-        input_kind="image",
-        shape="(3, size, size) = (3, 64, 64)",
-        domains=(),
-        domains_note="one per sub-folder (FDDG: before 2000, 2000-2009, 2010-2014)",
-        classes="indoor / outdoor",
-        groups="not North America / North America",
-        source="files",
-        default_steps=500,
-        default_hparams=IMAGE_HPARAMS,
-        folder="yfcc",
-        files=(f"<domain>/{METADATA}", "<domain>/<images>"),
-    ),
-}
+METADATA = YFCC_METADATA
 
 
 def _find_root(root) -> tuple:
