@@ -11,10 +11,15 @@ about a dataset without loading it can be read without importing the data packag
 
 from __future__ import annotations
 
+import ast
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+DATA_ENV = "FAIRDG_DATA"
+CACHE_ENV = "FAIRDG_CACHE"
 INPUT_KINDS = ("tabular", "image")
 SOURCES = ("files", "bundled", "generated", "user file")
 # Loader options that say where the data are or how they are held and decoded, not what they
@@ -50,6 +55,11 @@ class DatasetInfo:
         File names looked for in `folder`.
     bundled : str
         Who ships a copy of the data, if anyone.
+    description, paper : str
+        One line for listings, and where the paper uses the dataset.
+    loader : str
+        ``"module:function"`` of the loader in `fairdg.data` (its signature holds the options'
+        defaults, which the listing reads from the source without importing torch).
     """
 
     input_kind: str
@@ -64,6 +74,9 @@ class DatasetInfo:
     folder: str = ""
     files: tuple[str, ...] = ()
     bundled: str = ""
+    description: str = ""
+    paper: str = ""
+    loader: str = ""
 
     def __post_init__(self) -> None:
         if self.input_kind not in INPUT_KINDS:
@@ -126,6 +139,9 @@ _MNIST_FILES = tuple(name + "[.gz]" for name in MNIST_MD5)
 # One entry per registered dataset, in the registry's order.
 DATASET_INFO: dict[str, DatasetInfo] = {
     "adult": DatasetInfo(
+        description="UCI Adult income > 50K; z = sex or race; bundled",
+        paper="affinity 3.2",
+        loader="adult:load_adult",
         input_kind="tabular",
         shape="(about 100,) one-hot",
         domains=("all",),
@@ -140,6 +156,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         bundled="fairdg (used unless root= or download=true)",
     ),
     "mnist-inverted": DatasetInfo(
+        description="MNIST + inverted MNIST; y = digit, z = inverted",
+        paper="affinity 2.1",
+        loader="mnist:load_mnist_inverted",
         input_kind="image",
         shape="(784,); (1, 28, 28) with flatten=false",
         domains=("mnist+inverted",),
@@ -153,6 +172,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=_MNIST_FILES,
     ),
     "mnist-rotated": DatasetInfo(
+        description="MNIST -> MNIST rotated 30 deg, few labelled target samples; z = domain",
+        paper="affinity 4",
+        loader="mnist:load_mnist_rotated",
         input_kind="image",
         shape="(784,); (1, 28, 28) with flatten=false",
         domains=("mnist->rotated",),
@@ -166,6 +188,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=_MNIST_FILES,
     ),
     "svhn": DatasetInfo(
+        description="SVHN -> MNIST (32x32x3), few labelled MNIST samples; z = domain",
+        paper="affinity 4",
+        loader="svhn:load_svhn",
         input_kind="image",
         shape="(3, 32, 32)",
         domains=("svhn->mnist",),
@@ -179,6 +204,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=(*SVHN_MD5, "(and the MNIST files in mnist/)"),
     ),
     "ccmnist": DatasetInfo(
+        description="coloured MNIST, 3 domains, y = digit >= 5, z = background",
+        paper="FDDG C.1",
+        loader="ccmnist:load_ccmnist",
         input_kind="image",
         shape="(3, 28, 28)",
         domains=CCMNIST_DOMAINS,
@@ -192,6 +220,8 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=_MNIST_FILES,
     ),
     "synthetic": DatasetInfo(
+        description="tabular domains with covariate and dependence shift",
+        loader="synthetic:load_synthetic",
         input_kind="tabular",
         shape="(n_features,) = (10,)",
         domains=("env0", "env1", "env2", "env3"),
@@ -203,6 +233,8 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         default_hparams={"batch_size": 64, "lr": 1e-3},
     ),
     "digits": DatasetInfo(
+        description="sklearn 8x8 digits, inverted / rotated / coloured; bundled",
+        loader="digits:load_digits",
         input_kind="image",
         shape="(1, 8, 8); (3, 8, 8) coloured; flatten=true: 64 / 192",
         domains=("digits+inverted",),
@@ -215,6 +247,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         bundled="scikit-learn",
     ),
     "nysf": DatasetInfo(
+        description="NYPD stop-and-frisk; 5 boroughs, y = weapon, z = Black",
+        paper="FDDG",
+        loader="nysf:load_nysf",
         input_kind="tabular",
         shape="(about 50,) (depends on the categories present)",
         domains=tuple(NYSF_DOMAINS),
@@ -227,6 +262,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=("2011.csv (or sqf-2011-csv.zip)",),
     ),
     "fairface": DatasetInfo(
+        description="FairFace faces; domains = race, y = age >= 50, z = gender",
+        paper="FDDG",
+        loader="fairface:load_fairface",
         input_kind="image",
         shape="(3, size, size) = (3, 64, 64)",
         domains=tuple(FAIRFACE_RACES),
@@ -239,6 +277,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=(*FAIRFACE_FILES, "train/", "val/"),
     ),
     "celeba": DatasetInfo(
+        description="CelebA faces; y / z = attributes (Attractive / Male)",
+        paper="affinity 3.3",
+        loader="celeba:load_celeba",
         input_kind="image",
         shape="(3, size, size) = (3, 64, 64)",
         domains=(),
@@ -252,6 +293,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=(*CELEBA_FILES, CELEBA_IMAGES + "/"),
     ),
     "yfcc": DatasetInfo(
+        description="YFCC100M-FDG; domains = period, y = outdoor, z = N. America",
+        paper="FDDG",
+        loader="yfcc:load_yfcc",
         input_kind="image",
         shape="(3, size, size) = (3, 64, 64)",
         domains=(),
@@ -265,6 +309,8 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         files=(f"<domain>/{YFCC_METADATA}", "<domain>/<images>"),
     ),
     "csv": DatasetInfo(
+        description="your own CSV: path=, target=, sensitive=, [domain=]",
+        loader="csv:load_csv",
         input_kind="tabular",
         shape="(features after one-hot,)",
         domains=(),
@@ -277,4 +323,72 @@ DATASET_INFO: dict[str, DatasetInfo] = {
     ),
 }
 
-__all__ = ["LOCATION_OPTIONS", "DatasetInfo", "without_location"]
+
+# Where files are looked for (used by `fairdg.data.sources`, re-exported there).
+def cache_dir() -> Path:
+    """The download cache: ``$FAIRDG_CACHE`` or ``~/.cache/fairdg``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fairdg"
+
+
+def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """Folders searched for a dataset's files, in order."""
+    if root is not None:  # an explicit folder is the only place looked at
+        root = Path(root).expanduser()
+        return [root, root / dataset]
+    dirs = []
+    env = os.environ.get(DATA_ENV)
+    if env:
+        dirs.append(Path(env).expanduser() / dataset)
+    dirs.append(cache_dir() / dataset)
+    return dirs
+
+
+def loader_options(name: str) -> dict[str, Any]:
+    """The keyword options of dataset `name`'s loader with their defaults, read from the
+    loader's source (its signature is the one place they are written) without importing it,
+    so without torch. Equal to ``fairdg.data.dataset_options(name)`` (tested)."""
+    module, function = DATASET_INFO[name].loader.split(":")
+    path = Path(__file__).parent / "data" / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    pairs = [
+        *zip(positional, defaults, strict=True),
+        *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+    ]
+    return {a.arg: None if d is None else _value(d, path) for a, d in pairs}
+
+
+def _value(node: ast.expr, path: Path) -> Any:
+    """A literal default, or a module-level constant named in `path` (followed through
+    ``from fairdg... import NAME``)."""
+    if not isinstance(node, ast.Name):
+        return ast.literal_eval(node)
+    for stmt in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == node.id for t in stmt.targets
+        ):
+            return _value(stmt.value, path)
+        if isinstance(stmt, ast.ImportFrom) and (stmt.module or "").startswith("fairdg."):
+            for alias in stmt.names:
+                if (alias.asname or alias.name) == node.id:
+                    source = Path(__file__).parent.joinpath(*stmt.module.split(".")[1:])
+                    return _value(ast.Name(id=alias.name), source.with_suffix(".py"))
+    raise ValueError(f"{path}: cannot read the default {node.id!r}")
+
+
+__all__ = [
+    "DATASET_INFO",
+    "LOCATION_OPTIONS",
+    "DatasetInfo",
+    "cache_dir",
+    "loader_options",
+    "search_dirs",
+    "without_location",
+]

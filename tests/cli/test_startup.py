@@ -43,7 +43,9 @@ def _fake_runs(root: Path, n: int = 2) -> Path:
     return root
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["algorithms", "--help"], ["report", "RUNS"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["algorithms", "--help"], ["report", "RUNS"], ["datasets"]]
+)
 def test_commands_without_a_model_do_not_import_torch(tmp_path, argv):
     argv = [str(_fake_runs(tmp_path / "runs")) if a == "RUNS" else a for a in argv]
     out = subprocess.run(

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from fairdg import records
-from fairdg.data import DATASETS, DatasetInfo, dataset_info, load_dataset
+from fairdg.data import DATASETS, DatasetInfo, dataset_info, dataset_options, load_dataset
+from fairdg.datasets_info import DATASET_INFO, loader_options
 from fairdg.experiments.protocol import registered_domains
 from fairdg.training import RunConfig, train
 
@@ -18,6 +19,17 @@ def test_every_dataset_has_a_typed_info():
         info = dataset_info(name)
         assert isinstance(info, DatasetInfo), name
         assert info.default_steps > 0 and "batch_size" in info.default_hparams, name
+
+
+def test_the_torch_free_table_is_the_registry():
+    """Listings read `fairdg.datasets_info` without importing the loaders: its entries, loader
+    names and option defaults (read from the loaders' source) are the registry's."""
+    assert list(DATASET_INFO) == list(DATASETS)
+    for name in DATASETS:
+        loader = DATASETS.get(name)
+        assert DATASET_INFO[name].loader == f"{loader.__module__.split('.')[-1]}:{loader.__name__}"
+        assert DATASETS.entry(name).description == DATASET_INFO[name].description
+        assert loader_options(name) == dataset_options(name), name
 
 
 @pytest.mark.parametrize("name", ["adult", "digits", "synthetic"])

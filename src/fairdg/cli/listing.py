@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
 from fairdg.cli import flags
 from fairdg.cli.common import fmt, print_table
+from fairdg.datasets_info import DATASET_INFO, DatasetInfo, loader_options, search_dirs
 from fairdg.hparams import describe
 
-if TYPE_CHECKING:
-    from fairdg.data import DatasetInfo
-
 # The registries import torch: they are imported inside the command functions (deliberate lazy
-# imports), so that the parser (``fairdg algorithms --help``) does not.
+# imports), so that the parser (``fairdg algorithms --help``) does not. The dataset listing
+# reads only the torch-free `fairdg.datasets_info`.
 
 
 def add_parser(sub) -> None:
@@ -43,8 +41,6 @@ def add_parser(sub) -> None:
 
 
 def datasets_command(args: argparse.Namespace) -> int:
-    from fairdg.data import DATASETS, dataset_info, dataset_options
-
     if args.show or args.dataset:
         name = args.show if isinstance(args.show, str) else args.dataset
         if isinstance(args.show, str) and args.dataset not in (None, args.show):
@@ -52,12 +48,10 @@ def datasets_command(args: argparse.Namespace) -> int:
         if name is None:
             raise ValueError("--show needs a dataset: --show NAME or --dataset NAME")
         return show_dataset(name, flags.data_options_of(args), as_json=args.json)
-    names = args.names or DATASETS.names()
-    for name in names:
-        entry = DATASETS.entry(name)
-        paper = f" [{entry.paper}]" if entry.paper else ""
-        print(f"{entry.name}: {entry.description}{paper}")
-        info = dataset_info(name)
+    for name in args.names or DATASET_INFO:
+        info = _info(name)
+        paper = f" [{info.paper}]" if info.paper else ""
+        print(f"{name}: {info.description}{paper}")
         domains = ", ".join(info.domains)
         if info.domains_note:
             domains = f"{domains} ({info.domains_note})" if domains else info.domains_note
@@ -66,15 +60,21 @@ def datasets_command(args: argparse.Namespace) -> int:
         rows += [("data", data_location(info))]
         for key, text in rows:
             print(f"    {key + ':':9s} {text}")
-        options = ", ".join(f"{k}={v!r}" for k, v in dataset_options(name).items() if k != "root")
+        options = ", ".join(f"{k}={v!r}" for k, v in loader_options(name).items() if k != "root")
         print(f"    {'options:':9s} {options}")
     return 0
 
 
+def _info(name: str) -> DatasetInfo:
+    if name not in DATASET_INFO:  # the registry's error names the closest valid name
+        from fairdg.data import DATASETS
+
+        DATASETS.entry(name)
+    return DATASET_INFO[name]
+
+
 def data_location(info: DatasetInfo) -> str:
     """Where a dataset's files are looked for, and whether they are there (names only)."""
-    from fairdg.data.sources import search_dirs
-
     if info.source == "generated":
         return "generated, no files"
     if info.source == "user file":

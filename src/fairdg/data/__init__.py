@@ -33,52 +33,22 @@ from fairdg.registry import Registry
 DATASETS = Registry("dataset")
 
 _ENTRIES = [
-    ("adult", load_adult, "UCI Adult income > 50K; z = sex or race; bundled", "affinity 3.2"),
-    (
-        "mnist-inverted",
-        load_mnist_inverted,
-        "MNIST + inverted MNIST; y = digit, z = inverted",
-        "affinity 2.1",
-    ),
-    (
-        "mnist-rotated",
-        load_mnist_rotated,
-        "MNIST -> MNIST rotated 30 deg, few labelled target samples; z = domain",
-        "affinity 4",
-    ),
-    (
-        "svhn",
-        load_svhn,
-        "SVHN -> MNIST (32x32x3), few labelled MNIST samples; z = domain",
-        "affinity 4",
-    ),
-    (
-        "ccmnist",
-        load_ccmnist,
-        "coloured MNIST, 3 domains, y = digit >= 5, z = background",
-        "FDDG C.1",
-    ),
-    ("synthetic", load_synthetic, "tabular domains with covariate and dependence shift", ""),
-    ("digits", load_digits, "sklearn 8x8 digits, inverted / rotated / coloured; bundled", ""),
-    ("nysf", load_nysf, "NYPD stop-and-frisk; 5 boroughs, y = weapon, z = Black", "FDDG"),
-    (
-        "fairface",
-        load_fairface,
-        "FairFace faces; domains = race, y = age >= 50, z = gender",
-        "FDDG",
-    ),
-    (
-        "celeba",
-        load_celeba,
-        "CelebA faces; y / z = attributes (Attractive / Male)",
-        "affinity 3.3",
-    ),
-    ("yfcc", load_yfcc, "YFCC100M-FDG; domains = period, y = outdoor, z = N. America", "FDDG"),
-    ("csv", load_csv, "your own CSV: path=, target=, sensitive=, [domain=]", ""),
+    ("adult", load_adult),
+    ("mnist-inverted", load_mnist_inverted),
+    ("mnist-rotated", load_mnist_rotated),
+    ("svhn", load_svhn),
+    ("ccmnist", load_ccmnist),
+    ("synthetic", load_synthetic),
+    ("digits", load_digits),
+    ("nysf", load_nysf),
+    ("fairface", load_fairface),
+    ("celeba", load_celeba),
+    ("yfcc", load_yfcc),
+    ("csv", load_csv),
 ]
-_INFO = DATASET_INFO
-for _name, _loader, _description, _paper in _ENTRIES:
-    DATASETS.register(_name, _loader, _description, _paper, info=_INFO[_name])
+for _name, _loader in _ENTRIES:
+    _info = DATASET_INFO[_name]
+    DATASETS.register(_name, _loader, _info.description, _info.paper, info=_info)
 
 
 def dataset_info(name: str) -> DatasetInfo:

@@ -26,8 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_ENV = "FAIRDG_DATA"
-CACHE_ENV = "FAIRDG_CACHE"
+from fairdg.datasets_info import CACHE_ENV, DATA_ENV, cache_dir, search_dirs  # noqa: F401
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -56,28 +55,6 @@ class RemoteFile:
 
     def candidates(self) -> tuple[str, ...]:
         return (self.name, *self.alternatives)
-
-
-def cache_dir() -> Path:
-    """The download cache: ``$FAIRDG_CACHE`` or ``~/.cache/fairdg``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fairdg"
-
-
-def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
-    """Folders searched for a dataset's files, in order."""
-    if root is not None:  # an explicit folder is the only place looked at
-        root = Path(root).expanduser()
-        return [root, root / dataset]
-    dirs = []
-    env = os.environ.get(DATA_ENV)
-    if env:
-        dirs.append(Path(env).expanduser() / dataset)
-    dirs.append(cache_dir() / dataset)
-    return dirs
 
 
 def _digest(path: Path, algorithm: str, uncompressed: bool) -> str:
