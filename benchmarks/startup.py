@@ -76,7 +76,7 @@ def main() -> None:
                 ["algorithms", "--help"],
                 None,
             ),
-            "fairdg datasets": ([*fairdg, "datasets"], ["datasets"], None),
+            "fairdg datasets": ([*fairdg, "datasets"], ["datasets"], 0.5),
             "fairdg report (20 runs)": ([*fairdg, "report", runs], ["report", runs], 0.8),
         }
         times: dict[str, list[float]] = {name: [] for name in cases}
