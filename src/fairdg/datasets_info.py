@@ -1,6 +1,7 @@
 """`DatasetInfo`: what a registered dataset is, known without loading it.
 
-Each dataset module declares one `DatasetInfo` per registry entry. Listings print it, sweeps
+`DATASET_INFO` below holds one `DatasetInfo` per registry entry (the loaders import their entry
+and its constants from here, so nothing is written twice). Listings print it, sweeps
 plan their hold-outs from its domain names, and a finished run checks its recorded
 hyperparameters against its defaults, all without reading the data files.
 
