@@ -1,6 +1,6 @@
 """Time a default ERM run per dataset: load, one update step, one evaluation pass.
 
-    FAIRDG_DATA=/work/shared/data python benchmarks/dataset_defaults.py [--threads 2] [NAME ...]
+    FAIRDG_DATA=../shared/data python benchmarks/dataset_defaults.py [--threads 2] [NAME ...]
 
 Prints, per dataset, the load time, the mean time of an ERM update with the dataset's default
 hyperparameters, the time of one evaluation (every val and test part), and the estimated
