@@ -22,7 +22,7 @@ import torch
 
 from fairdg.data import mnist
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.mnist import few_per_class, to_float
+from fairdg.data.mnist import few_per_class, subsample, to_float
 from fairdg.data.sources import RemoteFile, locate
 from fairdg.data.transforms import resize_rgb
 from fairdg.datasets_info import DATASET_INFO, SVHN_CNN_HPARAMS, SVHN_MD5
@@ -70,14 +70,6 @@ def load_arrays(root=None, download: bool = False):
     train = read_mat(paths["train_32x32.mat"])
     test = read_mat(paths["test_32x32.mat"])
     return train, test, paths
-
-
-def _pick(n_total: int, n: int | None, generator: torch.Generator, what: str) -> torch.Tensor:
-    if n is None:
-        return torch.arange(n_total)
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= n_total:
-        raise ValueError(f"svhn: {what} must be an integer in [1, {n_total}] or None, got {n!r}")
-    return torch.sort(torch.randperm(n_total, generator=generator)[:n]).values
 
 
 def mnist_target(
@@ -133,9 +125,9 @@ def load_svhn(
     (svhn_x, svhn_y), _, paths = load_arrays(root, download)
     (m_train_x, m_train_y), (m_test_x, m_test_y), m_paths = mnist.load_arrays(mnist_root, download)
     g = torch.Generator().manual_seed(seed)
-    i_source = _pick(len(svhn_y), n_source, g, "n_source").numpy()
+    i_source = subsample(len(svhn_y), n_source, g, "svhn: n_source").numpy()
     target_x, target_y = mnist_target(m_train_x, m_train_y, k, g)
-    i_test = _pick(len(m_test_y), n_test, g, "n_test").numpy()
+    i_test = subsample(len(m_test_y), n_test, g, "svhn: n_test").numpy()
     test_x = resize_rgb(to_float(m_test_x[i_test]))
     x = torch.cat([torch.from_numpy(svhn_x[i_source]).float().div_(255.0), target_x, test_x])
     y = torch.cat(
