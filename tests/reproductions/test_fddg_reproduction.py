@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fairdg.reproductions import REPRODUCTIONS
+from fairdg.reproductions import REPRODUCTIONS, ReproOptions, run_reproduction
 from fairdg.reproductions import fddg_protocol as protocol
 from fairdg.reproductions.fddg_ccmnist import grayscale
 
@@ -108,3 +108,36 @@ def test_run_plan_holds_out_each_target_for_every_method_and_seed(tiny_tabular, 
     again, _ = protocol.run_plan(plan, tmp_path, quiet=True)  # done runs are read back
     strip = [{k: v for k, v in r.items() if k != "wall_seconds"} for r in rows]
     assert strip == [{k: v for k, v in r.items() if k != "wall_seconds"} for r in again]
+
+
+def test_run_plan_in_worker_processes_gives_the_rows_of_one_process(tiny_tabular, tmp_path):
+    """``--workers 2`` sends the runs through the processes launcher: the same runs, the same
+    rows (the dataset is in memory, handed to the workers), and a rerun in one process reads
+    them back."""
+    plan = protocol.Plan(
+        dataset=tiny_tabular,
+        data_options={},
+        seeds=2,
+        steps=4,
+        eval_every=2,
+        methods=("erm", "irm"),
+        targets=("d2",),
+        n_hparams=2,
+        selection="fair",
+    )
+    parallel, _ = protocol.run_plan(plan, tmp_path / "two", quiet=True, workers=2)
+    serial, _ = protocol.run_plan(plan, tmp_path / "one", quiet=True)
+    again, _ = protocol.run_plan(plan, tmp_path / "two", quiet=True)
+
+    def strip(rows):  # as text: undefined metrics (nan) compare equal
+        return repr([{k: v for k, v in r.items() if k != "wall_seconds"} for r in rows])
+
+    assert strip(parallel) == strip(serial) == strip(again)
+    assert all("error" not in r for r in parallel)
+    with pytest.raises(ValueError, match="workers"):
+        protocol.run_plan(plan, tmp_path / "bad", quiet=True, workers=0)
+
+
+def test_workers_is_refused_by_a_reproduction_that_runs_serially(tmp_path):
+    with pytest.raises(ValueError, match="--workers: affinity-mnist"):
+        run_reproduction("affinity-mnist", ReproOptions(output=str(tmp_path), workers=2))

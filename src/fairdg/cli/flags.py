@@ -210,6 +210,21 @@ def quiet(p: Parser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    return number
+
+
+def workers(p: Parser, *, default: int, help: str) -> None:
+    """``--workers N``: training processes at once; `help` says which and the default."""
+    p.add_argument("--workers", type=_positive, default=default, metavar="N", help=help)
+
+
 def compile(p: Parser) -> None:
     """``--compile``: torch.compile the algorithm's networks (a speed option, outside run ids)."""
     p.add_argument(

@@ -24,6 +24,12 @@ def add_parser(sub) -> None:
     flags.output(p, default="fairdg-runs/reproduce", help="output folder")
     flags.device(p)
     flags.quiet(p)
+    flags.workers(
+        p,
+        default=1,
+        help="training processes at once, one torch thread each (fddg-ccmnist, "
+        "fddg-nysf-synthetic; default 1: one process on every core)",
+    )
     p.add_argument(
         "--option",
         action="append",
@@ -46,6 +52,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         device=args.device,
         quiet=args.quiet,
+        workers=args.workers,
         extra=parse_assignments(args.option, "--option"),
     )
     report = run_reproduction(args.name, options)

@@ -55,9 +55,8 @@ def add_parser(sub) -> None:
         help="local: one run after the other; processes: --workers processes on "
         "this machine; ray: Ray tasks (default: local)",
     )
-    p.add_argument(
-        "--workers",
-        type=int,
+    flags.workers(
+        p,
         default=os.cpu_count() or 1,
         help="worker processes of the processes launcher (default: CPU count)",
     )

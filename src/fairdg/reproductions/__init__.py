@@ -19,7 +19,8 @@ class ReproOptions:
     """Options shared by every reproduction.
 
     ``quick`` runs a small version (one seed, few steps, a subsample) for CI; ``seeds`` overrides
-    the number of seeds; ``extra`` holds reproduction-specific ``KEY=VALUE`` options.
+    the number of seeds; ``workers`` runs that many training processes at once (the
+    reproductions in `PARALLEL`); ``extra`` holds reproduction-specific ``KEY=VALUE`` options.
     """
 
     output: str = "fairdg-runs/reproduce"
@@ -27,6 +28,7 @@ class ReproOptions:
     seeds: int | None = None
     device: str = "cpu"
     quiet: bool = False
+    workers: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,11 +79,18 @@ _ENTRIES: list[tuple[str, str, str, str]] = [
         "FDDG Tables 9, 13",
     ),
 ]
+# The reproductions whose runs go through the sweeps' launchers (``--workers N``).
+PARALLEL = frozenset({"fddg-ccmnist", "fddg-nysf-synthetic"})
 for _name, _target, _description, _paper in _ENTRIES:
     REPRODUCTIONS.register(_name, _target, _description, _paper)
 
 
 def run_reproduction(name: str, options: ReproOptions) -> str:
     """Run a registered reproduction and return its markdown report."""
+    if options.workers != 1 and name not in PARALLEL:
+        raise ValueError(
+            f"--workers: {name} runs its trainings one after another; drop --workers "
+            f"(it applies to {', '.join(sorted(PARALLEL))})"
+        )
     module_name, _, function = REPRODUCTIONS.get(name).partition(":")
     return getattr(import_module(module_name), function)(options)

@@ -223,7 +223,9 @@ def run(options: ReproOptions) -> str:
     gray = plan.dataset.name == "ccmnist-gray"
     name = "fddg-ccmnist" + ("-gray" if gray else "") + ("-quick" if options.quick else "")
     folder = Path(options.output) / name
-    rows, t_paths = protocol.run_plan(plan, folder, options.device, options.quiet)
+    rows, t_paths = protocol.run_plan(
+        plan, folder, options.device, options.quiet, workers=options.workers
+    )
     summary = plan.dataset.summary()["domains"]
     dependence = {name: summary[name]["dependence"] for name in plan.dataset.domain_names}
     targets = list(plan.targets or plan.dataset.domain_names)

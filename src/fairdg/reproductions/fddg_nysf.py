@@ -119,7 +119,9 @@ def run(options: ReproOptions) -> str:
     )
     name = "fddg-nysf-synthetic" + ("-quick" if options.quick else "")
     folder = Path(options.output) / name
-    rows, _ = protocol.run_plan(plan, folder, options.device, options.quiet)
+    rows, _ = protocol.run_plan(
+        plan, folder, options.device, options.quiet, workers=options.workers
+    )
     summary = dataset.summary()["domains"]
     dependence = {d: summary[d]["dependence"] for d in dataset.domain_names}
     target_list = list(plan.targets or dataset.domain_names)

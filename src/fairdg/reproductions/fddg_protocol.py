@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from tqdm.auto import tqdm
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
+from fairdg.experiments import launchers
 from fairdg.reporting.collect import collect
 from fairdg.reporting.selection import select
 from fairdg.reproductions import protocol
@@ -52,7 +52,7 @@ from fairdg.reproductions.fddg_tables import (  # noqa: F401 (re-exported)
     results_table,
     table6_checks,
 )
-from fairdg.training import RunConfig, train
+from fairdg.training import RunConfig
 from fairdg.transformation import (
     default_config,
     fit_transformation,
@@ -197,9 +197,9 @@ def _t_for(plan: Plan, method: str, target: str, output: Path, device: str):
     return key, path
 
 
-def _run_one(plan: Plan, method: str, target: str, h: int, seed: int, t_path, output, device):
-    """Train one (method, target, configuration, trial); returns its run folder or the error."""
-    config = RunConfig(
+def _config(plan: Plan, method: str, target: str, h: int, seed: int, t_path, output, device):
+    """The run of one (method, target, configuration, trial)."""
+    return RunConfig(
         dataset=plan.dataset.name,
         data_options=plan.data_options,
         algorithm=method.partition(":")[0],
@@ -219,58 +219,104 @@ def _run_one(plan: Plan, method: str, target: str, h: int, seed: int, t_path, ou
         quiet=True,
         save_model=False,
     )
-    try:
-        return train(config, dataset=plan.dataset).run_dir, None
-    except Exception as err:  # recorded in the rows; the plan goes on
-        return None, f"{type(err).__name__}: {err}"
 
 
 def run_plan(
-    plan: Plan, output: str | Path, device: str = "cpu", quiet: bool = False
+    plan: Plan,
+    output: str | Path,
+    device: str = "cpu",
+    quiet: bool = False,
+    workers: int = 1,
 ) -> tuple[list[dict[str, Any]], dict[str, Path]]:
     """Run every (target, method, configuration, seed); returns one row per (target, method,
-    seed) at the selected evaluation (`Plan.selection`) and the T artifact paths."""
+    seed) at the selected evaluation (`Plan.selection`) and the T artifact paths.
+
+    The transformation models are trained first (one after the other, on every core); the runs
+    then go through the sweeps' launchers (`fairdg.experiments.launchers`): in this process when
+    `workers` is 1, else in `workers` processes of one torch thread each. Done runs are read
+    back, so an interrupted reproduction resumes where it stopped, with any `workers`."""
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--workers must be a positive integer, got {workers!r}")
     output = Path(output)
     targets = list(plan.targets or plan.dataset.domain_names)
-    total = len(targets) * len(plan.methods) * plan.seeds * plan.n_hparams
-    bar = tqdm(
-        total=total,
-        desc=f"FDDG reproduction on {plan.dataset.name}",
-        leave=False,
-        disable=quiet or not sys.stderr.isatty(),
-    )
-    rows, t_paths = [], {}
+    t_paths, configs = {}, {}
     for target in targets:
         for method in plan.methods:
             key, path = _t_for(plan, method, target, output, device)
             if key is not None:
                 t_paths[key] = path
             for seed in range(plan.seeds):
-                started = time.perf_counter()
-                runs = [
-                    _run_one(plan, method, target, h, seed, path, output, device)
-                    for h in range(plan.n_hparams)
-                ]
-                bar.update(plan.n_hparams)
-                row = {"method": method, "target": target, "seed": seed}
-                errors = [e for _, e in runs if e is not None]
-                if plan.selection == "last" and not errors:
-                    last = protocol.last_evaluation(runs[0][0])
-                    metrics = last["metrics"]["test"]
-                    row.update({m: protocol.number(metrics.get(m)) for m in CELL})
-                    row.update(stats=last["stats"], run_dir=str(runs[0][0]), selected_by="last")
-                else:
-                    row.update({m: math.nan for m in CELL})
-                row["wall_seconds"] = time.perf_counter() - started
-                if errors and (plan.selection == "last" or len(errors) == len(runs)):
-                    row["error"] = errors[0]
-                elif errors:  # the rule selects among the configurations that completed
-                    row["failed_configs"] = errors
-                rows.append(row)
-    bar.close()
+                for h in range(plan.n_hparams):
+                    configs[(target, method, seed, h)] = _config(
+                        plan, method, target, h, seed, path, output, device
+                    )
+    outcomes = _launch(list(configs.values()), plan.dataset, workers, quiet)
+    rows = []
+    for target in targets:
+        for method in plan.methods:
+            for seed in range(plan.seeds):
+                runs = []
+                for h in range(plan.n_hparams):
+                    config = configs[(target, method, seed, h)]
+                    outcome = outcomes[config.run_id()]
+                    run_dir = Path(config.output_dir) / config.run_id()
+                    runs.append((run_dir, outcome["error"], outcome["seconds"]))
+                rows.append(_row(plan, method, target, seed, runs))
     if plan.selection != "last":
         rows = _selected(rows, output)
     return rows, t_paths
+
+
+def _launch(configs, dataset, workers: int, quiet: bool) -> dict[str, dict[str, Any]]:
+    """Run the configurations; returns each run id's outcome (``error`` None when done)."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    bar = tqdm(
+        total=len(configs),
+        desc=f"FDDG reproduction on {dataset.name}",
+        leave=False,
+        disable=quiet or not sys.stderr.isatty(),
+    )
+
+    def on_result(outcome: dict[str, Any]) -> None:
+        if outcome["status"] == "locked":
+            outcome = {**outcome, "error": f"run locked by another process: {outcome['error']}"}
+        elif outcome["status"] != "done" and not outcome.get("error"):
+            outcome = {**outcome, "error": outcome["status"]}
+        outcomes[outcome["run_id"]] = outcome
+        bar.update(1)
+
+    tasks = [config.to_dict() for config in configs]
+    datasets = {dataset.name: dataset}
+    try:
+        if workers == 1:
+            launchers.launch_local(tasks, on_result, datasets=datasets)
+        else:
+            launchers.launch_processes(
+                tasks, on_result, workers=min(workers, len(tasks)), datasets=datasets
+            )
+    finally:
+        bar.close()
+    return outcomes
+
+
+def _row(plan: Plan, method: str, target: str, seed: int, runs) -> dict[str, Any]:
+    """The row of one (method, target, trial) from its configurations' (run folder, error,
+    seconds); metrics are filled here for ``last``, by `_selected` for ``fair``."""
+    row: dict[str, Any] = {"method": method, "target": target, "seed": seed}
+    errors = [error for _, error, _ in runs if error is not None]
+    if plan.selection == "last" and not errors:
+        last = protocol.last_evaluation(runs[0][0])
+        metrics = last["metrics"]["test"]
+        row.update({m: protocol.number(metrics.get(m)) for m in CELL})
+        row.update(stats=last["stats"], run_dir=str(runs[0][0]), selected_by="last")
+    else:
+        row.update({m: math.nan for m in CELL})
+    row["wall_seconds"] = sum(seconds for _, _, seconds in runs)
+    if errors and (plan.selection == "last" or len(errors) == len(runs)):
+        row["error"] = errors[0]
+    elif errors:  # the rule selects among the configurations that completed
+        row["failed_configs"] = errors
+    return row
 
 
 def _selected(rows: list[dict[str, Any]], output: Path) -> list[dict[str, Any]]:
