@@ -8,7 +8,7 @@ import pytest
 
 from fairdg.reproductions import REPRODUCTIONS, ReproOptions, run_reproduction
 from fairdg.reproductions import fddg_protocol as protocol
-from fairdg.reproductions.fddg_ccmnist import grayscale
+from fairdg.reproductions.fddg_ccmnist import classifier_name, classifier_option, grayscale
 
 
 def _rows():
@@ -141,3 +141,30 @@ def test_run_plan_in_worker_processes_gives_the_rows_of_one_process(tiny_tabular
 def test_workers_is_refused_by_a_reproduction_that_runs_serially(tmp_path):
     with pytest.raises(ValueError, match="--workers: affinity-mnist"):
         run_reproduction("affinity-mnist", ReproOptions(output=str(tmp_path), workers=2))
+
+
+def test_options_are_checked_before_anything_runs(tmp_path):
+    """A mistyped ``--option`` is an error naming the closest valid key, not ignored."""
+    for name in ("fddg-ccmnist", "fddg-nysf-synthetic", "affinity-mnist"):
+        with pytest.raises(ValueError, match=rf"{name}: unknown option\(s\) \['stpes'\] "):
+            run_reproduction(name, ReproOptions(output=str(tmp_path), extra={"stpes": 3}))
+    with pytest.raises(ValueError, match="did you mean 'backbone'"):
+        run_reproduction("fddg-ccmnist", ReproOptions(output=str(tmp_path), extra={"backbon": 1}))
+    assert not any(tmp_path.iterdir())
+
+
+def test_ccmnist_classifier_option_selects_the_papers_resnet():
+    """``--option backbone=resnet50 --option pretrained=PATH``: the paper's classifier; the
+    default small CNN is named as a CPU-scale simplification in the report."""
+    assert classifier_option({}) == {}
+    chosen = classifier_option({"backbone": "resnet50", "pretrained": "w.pth"})
+    assert chosen == {"backbone": "resnet50", "freeze": "bn", "pretrained": "w.pth"}
+    assert "w.pth" in classifier_name(chosen)
+    assert classifier_option({"backbone": "resnet18"})["freeze"] == "none"  # random weights learn
+    assert "CPU-scale simplification" in classifier_name({"cnn_width": 16})
+    with pytest.raises(ValueError, match="backbone"):
+        classifier_option({"backbone": "resnet51"})
+    with pytest.raises(ValueError, match="needs --option backbone"):
+        classifier_option({"pretrained": "w.pth"})
+    with pytest.raises(ValueError, match="freeze must be one of"):
+        classifier_option({"backbone": "resnet18", "freeze": "some"})

@@ -45,6 +45,7 @@ from fairdg.reproductions.affinity_adult_report import (
     variants_report,
 )
 from fairdg.reproductions.protocol import (
+    check_options,
     mean,
     progress,
     seeds_for,
@@ -91,9 +92,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
     base = dict(QUICK if options.quick else FULL)
     extra = dict(options.extra)
     known = {"lambda", "lambdas", "steps", "figures", "variants", "form"}
-    unknown = sorted(set(extra) - known)
-    if unknown:
-        raise ValueError(f"affinity-adult: unknown option(s) {unknown}; valid: {sorted(known)}")
+    check_options("affinity-adult", extra, known)
     steps = int(extra.get("steps", base["steps"]))
     lambdas = extra.get("lambdas", base["lambdas"])
     lambdas = [float(v) for v in (lambdas if isinstance(lambdas, list | tuple) else [lambdas])]

@@ -41,7 +41,7 @@ from fairdg.interpret import linear_probes, plot_r_histograms, reattach
 from fairdg.networks.feature_cache import frozen_features
 from fairdg.reproductions import ReproOptions
 from fairdg.reproductions.affinity_celeba_report import report
-from fairdg.reproductions.protocol import progress, seeds_for, train_and_load
+from fairdg.reproductions.protocol import check_options, progress, seeds_for, train_and_load
 
 HPARAMS = {"mlp_depth": 0, "rep_dim": 124, "batch_size": 128, "lr": 1e-3}
 LAMBDAS = (0.05, 0.07, 0.1)
@@ -56,9 +56,7 @@ KNOWN = {
 def _settings(options: ReproOptions) -> dict[str, Any]:
     base = dict(QUICK if options.quick else FULL)
     extra = dict(options.extra)
-    unknown = sorted(set(extra) - KNOWN)
-    if unknown:
-        raise ValueError(f"affinity-celeba: unknown option(s) {unknown}; valid: {sorted(KNOWN)}")
+    check_options("affinity-celeba", extra, KNOWN)
     main = float(extra.get("lambda", 0.07))
     fixture = str(extra.get("fixture", "false")).lower() in ("1", "true", "yes")
     root = extra.get("root")

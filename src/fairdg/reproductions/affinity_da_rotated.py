@@ -41,6 +41,7 @@ from fairdg.reproductions.affinity_da import (
     plot_figure7,
 )
 from fairdg.reproductions.protocol import (
+    check_options,
     markdown_table,
     mean,
     mean_std,
@@ -93,11 +94,7 @@ def _positive(value: Any, name: str) -> list[int]:
 def _settings(options: ReproOptions) -> dict[str, Any]:
     base = dict(QUICK if options.quick else FULL)
     extra = dict(options.extra)
-    unknown = sorted(set(extra) - KNOWN)
-    if unknown:
-        raise ValueError(
-            f"affinity-da-rotated: unknown option(s) {unknown}; valid: {sorted(KNOWN)}"
-        )
+    check_options("affinity-da-rotated", extra, KNOWN)
     form = str(extra.get("form", "eq3"))
     if form not in FORMS:
         raise ValueError(f"affinity-da-rotated: form must be one of {sorted(FORMS)}, got {form!r}")

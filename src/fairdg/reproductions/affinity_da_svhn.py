@@ -31,7 +31,13 @@ from fairdg.data import svhn as svhn_data
 from fairdg.networks.svhn_cnn import SVHNCNN
 from fairdg.reproductions import ReproOptions
 from fairdg.reproductions.affinity_da import LAMBDA, DAData, DASettings, RunStore, collect
-from fairdg.reproductions.protocol import markdown_table, mean_std, paper_cell, seeds_for
+from fairdg.reproductions.protocol import (
+    check_options,
+    markdown_table,
+    mean_std,
+    paper_cell,
+    seeds_for,
+)
 from fairdg.reproductions.protocol import progress as progress_bar
 
 # label, method, MNIST samples per class, paper (SVHN accuracy, MNIST accuracy)
@@ -51,9 +57,7 @@ KNOWN = {"steps", "lambda", "form", "root", "mnist_root"}
 def _settings(options: ReproOptions) -> dict[str, Any]:
     base = dict(QUICK if options.quick else FULL)
     extra = dict(options.extra)
-    unknown = sorted(set(extra) - KNOWN)
-    if unknown:
-        raise ValueError(f"affinity-da-svhn: unknown option(s) {unknown}; valid: {sorted(KNOWN)}")
+    check_options("affinity-da-svhn", extra, KNOWN)
     form = str(extra.get("form", "eq3"))
     if form not in FORMS:
         raise ValueError(f"affinity-da-svhn: form must be one of {sorted(FORMS)}, got {form!r}")

@@ -27,6 +27,7 @@ from fairdg.data import load_dataset
 from fairdg.interpret import linear_probes, plot_tsne, pooled, representations, subsample
 from fairdg.reproductions import ReproOptions
 from fairdg.reproductions.protocol import (
+    check_options,
     markdown_table,
     mean,
     mean_std,
@@ -69,9 +70,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
     base = dict(QUICK if options.quick else FULL)
     extra = dict(options.extra)
     known = {"steps", "figures", "root", "lambda", "form", "lambdas", "rep_dims"}
-    unknown = sorted(set(extra) - known)
-    if unknown:
-        raise ValueError(f"affinity-mnist: unknown option(s) {unknown}; valid: {sorted(known)}")
+    check_options("affinity-mnist", extra, known)
     form = str(extra.get("form", "eq3"))
     if form not in FORMS:
         raise ValueError(f"affinity-mnist: form must be one of {sorted(FORMS)}, got {form!r}")

@@ -21,7 +21,8 @@ which is exactly the covariate shift FDDG's synthetic domains are meant to cover
 
 Options (``--option KEY=VALUE``): ``grayscale``, ``subsample`` (images per domain), ``steps``
 (classifier), ``t_steps`` (T), ``targets`` (comma-separated), ``diagnostics`` (true/false),
-``max_variant`` (true: add FDDG with ``fddg_fair_sets=max``), ``methods`` (comma-separated
+``max_variant`` (true: add FDDG with ``fddg_fair_sets=max``), ``backbone``, ``pretrained``,
+``freeze`` (the paper's classifier, see `classifier_option`), ``methods`` (comma-separated
 rows to run, e.g. ``erm,fddg``), ``n_hparams`` (configurations per method), ``selection``
 (``fair``, the paper's rule, or ``last``: the default configuration's last step); ``--seeds N``.
 Quick mode: 1 seed, 1 configuration (the rule picks the step), 1,000 images per domain, 100
@@ -42,10 +43,12 @@ import torch
 from fairdg import records
 from fairdg.data import load_dataset
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.networks.backbones import FREEZE, check_backbone
 from fairdg.reproductions import ReproOptions
 from fairdg.reproductions import fddg_protocol as protocol
 from fairdg.reproductions.fddg_hue import hue_report, plot_hue_histograms
 from fairdg.reproductions.fddg_paper import CCMNIST_TABLE6
+from fairdg.reproductions.protocol import check_options
 from fairdg.transformation import load_transformation
 from fairdg.transformation.diagnostics import (
     augmentation_report,
@@ -54,6 +57,8 @@ from fairdg.transformation.diagnostics import (
     save_png,
 )
 
+KNOWN = {"grayscale", "colour", "subsample", "steps", "t_steps", "targets", "diagnostics"}
+KNOWN |= {"max_variant", "methods", "n_hparams", "selection", "backbone", "pretrained", "freeze"}
 GRAY_LABEL = "grayscale (no covariate shift)"
 # Table 10 (ablations; ERM and FDDG come from Table 6): targets R (0.11), G (0.43), B (0.87), Avg.
 ABLATIONS = {
@@ -124,10 +129,44 @@ def grayscale(dataset: MultiDomainDataset) -> MultiDomainDataset:
     )
 
 
+def classifier_option(extra: dict) -> dict:
+    """The classifier's hyperparameters from ``--option backbone=resnet50 [--option
+    pretrained=PATH] [--option freeze=bn]``: the paper's classifier (a ResNet-50 with one linear
+    layer, appendix C.5) through `fairdg.networks.backbones`; ``freeze`` defaults to ``bn`` with
+    pretrained weights and ``none`` without. Without ``backbone``: the default small CNN trained
+    from scratch (a CPU-scale simplification)."""
+    if "backbone" not in extra:
+        for key in ("pretrained", "freeze"):
+            if key in extra:
+                raise ValueError(f"--option {key} needs --option backbone=resnet50 (or resnet18)")
+        return {}
+    # pretrained weights keep their batch-norm statistics (DomainBed's habit); random ones learn
+    freeze = str(extra.get("freeze", "bn" if extra.get("pretrained") else "none"))
+    if freeze not in FREEZE:
+        raise ValueError(f"--option freeze must be one of {list(FREEZE)}, got {freeze!r}")
+    chosen = {"backbone": check_backbone(str(extra["backbone"])), "freeze": freeze}
+    if extra.get("pretrained"):
+        chosen["pretrained"] = str(extra["pretrained"])
+    return chosen
+
+
+def classifier_name(hparams: dict) -> str:
+    """How the report names the classifier."""
+    if hparams.get("backbone", "auto") == "auto":
+        return (
+            f"small CNN trained from scratch (width {hparams.get('cnn_width')}; a CPU-scale "
+            "simplification: the paper's classifier is a ResNet-50 with one linear layer, "
+            "`--option backbone=resnet50 --option pretrained=PATH`)"
+        )
+    weights = hparams.get("pretrained") or "random initial weights"
+    return f"{hparams['backbone']} ({weights}; freeze {hparams.get('freeze', 'none')})"
+
+
 def plan_from(options: ReproOptions) -> protocol.Plan:
     """The runs of the reproduction (full or quick, with ``--option`` changes)."""
     base = QUICK if options.quick else FULL
     extra = options.extra
+    check_options("fddg-ccmnist", extra, KNOWN)
     data_options = {"subsample": int(extra.get("subsample", base["subsample"]))}
     dataset = load_dataset("ccmnist", **data_options)
     # colour=false (the old switch) is the same as grayscale=true
@@ -145,7 +184,7 @@ def plan_from(options: ReproOptions) -> protocol.Plan:
         seeds=options.seeds or base["seeds"],
         steps=steps,
         eval_every=max(1, steps // 3),
-        hparams=dict(base["classifier"]),
+        hparams={**base["classifier"], **classifier_option(extra)},
         t_steps=int(extra.get("t_steps", base["t_steps"])),
         t_config=base["t_config"],
         targets=tuple(str(targets).split(",")) if targets else None,
@@ -260,6 +299,8 @@ def run(options: ReproOptions) -> str:
         f"selected on the sources' validation loss. Cells: DP ratio / fairness AUC / accuracy "
         "(%) on the held-out domain, mean ± sample std over seeds; Avg = mean over targets. "
         "Column headers give each domain's dependence score.",
+        "",
+        f"Classifier: {classifier_name(plan.hparams)}.",
         "",
         table,
         "",

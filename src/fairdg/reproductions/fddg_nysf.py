@@ -30,6 +30,7 @@ from fairdg.data import DATASETS, load_dataset
 from fairdg.reproductions import ReproOptions
 from fairdg.reproductions import fddg_protocol as protocol
 from fairdg.reproductions.fddg_paper import NYSF_TABLE9
+from fairdg.reproductions.protocol import check_options
 
 # Table 13 (ablations): targets R, B, M, Q, S and the average; Table 9 is fddg_paper.NYSF_TABLE9.
 ABLATIONS = {
@@ -68,6 +69,8 @@ DEFAULT_METHODS = (
     "fddg:max",
     "fddg:paper-t",
 )
+KNOWN = {"n_per_domain", "covariate_shift", "steps", "t_steps", "targets", "methods"}
+KNOWN |= {"n_hparams", "selection"}
 # The paper's NYSF classifier: MLP 51 -> 32 -> 32 -> 32 (representation) -> Linear(32 -> 2).
 CLASSIFIER = {"mlp_width": 32, "mlp_depth": 2, "rep_dim": 32, "batch_size": 64, "lr": 1e-3}
 
@@ -96,6 +99,7 @@ def run(options: ReproOptions) -> str:
     """Run the reproduction and return its markdown report."""
     started = time.perf_counter()
     base = QUICK if options.quick else FULL
+    check_options("fddg-nysf-synthetic", options.extra, KNOWN)
     dataset, data_options, note = load_data(options, base)
     steps = int(options.extra.get("steps", base["steps"]))
     targets = options.extra.get("targets")

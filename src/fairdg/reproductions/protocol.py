@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import statistics
 import sys
@@ -107,6 +108,17 @@ def target_line(name: str, value: float, op: str, bound: float) -> str:
     met = value <= bound if op == "<=" else value >= bound
     status = "met" if met else "MISSED"
     return f"- {name}: {value:.3f} (target {op} {bound}): {status}"
+
+
+def check_options(name: str, extra: Mapping[str, Any], known: Iterable[str]) -> None:
+    """A clear error for an ``--option`` key that reproduction `name` does not read (a typo
+    would otherwise be ignored silently), naming the closest valid key."""
+    known = sorted(known)
+    unknown = sorted(set(extra) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"{name}: unknown option(s) {unknown}{hint}; valid: {known}")
 
 
 def seeds_for(options: ReproOptions, full: int) -> list[int]:
