@@ -35,7 +35,7 @@ def test_hue_and_saturation_of_primaries_and_greys():
 class _RollColours:
     """A stand-in T whose DataAug moves every colour channel by one (red -> green ...)."""
 
-    def augment(self, x, z, generator=None):
+    def augment(self, x, z, generator=None, style_scale=1.0):
         return x.roll(1, dims=1), z
 
 
@@ -49,3 +49,18 @@ def test_hue_report_sees_styles_land_on_the_target_colour():
     assert report["near_source"] == pytest.approx(0.5)  # the rolled red digits (now green)
     assert report["near_neither"] == pytest.approx(0.0)
     assert report["augmented"].sum() == pytest.approx(1.0)
+
+
+def test_wider_styles_are_drawn_from_a_wider_prior():
+    """``style_scale`` multiplies the sampled style codes (the rest of DataAug unchanged)."""
+    from fairdg.transformation.config import TransformationConfig
+    from fairdg.transformation.model import TransformationModel
+
+    config = TransformationConfig(input_shape=(4,))
+    model = TransformationModel(config).eval()
+    x, z = torch.randn(6, 4), torch.zeros(6, dtype=torch.long)
+    codes = []
+    model.decode = lambda m, s: codes.append(s) or m[:, :4] * 0  # record the style used
+    for scale in (1.0, 3.0):
+        model.augment(x, z, generator=torch.Generator().manual_seed(0), style_scale=scale)
+    assert torch.allclose(codes[1], 3.0 * codes[0])

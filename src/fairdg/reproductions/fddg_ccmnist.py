@@ -59,6 +59,8 @@ from fairdg.transformation.diagnostics import (
 
 KNOWN = {"grayscale", "colour", "subsample", "steps", "t_steps", "targets", "diagnostics"}
 KNOWN |= {"max_variant", "methods", "n_hparams", "selection", "backbone", "pretrained", "freeze"}
+# Hue diagnostic: styles from T's prior N(0, I), then from N(0, 4 I) and N(0, 16 I)
+STYLE_SCALES = (1, 2, 4)
 GRAY_LABEL = "grayscale (no covariate shift)"
 # Table 10 (ablations; ERM and FDDG come from Table 6): targets R (0.11), G (0.43), B (0.87), Avg.
 ABLATIONS = {
@@ -206,9 +208,9 @@ def diagnose(
         "|" + "---|" * 11,
     ]
     hue_lines = [
-        "| target | T | digit pixels still coloured in x'' | near a source hue | "
-        "near the target hue | near neither |",
-        "|---|---|---|---|---|---|",
+        "| target | T | styles drawn from | digit pixels still coloured in x'' | "
+        "near a source hue | near the target hue | near neither |",
+        "|---|---|---|---|---|---|---|",
     ]
     colour = plan.dataset.input_shape[0] == 3
     probes_of: dict[str, object] = {}  # one pair of probes per target, shared by its Ts
@@ -244,14 +246,25 @@ def diagnose(
         if colour:
             sources = [p.x[:500] for p in sets["source val"]]
             z = torch.cat([p.z[:500] for p in sets["source val"]])
-            h = hue_report(model, sources, sets["target"][0].x[:500], z)
-            plot_hue_histograms(h, folder / f"hue-{slug}.png", f"{target} held out, T: {t_name}")
-            hue_lines.append(
-                f"| {target} | {t_name} | {h['coloured_share']:.3f} | {h['near_source']:.3f} | "
-                f"{h['near_target']:.3f} | {h['near_neither']:.3f} |"
-            )
+            for scale in STYLE_SCALES:  # the prior, then wider draws: can any style reach it?
+                h = hue_report(model, sources, sets["target"][0].x[:500], z, style_scale=scale)
+                if scale == 1:
+                    title = f"{target} held out, T: {t_name}"
+                    plot_hue_histograms(h, folder / f"hue-{slug}.png", title)
+                hue_lines.append(
+                    f"| {target} | {t_name} | {'N(0, I)' if scale == 1 else f'N(0, {scale**2} I)'}"
+                    f" | {h['coloured_share']:.3f} | {h['near_source']:.3f} | "
+                    f"{h['near_target']:.3f} | {h['near_neither']:.3f} |"
+                )
     if colour:
-        lines += ["", "Hue of digit pixels in x'' (source validation rows):", "", *hue_lines]
+        lines += [
+            "",
+            "Hue of digit pixels in x'' (source validation rows; styles from T's prior N(0, I) "
+            "as DataAug draws them, then from wider normals, a diagnostic of whether any style "
+            "reaches the held-out colour):",
+            "",
+            *hue_lines,
+        ]
     return lines
 
 

@@ -60,18 +60,20 @@ def hue_report(
     z: torch.Tensor,
     seed: int = 0,
     saturated: float = 0.2,
+    style_scale: float = 1.0,
 ) -> dict[str, object]:
     """Hue of digit pixels: real source domains, real target domain, x'' from the sources.
 
     Returns the histograms (``source``, ``target``, ``augmented``), and for x'': the share of
     digit pixels that are coloured at all (saturation above `saturated`), and among those the
     shares near a source hue, near the target hue (30 degrees either side of each domain's most
-    frequent hue), and near neither.
+    frequent hue), and near neither. ``style_scale`` draws the styles from N(0, scale^2 I)
+    instead of T's prior (`TransformationModel.augment`).
     """
     x = torch.cat(sources)
     mask = digit_mask(x)
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    augmented, _ = model.augment(x, z, generator=generator)
+    augmented, _ = model.augment(x, z, generator=generator, style_scale=style_scale)
     hue_aug, sat_aug = rgb_to_hue_saturation(augmented)
     coloured = mask & (sat_aug > saturated)
     src_hues = [rgb_to_hue_saturation(s)[0][digit_mask(s)] for s in sources]

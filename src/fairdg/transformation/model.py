@@ -158,18 +158,21 @@ class TransformationModel(nn.Module):
         generator: torch.Generator | None = None,
         resample_style: bool = True,
         resample_sensitive: bool = True,
+        style_scale: float = 1.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """DataAug: x in a synthetic domain with new style and sensitive factors.
 
         Returns ``(x', z')`` with z' = argmax h(a'). Without the sensitive factor (or with
         ``resample_sensitive=False``) the sensitive factor is kept and z' = z, which must then
-        be given.
+        be given. ``style_scale`` draws the new style from N(0, scale^2 I) instead of the prior
+        N(0, I) (a diagnostic: do styles far out in the prior reach unseen domains?).
         """
         xm = self.to_model(x)
         m = self.enc_semantic(xm)
         s = None if resample_style else self.enc_style(xm)
         c, a = self.split(m)
         s_new, a_new = self.sample_codes(len(x), x.device, generator)
+        s_new = s_new * style_scale
         keep_sensitive = not self.config.use_sensitive or not resample_sensitive
         if keep_sensitive:
             if z is None:
