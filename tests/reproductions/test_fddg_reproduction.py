@@ -85,17 +85,15 @@ def test_methods_option():
         protocol.methods_option({"methods": "erm,fdg"}, ())
 
 
+def _tiny_plan(dataset, **changes) -> protocol.Plan:
+    """Two seeds of 4 steps on domain d2 held out."""
+    settings = {"seeds": 2, "steps": 4, "eval_every": 2, "targets": ("d2",), **changes}
+    return protocol.Plan(dataset=dataset, data_options={}, **settings)
+
+
 def test_run_plan_holds_out_each_target_for_every_method_and_seed(tiny_tabular, tmp_path):
-    plan = protocol.Plan(
-        dataset=tiny_tabular,
-        data_options={},
-        seeds=2,
-        steps=4,
-        eval_every=2,
-        methods=("erm", "fddg"),
-        targets=("d2",),
-        t_steps=2,
-        t_config={"batch_size": 16},
+    plan = _tiny_plan(
+        tiny_tabular, methods=("erm", "fddg"), t_steps=2, t_config={"batch_size": 16}
     )
     rows, t_paths = protocol.run_plan(plan, tmp_path, quiet=True)
     assert [(r["target"], r["method"], r["seed"]) for r in rows] == [
@@ -114,17 +112,7 @@ def test_run_plan_in_worker_processes_gives_the_rows_of_one_process(tiny_tabular
     """``--workers 2`` sends the runs through the processes launcher: the same runs, the same
     rows (the dataset is in memory, handed to the workers), and a rerun in one process reads
     them back."""
-    plan = protocol.Plan(
-        dataset=tiny_tabular,
-        data_options={},
-        seeds=2,
-        steps=4,
-        eval_every=2,
-        methods=("erm", "irm"),
-        targets=("d2",),
-        n_hparams=2,
-        selection="fair",
-    )
+    plan = _tiny_plan(tiny_tabular, methods=("erm", "irm"), n_hparams=2, selection="fair")
     parallel, _ = protocol.run_plan(plan, tmp_path / "two", quiet=True, workers=2)
     serial, _ = protocol.run_plan(plan, tmp_path / "one", quiet=True)
     again, _ = protocol.run_plan(plan, tmp_path / "two", quiet=True)
