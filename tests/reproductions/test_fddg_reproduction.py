@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -112,7 +113,14 @@ def test_run_plan_in_worker_processes_gives_the_rows_of_one_process(tiny_tabular
     """``--workers 2`` sends the runs through the processes launcher: the same runs, the same
     rows (the dataset is in memory, handed to the workers), and a rerun in one process reads
     them back."""
-    plan = _tiny_plan(tiny_tabular, methods=("erm", "irm"), n_hparams=2, selection="fair")
+    plan = _tiny_plan(
+        tiny_tabular,
+        methods=("erm", "irm"),
+        n_hparams=2,
+        selection="fair",
+        steps=30,
+        eval_every=10,
+    )
     parallel, _ = protocol.run_plan(plan, tmp_path / "two", quiet=True, workers=2)
     serial, _ = protocol.run_plan(plan, tmp_path / "one", quiet=True)
     again, _ = protocol.run_plan(plan, tmp_path / "two", quiet=True)
@@ -122,6 +130,10 @@ def test_run_plan_in_worker_processes_gives_the_rows_of_one_process(tiny_tabular
 
     assert strip(parallel) == strip(serial) == strip(again)
     assert all("error" not in r for r in parallel)
+    # a later plan in the same folder selects among its own runs only, not the earlier ones
+    short = dataclasses.replace(plan, steps=1, eval_every=1)
+    rows, _ = protocol.run_plan(short, tmp_path / "two", quiet=True)
+    assert {r["step"] for r in rows} == {1}
     with pytest.raises(ValueError, match="workers"):
         protocol.run_plan(plan, tmp_path / "bad", quiet=True, workers=0)
 

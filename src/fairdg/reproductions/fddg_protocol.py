@@ -263,7 +263,7 @@ def run_plan(
                     runs.append((run_dir, outcome["error"], outcome["seconds"]))
                 rows.append(_row(plan, method, target, seed, runs))
     if plan.selection != "last":
-        rows = _selected(rows, output)
+        rows = _selected(rows, output, {config.run_id() for config in configs.values()})
     return rows, t_paths
 
 
@@ -319,13 +319,16 @@ def _row(plan: Plan, method: str, target: str, seed: int, runs) -> dict[str, Any
     return row
 
 
-def _selected(rows: list[dict[str, Any]], output: Path) -> list[dict[str, Any]]:
-    """Fill the rows' metrics from the paper's selection rule over each method's runs."""
+def _selected(rows: list[dict[str, Any]], output: Path, run_ids: set[str]) -> list[dict[str, Any]]:
+    """Fill the rows' metrics from the paper's selection rule over each method's runs of this
+    plan (`run_ids`: runs left in the folder by an earlier plan with more configurations or
+    other settings are not candidates)."""
     for method in {r["method"] for r in rows}:
         folder = output / "runs" / method.replace(":", "-")
         if not folder.is_dir():
             continue
         evals = collect(folder).evaluations()
+        evals = evals[evals["run_id"].isin(run_ids)]
         chosen = {}
         for rule in ("training", "fair"):  # "fair" overrides where some evaluation qualifies
             for _, pick in select(evals, rule).iterrows():
