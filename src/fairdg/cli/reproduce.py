@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
         p,
         default=1,
         help="training processes at once, one torch thread each (fddg-ccmnist, "
-        "fddg-nysf-synthetic; default 1: one process on every core)",
+        "fddg-nysf-synthetic; default 1: one process with all of torch's threads)",
     )
     p.add_argument(
         "--option",
