@@ -31,3 +31,29 @@ def test_canonical_json_is_order_independent():
     assert records.canonical_json({"b": 1, "a": (1, 2)}) == records.canonical_json(
         {"a": [1, 2], "b": 1}
     )
+
+
+def test_write_atomically_keeps_the_suffix_and_the_old_file_on_failure(tmp_path):
+    """Figures and PNGs go through a temporary file named with the target's suffix (so the
+    writer infers the format from it) and a rename; a failing writer leaves the old file."""
+    import pytest
+
+    seen = []
+
+    def write(name):
+        seen.append(name)
+        with open(name, "w") as handle:
+            handle.write("new")
+
+    path = records.write_atomically(tmp_path / "sub" / "fig.png", write)
+    assert path.read_text() == "new" and seen[0].endswith(".png") and seen[0] != str(path)
+
+    def fail(name):
+        with open(name, "w") as handle:
+            handle.write("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        records.write_atomically(path, fail)
+    assert path.read_text() == "new"
+    assert [p.name for p in path.parent.iterdir()] == ["fig.png"]

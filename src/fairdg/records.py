@@ -10,6 +10,8 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,22 +61,41 @@ def current_umask() -> int:
     return mask
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a file via a temporary file in the same folder and a rename (never half-written)."""
-    path = Path(path)
+@contextmanager
+def _replacing(path: Path, suffix: str) -> Iterator[tuple[int, str]]:
+    """(descriptor, name) of a temporary file beside `path`, renamed onto `path` when the block
+    ends and removed if it fails; the folder is created, permissions follow the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     try:
         if hasattr(os, "fchmod"):  # mkstemp's 0600 would hide the file from colleagues
             os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield fd, tmp
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a file via a temporary file in the same folder and a rename (never half-written)."""
+    with _replacing(Path(path), ".tmp") as (fd, _):
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
+    """Call ``write(name)`` on a temporary file beside `path`, then rename it onto `path`, so
+    the file is never half-written; returns `path`. The temporary name ends with `path`'s
+    suffix, so writers that infer the format from it (matplotlib's ``fig.savefig``, PIL's
+    ``image.save``) still do: ``write_atomically("a.png", fig.savefig)``."""
+    path = Path(path)
+    with _replacing(path, ".tmp" + path.suffix) as (fd, tmp):
+        os.close(fd)
+        write(tmp)
+    return path
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fairdg.records import write_atomically
+
 
 def tsne_embedding(
     features: torch.Tensor, *, seed: int = 0, perplexity: float = 30.0, max_iter: int = 1000
@@ -76,7 +78,7 @@ def plot_tsne(
         _scatter(axes[0, col], points, y, class_names, f"{title}: target")
         _scatter(axes[1, col], points, z, group_names, f"{title}: sensitive group")
     fig.tight_layout()
-    return _save(fig, path)
+    return write_atomically(path, fig.savefig)
 
 
 def plot_r_histograms(
@@ -108,11 +110,4 @@ def plot_r_histograms(
         ax.set_xlabel("r (standardised)")
         ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return write_atomically(path, fig.savefig)

@@ -6,6 +6,7 @@ interactive backend is involved (safe on servers and inside other programs).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fairdg.metrics.catalogue import is_minimised
+from fairdg.records import write_atomically
 from fairdg.reporting.collect import IID
 from fairdg.reporting.selection import select_steps
 
@@ -145,7 +147,8 @@ def write_plots(
     for experiment, part in points.groupby("experiment"):
         path = folder / f"tradeoff-{_slug(experiment)}.png"
         order = (domain_order or {}).get(experiment, ())
-        tradeoff_figure(part, experiment, fairness, order=order).savefig(path, dpi=120)
+        figure = tradeoff_figure(part, experiment, fairness, order=order)
+        write_atomically(path, functools.partial(figure.savefig, dpi=120))
         written.append(path)
     done = evals[(evals["status"] == "done") & (evals["n_test"] <= 1)]
     if not run_ids:
@@ -153,7 +156,8 @@ def write_plots(
         run_ids = list(firsts)
     for run_id in run_ids:
         path = folder / f"curves-{_slug(run_id)}.png"
-        learning_curves_figure(evals, run_id).savefig(path, dpi=120)
+        figure = learning_curves_figure(evals, run_id)
+        write_atomically(path, functools.partial(figure.savefig, dpi=120))
         written.append(path)
     return written
 

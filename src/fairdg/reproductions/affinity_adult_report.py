@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fairdg.records import write_atomically
 from fairdg.reproductions.protocol import (
     markdown_table,
     mean,
@@ -106,10 +107,7 @@ def sweep_plot(out: Path, sweep, records, s, erm_curve) -> Path:
         ax.legend(fontsize=7, frameon=False)
     fig.suptitle("Adult: accuracy-fairness trade-off (mean over seeds)", fontsize=10)
     fig.tight_layout()
-    path = out / "lambda_sweep.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return write_atomically(out / "lambda_sweep.png", fig.savefig)
 
 
 @dataclass(frozen=True)

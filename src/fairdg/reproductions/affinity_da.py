@@ -23,7 +23,7 @@ interrupted reproduction resumes and a second call only redraws the tables.
 
 from __future__ import annotations
 
-import os
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,7 @@ from torch import nn
 from fairdg.algorithms.affinity import FORMS, Affinity, loss_options
 from fairdg.algorithms.augment import random_affine
 from fairdg.losses import affinity_loss
-from fairdg.records import read_json, write_json
+from fairdg.records import read_json, write_atomically, write_json
 
 METHODS = ("source", "target", "augment", "affinity", "augment-only")
 # lambda of the affinity method: picked on 3,000 rotated MNIST *training* images (not the test
@@ -208,11 +208,7 @@ def plot_figure7(
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, functools.partial(fig.savefig, dpi=120))
 
 
 def collect(

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from fairdg.algorithms.augment import rgb_to_hsv
+from fairdg.records import write_atomically
 from fairdg.transformation.model import TransformationModel
 
 BINS = 36  # 10 degrees each
@@ -110,8 +111,6 @@ def plot_hue_histograms(report: dict[str, object], path: str | Path, title: str 
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    write_atomically(path, fig.savefig)
     plt.close(fig)
-    return path
+    return Path(path)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fairdg.records import write_atomically
 from fairdg.reproductions import protocol
 from fairdg.reproductions.fddg_paper import BASELINES, ROW_OF
 
@@ -219,8 +220,6 @@ def plot_dp_vs_dependence(
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    write_atomically(path, fig.savefig)
     plt.close(fig)
-    return path
+    return Path(path)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fairdg.networks import NETWORK_HPARAMS, build_classifier, build_featurizer
+from fairdg.records import write_atomically
 from fairdg.transformation.model import TransformationModel
 
 
@@ -159,4 +160,4 @@ def save_png(image: torch.Tensor, path: str, scale: int = 4) -> None:
     picture = Image.fromarray(array)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    picture.save(path)
+    write_atomically(path, picture.save)
