@@ -46,6 +46,7 @@ from fairdg.reproductions.affinity_adult_report import (
 )
 from fairdg.reproductions.protocol import (
     check_options,
+    choice_option,
     mean,
     progress,
     seeds_for,
@@ -97,9 +98,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
     lambdas = extra.get("lambdas", base["lambdas"])
     lambdas = [float(v) for v in (lambdas if isinstance(lambdas, list | tuple) else [lambdas])]
     main = float(extra.get("lambda", 0.01))
-    form = str(extra.get("form", "eq3"))
-    if form not in FORMS:
-        raise ValueError(f"affinity-adult: form must be one of {sorted(FORMS)}, got {form!r}")
+    form = choice_option("affinity-adult", extra, "form", FORMS, "eq3")
     return {
         "steps": steps,
         "seeds": seeds_for(options, base["seeds"]),

@@ -42,6 +42,7 @@ from fairdg.reproductions.affinity_da import (
 )
 from fairdg.reproductions.protocol import (
     check_options,
+    choice_option,
     markdown_table,
     mean,
     mean_std,
@@ -95,9 +96,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
     base = dict(QUICK if options.quick else FULL)
     extra = dict(options.extra)
     check_options("affinity-da-rotated", extra, KNOWN)
-    form = str(extra.get("form", "eq3"))
-    if form not in FORMS:
-        raise ValueError(f"affinity-da-rotated: form must be one of {sorted(FORMS)}, got {form!r}")
+    form = choice_option("affinity-da-rotated", extra, "form", FORMS, "eq3")
     per_class = _positive(extra.get("per_class", base["per_class"]), "per_class")
     n_sources = _positive(extra.get("n_sources", N_SOURCES), "n_sources")
     train = DASettings(

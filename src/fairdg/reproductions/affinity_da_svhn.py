@@ -33,6 +33,7 @@ from fairdg.reproductions import ReproOptions
 from fairdg.reproductions.affinity_da import LAMBDA, DAData, DASettings, RunStore, collect
 from fairdg.reproductions.protocol import (
     check_options,
+    choice_option,
     markdown_table,
     mean_std,
     paper_cell,
@@ -58,9 +59,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
     base = dict(QUICK if options.quick else FULL)
     extra = dict(options.extra)
     check_options("affinity-da-svhn", extra, KNOWN)
-    form = str(extra.get("form", "eq3"))
-    if form not in FORMS:
-        raise ValueError(f"affinity-da-svhn: form must be one of {sorted(FORMS)}, got {form!r}")
+    form = choice_option("affinity-da-svhn", extra, "form", FORMS, "eq3")
     train = DASettings(
         steps=int(extra.get("steps", base["steps"])),
         lam=float(extra.get("lambda", LAMBDA)),

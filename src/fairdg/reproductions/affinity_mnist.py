@@ -28,6 +28,7 @@ from fairdg.interpret import linear_probes, plot_tsne, pooled, representations, 
 from fairdg.reproductions import ReproOptions
 from fairdg.reproductions.protocol import (
     check_options,
+    choice_option,
     markdown_table,
     mean,
     mean_std,
@@ -71,9 +72,7 @@ def _settings(options: ReproOptions) -> dict[str, Any]:
     extra = dict(options.extra)
     known = {"steps", "figures", "root", "lambda", "form", "lambdas", "rep_dims"}
     check_options("affinity-mnist", extra, known)
-    form = str(extra.get("form", "eq3"))
-    if form not in FORMS:
-        raise ValueError(f"affinity-mnist: form must be one of {sorted(FORMS)}, got {form!r}")
+    form = choice_option("affinity-mnist", extra, "form", FORMS, "eq3")
     data = dict(base["data"])
     if "root" in extra:
         data["root"] = str(extra["root"])

@@ -121,6 +121,17 @@ def check_options(name: str, extra: Mapping[str, Any], known: Iterable[str]) -> 
         raise ValueError(f"{name}: unknown option(s) {unknown}{hint}; valid: {known}")
 
 
+def choice_option(
+    name: str, extra: Mapping[str, Any], key: str, choices: Iterable[str], default: str
+) -> str:
+    """``--option key=VALUE`` of reproduction `name`, one of `choices` (`default` when absent);
+    anything else is an error listing them."""
+    value, choices = str(extra.get(key, default)), sorted(choices)
+    if value not in choices:
+        raise ValueError(f"{name}: {key} must be one of {choices}, got {value!r}")
+    return value
+
+
 def seeds_for(options: ReproOptions, full: int) -> list[int]:
     """The seeds of a reproduction: ``--seeds``, else 1 in quick mode, else `full`."""
     n = options.seeds or (1 if options.quick else full)
