@@ -58,7 +58,12 @@ LAYERS = {
 }
 
 # What reporting may import from fairdg: tables are rebuilt from copied JSONL files alone.
-REPORTING_MAY_IMPORT = ("fairdg.records", "fairdg.reporting", "fairdg.metrics.catalogue")
+REPORTING_MAY_IMPORT = (
+    "fairdg.records",
+    "fairdg.reporting",
+    "fairdg.metrics.catalogue",
+    "fairdg.metrics.degenerate",
+)
 
 # Deliberate imports of fairdg inside a function, outside cli/ (where a command's modules are
 # imported lazily for start-up time). Each is (importing module, imported module): why.

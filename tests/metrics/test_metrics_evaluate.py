@@ -13,8 +13,8 @@ Y_TRUE = np.array([1, 1, 0, 0, 1, 1, 1, 0])
 SCORES = np.array([0.9, 0.4, 0.6, 0.2, 0.8, 0.7, 0.4, 0.6])
 Z = np.array(["a", "a", "a", "a", "b", "b", "b", "b"])
 
-BINARY_KEYS = ["n", "accuracy", "dp_diff", "dp_ratio", "eopp_diff", "tnr_diff", "eodds_diff"]
-BINARY_KEYS += ["eodds_ratio", "fairness_auc"]
+BINARY_KEYS = ["n", "accuracy", "positive_rate", "dp_diff", "dp_ratio", "eopp_diff"]
+BINARY_KEYS += ["tnr_diff", "eodds_diff", "eodds_ratio", "fairness_auc"]
 PER_GROUP = ["count", "accuracy", "selection_rate", "tpr", "tnr"]
 
 
@@ -23,6 +23,7 @@ def test_binary_hand_computed():
     expected = {
         "n": 8,
         "accuracy": 0.5,
+        "positive_rate": 5 / 8,
         "dp_diff": 0.25,
         "dp_ratio": 2 / 3,
         "eopp_diff": 1 / 6,

@@ -70,6 +70,13 @@ _ENTRIES = (
         "accuracy", "accuracy", "max", "accuracy", percent=True, paper="accuracy (both papers)"
     ),
     Metric(
+        "positive_rate",
+        "share of rows predicted positive (overall selection rate)",
+        "none",
+        "positive rate",
+        percent=True,
+    ),
+    Metric(
         "accuracy_gap",
         "largest minus smallest per-group accuracy (multi-class)",
         "min",

@@ -62,12 +62,13 @@ def evaluate(
     Returns
     -------
     dict[str, float]
-        Binary task: ``n``, ``accuracy``, ``dp_diff``, ``dp_ratio``, ``eopp_diff`` (TPR
-        difference), ``tnr_diff``, ``eodds_diff``, ``eodds_ratio``, ``fairness_auc`` and, per group
-        ``g`` (``str(g)``), ``count/g``, ``accuracy/g``, ``selection_rate/g``, ``tpr/g``,
-        ``tnr/g``. Multi-class task: ``n``, ``accuracy``, ``accuracy_gap`` (largest minus
-        smallest per-group accuracy), ``count/g``, ``accuracy/g``. See the individual metric
-        functions for the formulas and when each value is undefined.
+        Binary task: ``n``, ``accuracy``, ``positive_rate`` (share predicted 1), ``dp_diff``,
+        ``dp_ratio``, ``eopp_diff`` (TPR difference), ``tnr_diff``, ``eodds_diff``,
+        ``eodds_ratio``, ``fairness_auc`` and, per group ``g`` (``str(g)``), ``count/g``,
+        ``accuracy/g``, ``selection_rate/g``, ``tpr/g``, ``tnr/g``. Multi-class task: ``n``,
+        ``accuracy``, ``accuracy_gap`` (largest minus smallest per-group accuracy),
+        ``count/g``, ``accuracy/g``. See the individual metric functions for the formulas and
+        when each value is undefined.
     """
     check_on_undefined(on_undefined)
     _check_threshold(threshold)
@@ -176,7 +177,11 @@ def _evaluate_binary(
     pred = (s > threshold).astype(np.int8)
     counts = _group.GroupCounts.from_codes(groups, codes, pred, true)
 
-    results: dict[str, float] = {"n": float(n), "accuracy": float(counts.correct.sum() / n)}
+    results: dict[str, float] = {
+        "n": float(n),
+        "accuracy": float(counts.correct.sum() / n),
+        "positive_rate": float(np.count_nonzero(pred) / n),
+    }
     undefined_keys: dict[str, list[str]] = {}  # reason -> keys it makes NaN
     for key, metric in _BINARY_SUMMARIES.items():
         value, reasons = metric(counts)

@@ -15,7 +15,10 @@ Columns of `Collection.evaluations()` (one row per evaluation of a run):
   ``wall_seconds``;
 - ``"<set>.<metric>"`` for every evaluation set (``val``, ``test``, ``oracle``,
   ``"<domain>/val"``, ``"<domain>/test"``) and metric, and ``"stats.<name>"`` for the update
-  statistics (loss terms) of the evaluation step.
+  statistics (loss terms) of the evaluation step;
+- ``"<set>.degenerate"``: 1.0 when the set's predictions are degenerate (a constant predictor,
+  `fairdg.metrics.degenerate`), else 0.0. Records written before the flag existed are judged
+  from their per-group selection rates and counts with the default bound.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from fairdg import records
+from fairdg.metrics.degenerate import degenerate_reason
 from fairdg.records import canonical_json, variant_name
 
 IID = "iid"
@@ -110,6 +114,22 @@ def read_run(run_dir: Path, problems: list[str]) -> RunRecords | None:
     )
 
 
+def degenerate_flag(metrics: dict[str, Any]) -> float:
+    """1.0 when a set's recorded predictions are degenerate, 0.0 when not, NaN when the record
+    cannot tell (multi-class records of earlier versions)."""
+    if metrics.get("degenerate"):
+        return 1.0
+    if "positive_rate" in metrics:
+        return 0.0
+    counts = {k[6:]: _number(v) for k, v in metrics.items() if k.startswith("count/")}
+    rates = {g: _number(metrics.get(f"selection_rate/{g}")) for g in counts}
+    n = sum(counts.values())
+    if not counts or n <= 0 or any(math.isnan(r) for r in rates.values()):
+        return math.nan
+    rate = sum(counts[g] * rates[g] for g in counts) / n
+    return 1.0 if degenerate_reason([], positive_rate=rate) else 0.0
+
+
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return math.nan
@@ -162,6 +182,7 @@ class Collection:
                         for metric, value in metrics.items():
                             if not isinstance(value, dict):  # "undefined": reasons, not values
                                 row[f"{set_name}.{metric}"] = _number(value)
+                        row[f"{set_name}.degenerate"] = degenerate_flag(metrics)
                 for name, value in (record.get("stats") or {}).items():
                     row[f"stats.{name}"] = _number(value)
                 rows.append(row)
@@ -247,6 +268,7 @@ __all__ = [
     "Collection",
     "RunRecords",
     "collect",
+    "degenerate_flag",
     "describe_problems",
     "experiment_name",
     "read_run",

@@ -8,10 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fairdg.data.info import without_location
+from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, check_min_positive_rate
 from fairdg.records import canonical_json
 
 # Fields that do not change what a run computes and so stay out of its hash.
 _NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile", "precision")
+# Fields added after runs were first recorded: they enter the hash only when they differ from
+# their default, so the run ids of earlier versions stay valid. A new field that changes what
+# a run computes goes here with its default (never into the hash unconditionally).
+_HASHED_UNLESS_DEFAULT = {"min_group_size": 30, "min_positive_rate": DEFAULT_MIN_POSITIVE_RATE}
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,10 @@ class RunConfig:
     min_group_size
         A metric comparing a sensitive group with fewer rows than this in an evaluation set is
         recorded as undefined, with the reason (enters the run's hash only when not 30).
+    min_positive_rate
+        An evaluation whose positive rate lies outside ``[min_positive_rate, 1 -
+        min_positive_rate]`` (or whose scores have no spread) is recorded as degenerate
+        (`fairdg.metrics.degenerate`); enters the run's hash only when not 0.02.
     transformation
         Path of a trained transformation-model artifact (FDDG), or None.
     device, output_dir, quiet, save_model
@@ -61,6 +70,7 @@ class RunConfig:
     eval_every: int | None = None
     selection: str = "val.accuracy"
     min_group_size: int = 30
+    min_positive_rate: float = DEFAULT_MIN_POSITIVE_RATE
     transformation: str | None = None
     device: str = "cpu"
     output_dir: str = "fairdg-runs"
@@ -81,6 +91,9 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+        object.__setattr__(
+            self, "min_positive_rate", check_min_positive_rate(self.min_positive_rate)
+        )
         if "." not in self.selection:
             raise ValueError(
                 f"selection must look like 'val.accuracy' (<set>.<metric>), got {self.selection!r}"
@@ -102,8 +115,9 @@ class RunConfig:
         where its data live (``root`` and ``download`` among the data options)."""
         hashed = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
         hashed["data_options"] = without_location(self.data_options)
-        if hashed["min_group_size"] == 30:  # the default keeps the run ids of older versions
-            del hashed["min_group_size"]
+        for name, default in _HASHED_UNLESS_DEFAULT.items():
+            if hashed[name] == default:  # the default keeps the run ids of older versions
+                del hashed[name]
         return hashed
 
     def run_id(self) -> str:

@@ -11,6 +11,7 @@ import torch
 
 from fairdg.data.base import Split
 from fairdg.metrics.catalogue import is_minimised
+from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, degenerate_reason
 from fairdg.metrics.evaluate import evaluate_with_reasons
 
 MIN_GROUP_SIZE = 30
@@ -88,13 +89,20 @@ def evaluation_sets(split: Split) -> tuple[list[Pair], dict[str, list[Pair]]]:
 
 
 def evaluate_split(
-    algorithm, split: Split, device: str | torch.device, min_group_size: int = MIN_GROUP_SIZE
+    algorithm,
+    split: Split,
+    device: str | torch.device,
+    min_group_size: int = MIN_GROUP_SIZE,
+    min_positive_rate: float = DEFAULT_MIN_POSITIVE_RATE,
 ) -> dict[str, dict]:
     """Metrics for every domain part (key ``"<domain>/<part>"``) and every pooled set.
 
     Per-group keys name groups by value (``count/female``). Each set whose metrics hold
     undefined (NaN) values carries ``"undefined": {key: reason}``; a metric comparing a group
     with fewer than `min_group_size` rows there is one of them (see `evaluate_with_reasons`).
+    A set whose predictions are degenerate (`fairdg.metrics.degenerate`: positive rate outside
+    ``[min_positive_rate, 1 - min_positive_rate]`` or no score spread) carries
+    ``"degenerate": reason``; its metrics are still computed.
     """
     names = np.asarray([str(g) for g in split.dataset.group_names], dtype=object)
     pairs, pooled = evaluation_sets(split)
@@ -113,31 +121,63 @@ def evaluate_split(
     for key, members in pooled.items():
         ys, ps, zs = zip(*(cache[m] for m in members), strict=True)
         y, p, z = torch.cat(ys), torch.cat(ps), torch.cat(zs)
-        metrics[key] = _metrics(y, p, names[z.numpy()], min_group_size, key)
+        metrics[key] = _metrics(y, p, names[z.numpy()], min_group_size, key, min_positive_rate)
     for (name, part), (y, p, z) in cache.items():
         where = f"{name}/{part}"
-        metrics[where] = _metrics(y, p, names[z.numpy()], min_group_size, where)
+        metrics[where] = _metrics(y, p, names[z.numpy()], min_group_size, where, min_positive_rate)
     return metrics
 
 
 def _metrics(
-    y: torch.Tensor, probs: torch.Tensor, groups: np.ndarray, min_group_size: int, where: str
+    y: torch.Tensor,
+    probs: torch.Tensor,
+    groups: np.ndarray,
+    min_group_size: int,
+    where: str,
+    min_positive_rate: float = DEFAULT_MIN_POSITIVE_RATE,
 ) -> dict[str, Any]:
     if len(y) == 0:
         return {"n": 0.0}
     if len(set(groups.tolist())) < 2:  # fairness is undefined; accuracy is not
-        return {
+        out: dict[str, Any] = {
             "n": float(len(y)),
             "accuracy": float((probs.argmax(1) == y).double().mean()),
             "undefined": {"fairness": f"one sensitive group only in {where}"},
         }
-    results, reasons = evaluate_with_reasons(
-        y.numpy(), probs.numpy(), sensitive=groups, min_group_size=min_group_size, where=where
-    )
-    out: dict[str, Any] = dict(results)
-    if reasons:
-        out["undefined"] = reasons
+        if probs.shape[1] == 2:
+            out["positive_rate"] = float((probs[:, 1] > 0.5).double().mean())
+    else:
+        results, reasons = evaluate_with_reasons(
+            y.numpy(), probs.numpy(), sensitive=groups, min_group_size=min_group_size, where=where
+        )
+        out = dict(results)
+        if reasons:
+            out["undefined"] = reasons
+    reason = _degenerate(probs, out.get("positive_rate"), min_positive_rate)
+    if reason:
+        out["degenerate"] = reason
     return out
+
+
+def _degenerate(
+    probs: torch.Tensor, positive_rate: float | None, min_positive_rate: float
+) -> str | None:
+    """`fairdg.metrics.degenerate_reason` of one set's predictions."""
+    if probs.shape[1] == 2:
+        return degenerate_reason(
+            probs[:, 1].numpy(), positive_rate=positive_rate, min_positive_rate=min_positive_rate
+        )
+    return degenerate_reason(probs.numpy(), predicted_classes=len(torch.unique(probs.argmax(1))))
+
+
+def degenerate_warnings(metrics: dict[str, dict], sets=("val", "test")) -> list[str]:
+    """One line per pooled set whose predictions are degenerate (`evaluate_split`)."""
+    return [
+        f"{name}: {metrics[name]['degenerate']}; its fairness metrics describe a model that "
+        "does not decide, not a fair one"
+        for name in sets
+        if metrics.get(name, {}).get("degenerate")
+    ]
 
 
 def small_group_warnings(metrics: dict[str, dict], sets=("val", "test", "oracle")) -> list[str]:
@@ -177,7 +217,7 @@ def metric_names(
     logits = torch.sin(index.view(-1, 1) * (1.0 + torch.arange(num_classes)))
     names = np.asarray(group_names or [str(g) for g in range(num_groups)], dtype=object)
     metrics = _metrics(y, torch.softmax(logits.double(), 1), names[z.numpy()], 0, "names")
-    return set(metrics) - {"undefined"}
+    return set(metrics) - {"undefined", "degenerate"}
 
 
 def check_selection(criterion: str, split: Split, num_classes: int, num_groups: int) -> None:

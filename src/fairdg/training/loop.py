@@ -350,7 +350,10 @@ def _train(
             bar.set_postfix(loss=f"{running['loss']:.4f}")
         if main and (step % eval_every == 0 or step == steps):
             with autocast(config):
-                metrics = evaluate_split(algorithm, split, config.device, config.min_group_size)
+                metrics = evaluate_split(
+                    algorithm, split, config.device, config.min_group_size,
+                    config.min_positive_rate,
+                )  # fmt: skip
             if n_evals == 0:  # one line per split, once per run
                 for line in small_group_warnings(metrics):
                     log.warning("%s: %s", run_dir.name, line)
