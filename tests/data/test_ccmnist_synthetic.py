@@ -40,6 +40,62 @@ def test_ccmnist_options(fake_mnist):
         load_dataset("ccmnist", root=fake_mnist, subsample=0)
 
 
+def _ink(domain) -> float:
+    """Share of digit pixels on black backgrounds (any channel lit)."""
+    black = domain.x[domain.z == 0]
+    return float((black.sum(1) > 0).float().mean())
+
+
+def test_ccmnist_image_options(fake_mnist):
+    paper = load_dataset("ccmnist", root=fake_mnist)
+    tinted = load_dataset("ccmnist", root=fake_mnist, tint=0.35)
+    red = tinted.domains[0]
+    black = red.x[red.z == 0]
+    lit = black.sum(1) > 0  # digit pixels: red (1, t, t), every channel lit
+    assert torch.allclose(black[:, 0][lit], torch.tensor(1.0))
+    assert torch.allclose(black[:, 1][lit], torch.tensor(0.35))
+    assert torch.allclose(black[:, 2][lit], torch.tensor(0.35))
+    assert torch.equal(lit, paper.domains[0].x[paper.domains[0].z == 0].sum(1) > 0)
+    # any nonzero pixel (the authors' binarisation) and dilation: thicker strokes
+    nonzero = load_dataset("ccmnist", root=fake_mnist, threshold=0.0)
+    dilated = load_dataset("ccmnist", root=fake_mnist, dilate=1)
+    assert _ink(nonzero.domains[0]) > _ink(paper.domains[0])
+    assert _ink(dilated.domains[0]) > _ink(paper.domains[0])
+    assert dilated.meta["dilate"] == 1 and nonzero.meta["threshold"] == 0.0
+    # labels, backgrounds and dependence do not depend on the image options
+    for other in (tinted, nonzero, dilated):
+        for a, b in zip(paper.domains, other.domains, strict=True):
+            assert torch.equal(a.y, b.y) and torch.equal(a.z, b.z)
+
+
+def test_ccmnist_six_colours(fake_mnist):
+    ds = load_dataset("ccmnist", root=fake_mnist, colours=6)
+    assert ds.domain_names == ["red", "green", "blue", "cyan", "magenta", "yellow"]
+    assert [len(d) for d in ds.domains] == [134, 134, 133, 133, 133, 133]
+    assert ds.meta["p"] == pytest.approx([0.1, 0.3, 0.465] * 2)
+    magenta = ds.domains[4]
+    black = magenta.x[magenta.z == 0]
+    lit = black.sum(1) > 0
+    assert (black[:, 0][lit] == 1).all() and (black[:, 1] == 0).all()
+    with pytest.raises(ValueError, match="p must be a number or 6 numbers"):
+        load_dataset("ccmnist", root=fake_mnist, colours=6, p=[0.1, 0.2, 0.3])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"tint": 1.0}, "tint must be in \\[0, 1\\)"),
+        ({"threshold": -0.1}, "threshold must be in \\[0, 1\\)"),
+        ({"dilate": 4}, "dilate must be an integer in \\[0, 3\\]"),
+        ({"colours": 4}, "colours must be 3 or 6"),
+        ({"palette": "nope"}, "palette must be one of"),
+    ],
+)
+def test_ccmnist_bad_image_options(fake_mnist, option, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset("ccmnist", root=fake_mnist, **option)
+
+
 @pytest.mark.slow
 def test_ccmnist_reference_dependence_within_002(reference_data):
     ds = load_dataset("ccmnist", root=reference_data / "mnist")
