@@ -131,7 +131,8 @@ def test_eiil_infers_environments_once_on_the_pooled_rows_then_switches_the_pena
     stats = train_steps(algorithm, data, 8)
     n_pooled = sum(len(d) for d in data.domains)
     assert calls == [n_pooled]  # once, on every pooled training row, not per minibatch
-    assert sum(len(rows) for rows in algorithm.env_rows) == n_pooled
+    pairs = torch.cat(algorithm.env_rows)  # every (domain, row) pair exactly once
+    assert len(pairs) == n_pooled and len({tuple(p) for p in pairs.tolist()}) == n_pooled
     weights = [s.get("penalty_weight") for s in stats]
     assert weights == [None, None, 1.0, 1.0, 1.0, 1e4, 1e4, 1e4]  # 2 ERM, 3 annealed, then
     last = stats[-1]  # the whole loss divided by the weight once it exceeds 1

@@ -132,8 +132,7 @@ class EIIL(FeaturizerClassifier):
         self.register_buffer("update_count", torch.zeros((), dtype=torch.long))
         # the pooled training rows (kept out of the state dict: a saved model holds weights)
         self.train_domains = list(train_domains) if train_domains is not None else None
-        self._pooled_rows: tuple[torch.Tensor, ...] | None = None
-        self.env_rows: list[torch.Tensor] | None = None  # pooled row indices per environment
+        self.env_rows: list[torch.Tensor] | None = None  # (domain, row) pairs per environment
 
     @property
     def inferring(self) -> bool:
@@ -205,50 +204,60 @@ class EIIL(FeaturizerClassifier):
             grads, int(self.hparams["eiil_ei_steps"]), float(self.hparams["eiil_ei_lr"])
         )
 
-    def _pooled(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x, y, z of every source's training rows, concatenated once (on the CPU)."""
-        if self._pooled_rows is None:
-            if not self.train_domains:
-                raise ValueError(
-                    "EIIL infers environments on the pooled training rows: build it with "
-                    "train_domains=split.train() (the training loop does), or use "
-                    "--hparam eiil_inference=batch"
-                )
-            self._pooled_rows = tuple(
-                torch.cat([getattr(d, a) for d in self.train_domains]) for a in "xyz"
+    def _domains(self) -> list[Domain]:
+        if not self.train_domains:
+            raise ValueError(
+                "EIIL infers environments on the pooled training rows: build it with "
+                "train_domains=split.train() (the training loop does), or use "
+                "--hparam eiil_inference=batch"
             )
-        return self._pooled_rows
+        return self.train_domains
 
     @torch.no_grad()
     def infer_pooled(self, device: torch.device) -> None:
-        """Stage 2, once: environments of every pooled training row (reference model frozen)."""
-        x, y, _ = self._pooled()
+        """Stage 2, once: environments of every pooled training row (reference model frozen).
+        ``env_rows[e]`` holds the (domain, row) pairs of environment e (no pooled copy of the
+        data is made)."""
+        domains = self._domains()
         was_training = self.reference.training
         self.reference.eval()
-        logits = torch.cat(
-            [self.reference(x[i : i + 512].to(device)) for i in range(0, len(y), 512)]
-        )
+        logits = [
+            self.reference(d.x[i : i + 512].to(device))
+            for d in domains
+            for i in range(0, len(d), 512)
+        ]
         self.reference.train(was_training)
-        grads = scale_gradients(logits, y.to(device))
+        y = torch.cat([d.y for d in domains]).to(device)
+        grads = scale_gradients(torch.cat(logits), y)
         envs = infer_environments(
             grads, int(self.hparams["eiil_ei_steps"]), float(self.hparams["eiil_ei_lr"])
         ).cpu()
-        self.env_rows = [(envs == e).nonzero().flatten() for e in (0, 1)]
+        pairs = torch.cat(
+            [
+                torch.stack([torch.full((len(d),), k), torch.arange(len(d))], dim=1)
+                for k, d in enumerate(domains)
+            ]
+        )
+        self.env_rows = [pairs[envs == e] for e in (0, 1)]
 
     def _environment_batch(self, device: torch.device):
         """``batch_size`` rows drawn (with replacement) from each non-empty inferred
-        environment, pooled, with their environment index."""
+        environment, with their environment index."""
         if self.env_rows is None:
             self.infer_pooled(device)
-        x, y, z = self._pooled()
         size = int(self.hparams["batch_size"])
-        picks, envs = [], []
-        for e, rows in enumerate(self.env_rows):
-            if len(rows):
-                picks.append(rows[torch.randint(len(rows), (size,))])
-                envs.append(torch.full((size,), e, dtype=torch.long))
-        idx = torch.cat(picks)
-        return x[idx].to(device), y[idx].to(device), z[idx].to(device), torch.cat(envs).to(device)
+        parts: list[list[torch.Tensor]] = [[], [], [], []]
+        for e, pairs in enumerate(self.env_rows):
+            if not len(pairs):
+                continue
+            drawn = pairs[torch.randint(len(pairs), (size,))]
+            for k, domain in enumerate(self._domains()):
+                rows = drawn[drawn[:, 0] == k, 1]
+                for i, a in enumerate("xyz"):
+                    parts[i].append(getattr(domain, a)[rows])
+                parts[3].append(torch.full((len(rows),), e, dtype=torch.long))
+        x, y, z, envs = (torch.cat(p).to(device) for p in parts)
+        return x, y, z, envs
 
     def extra_state(self) -> dict[str, Any]:
         state = {**super().extra_state(), "ref_optimizer": self.ref_optimizer.state_dict()}
