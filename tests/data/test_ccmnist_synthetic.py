@@ -56,6 +56,13 @@ def test_ccmnist_image_options(fake_mnist):
     assert torch.allclose(black[:, 1][lit], torch.tensor(0.35))
     assert torch.allclose(black[:, 2][lit], torch.tensor(0.35))
     assert torch.equal(lit, paper.domains[0].x[paper.domains[0].z == 0].sum(1) > 0)
+    # shade < 1: on white the digit shows in its own channel too (red = (s, t, t))
+    muted = load_dataset("ccmnist", root=fake_mnist, tint=0.25, shade=0.75)
+    red = muted.domains[0]
+    white = red.x[red.z == 1]
+    dark = white.sum(1) < 3
+    assert torch.allclose(white[:, 0][dark], torch.tensor(0.75))
+    assert torch.allclose(white[:, 1][dark], torch.tensor(0.25))
     # any nonzero pixel (the authors' binarisation) and dilation: thicker strokes
     nonzero = load_dataset("ccmnist", root=fake_mnist, threshold=0.0)
     dilated = load_dataset("ccmnist", root=fake_mnist, dilate=1)
@@ -87,6 +94,7 @@ def test_ccmnist_six_colours(fake_mnist):
         ({"tint": 1.0}, "tint must be in \\[0, 1\\)"),
         ({"threshold": -0.1}, "threshold must be in \\[0, 1\\)"),
         ({"dilate": 4}, "dilate must be an integer in \\[0, 3\\]"),
+        ({"tint": 0.5, "shade": 0.5}, "shade must be in \\(tint, 1\\]"),
         ({"colours": 4}, "colours must be 3 or 6"),
         ({"palette": "nope"}, "palette must be one of"),
     ],

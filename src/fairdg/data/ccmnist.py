@@ -24,6 +24,8 @@ regime"):
 - ``dilate``: grow the digit mask by this many pixels (a (2k + 1)-square max filter).
 - ``tint``: the digit colour's zero channels are set to ``tint`` (red = (1, t, t), ...), so a
   digit of any colour leaves a stroke in every channel (on white: a darker stroke).
+- ``shade``: the digit colour's full channels are set to ``shade`` < 1 (red = (s, t, t)), so
+  that on a white background the digit shows in its own channel too.
 - ``colours=6``: six domains, red, green, blue, cyan, magenta, yellow, with the dependence
   pattern repeated (p = (0.1, 0.3, 0.465) twice).
 """
@@ -45,7 +47,7 @@ DOMAINS = CCMNIST_DOMAINS
 SIX_DOMAINS = (*CCMNIST_DOMAINS, "cyan", "magenta", "yellow")
 DEFAULT_P = (0.1, 0.3, 0.465)
 # Named image constructions: "paper" is the paper's (and the default).
-PALETTES = {"paper": {"threshold": 0.5, "dilate": 0, "tint": 0.0, "colours": 3}}
+PALETTES = {"paper": {"threshold": 0.5, "dilate": 0, "tint": 0.0, "shade": 1.0, "colours": 3}}
 
 
 def _per_domain(
@@ -84,18 +86,27 @@ def digit_mask(images: torch.Tensor, threshold: float, dilate: int) -> torch.Ten
     return mask
 
 
-def tinted(colour: tuple[float, float, float], tint: float) -> tuple[float, float, float]:
-    """`colour` with its zero channels raised to `tint` (pure colours have channels 0 or 1)."""
-    r, g, b = (max(c, tint) for c in colour)
+def tinted(
+    colour: tuple[float, float, float], tint: float, shade: float = 1.0
+) -> tuple[float, float, float]:
+    """A pure `colour` (channels 0 or 1) with its zero channels raised to `tint` and its full
+    channels lowered to `shade`."""
+    r, g, b = (shade if c > 0 else tint for c in colour)
     return (r, g, b)
 
 
-def _image_options(palette, threshold, dilate, tint, colours) -> dict:
+def _image_options(palette, threshold, dilate, tint, shade, colours) -> dict:
     """The image construction: the named palette, then explicit options over it, checked."""
     if palette not in PALETTES:
         raise ValueError(f"ccmnist: palette must be one of {sorted(PALETTES)}, got {palette!r}")
     chosen = dict(PALETTES[palette])
-    given = {"threshold": threshold, "dilate": dilate, "tint": tint, "colours": colours}
+    given = {
+        "threshold": threshold,
+        "dilate": dilate,
+        "tint": tint,
+        "shade": shade,
+        "colours": colours,
+    }
     chosen.update({k: v for k, v in given.items() if v is not None})
     if not 0.0 <= chosen["threshold"] < 1.0:
         raise ValueError(f"ccmnist: threshold must be in [0, 1), got {chosen['threshold']!r}")
@@ -103,6 +114,10 @@ def _image_options(palette, threshold, dilate, tint, colours) -> dict:
         raise ValueError(f"ccmnist: dilate must be an integer in [0, 3], got {chosen['dilate']!r}")
     if not 0.0 <= chosen["tint"] < 1.0:
         raise ValueError(f"ccmnist: tint must be in [0, 1), got {chosen['tint']!r}")
+    if not chosen["tint"] < chosen["shade"] <= 1.0:
+        raise ValueError(
+            f"ccmnist: shade must be in (tint, 1] = ({chosen['tint']}, 1], got {chosen['shade']!r}"
+        )
     if chosen["colours"] not in (3, 6):
         raise ValueError(f"ccmnist: colours must be 3 or 6, got {chosen['colours']!r}")
     return chosen
@@ -120,6 +135,7 @@ def load_ccmnist(
     threshold: float | None = None,
     dilate: int | None = None,
     tint: float | None = None,
+    shade: float | None = None,
     colours: int | None = None,
     download: bool = False,
 ) -> MultiDomainDataset:
@@ -143,7 +159,7 @@ def load_ccmnist(
     seed
         Seed of the shuffle, the flips and the subsample.
     palette
-        A named construction (``PALETTES``; default ``"paper"``, the paper's); the four
+        A named construction (``PALETTES``; default ``"paper"``, the paper's); the five
         options below override its values.
     threshold
         Digit pixels are those above it (paper palette: 0.5; 0 = any nonzero pixel, as the
@@ -152,12 +168,14 @@ def load_ccmnist(
         Grow the digit mask by this many pixels (0-3).
     tint
         Raise the digit colour's zero channels to this value in [0, 1) (0: pure colours).
+    shade
+        Lower the digit colour's full channels to this value in (tint, 1] (1: pure colours).
     colours
         3 (red, green, blue) or 6 (also cyan, magenta, yellow) domains.
     download
         Fetch missing MNIST files into the cache.
     """
-    image = _image_options(palette, threshold, dilate, tint, colours)
+    image = _image_options(palette, threshold, dilate, tint, shade, colours)
     names = DOMAINS if image["colours"] == 3 else SIX_DOMAINS
     if dependence is not None:
         deps = _per_domain(dependence, "dependence", 1e-6, 1.0, names)
@@ -183,7 +201,7 @@ def load_ccmnist(
         y = (digits[index] >= 5).long()
         z = y ^ flips(y, prob, exact, g)
         mask = digit_mask(to_float(images[index.numpy()]), image["threshold"], image["dilate"])
-        x = colourise(mask, tinted(COLOURS[name], image["tint"]), z)
+        x = colourise(mask, tinted(COLOURS[name], image["tint"], image["shade"]), z)
         domains.append(Domain(name, x, y, z))
     return MultiDomainDataset(
         name="ccmnist",
