@@ -88,6 +88,22 @@ def test_ccmnist_six_colours(fake_mnist):
         load_dataset("ccmnist", root=fake_mnist, colours=6, p=[0.1, 0.2, 0.3])
 
 
+def test_ccmnist_colour_pairs(fake_mnist):
+    paper = load_dataset("ccmnist", root=fake_mnist)
+    ds = load_dataset("ccmnist", root=fake_mnist, pairs=True)
+    assert ds.domain_names == ["red-cyan", "green-magenta", "blue-yellow"]
+    first = ds.domains[0]
+    black = first.x[first.z == 0]
+    colours = {tuple(c) for c in black.permute(0, 2, 3, 1)[black.sum(1) > 0].tolist()}
+    assert colours == {(1.0, 0.0, 0.0), (0.0, 1.0, 1.0)}  # red and cyan digits
+    cyan = (black[:, 1] > 0).flatten(1).any(1).float().mean()
+    assert 0.3 < cyan < 0.7  # about half of them cyan
+    for a, b in zip(paper.domains, ds.domains, strict=True):  # same labels and backgrounds
+        assert torch.equal(a.y, b.y) and torch.equal(a.z, b.z)
+    with pytest.raises(ValueError, match="pairs=true makes three domains"):
+        load_dataset("ccmnist", root=fake_mnist, pairs=True, colours=6)
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [

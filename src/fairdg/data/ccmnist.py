@@ -28,6 +28,9 @@ regime"):
   that on a white background the digit shows in its own channel too.
 - ``colours=6``: six domains, red, green, blue, cyan, magenta, yellow, with the dependence
   pattern repeated (p = (0.1, 0.3, 0.465) twice).
+- ``pairs=True``: three domains of two complementary colours each, red-cyan, green-magenta,
+  blue-yellow (half of a domain's digits in each colour, drawn with the seed), so that every
+  channel shows full-intensity strokes in every pair of source domains.
 """
 
 from __future__ import annotations
@@ -45,9 +48,20 @@ from fairdg.datasets_info import CCMNIST_DOMAINS, DATASET_INFO
 
 DOMAINS = CCMNIST_DOMAINS
 SIX_DOMAINS = (*CCMNIST_DOMAINS, "cyan", "magenta", "yellow")
+PAIRS = {"red-cyan": ("red", "cyan"), "green-magenta": ("green", "magenta")}
+PAIRS["blue-yellow"] = ("blue", "yellow")
 DEFAULT_P = (0.1, 0.3, 0.465)
 # Named image constructions: "paper" is the paper's (and the default).
-PALETTES = {"paper": {"threshold": 0.5, "dilate": 0, "tint": 0.0, "shade": 1.0, "colours": 3}}
+PALETTES = {
+    "paper": {
+        "threshold": 0.5,
+        "dilate": 0,
+        "tint": 0.0,
+        "shade": 1.0,
+        "colours": 3,
+        "pairs": False,
+    }
+}
 
 
 def _per_domain(
@@ -95,7 +109,19 @@ def tinted(
     return (r, g, b)
 
 
-def _image_options(palette, threshold, dilate, tint, shade, colours) -> dict:
+def _paint(mask, colours, z, image, generator) -> torch.Tensor:
+    """Digits of `mask` painted in `colours` (an equal share each, rows drawn with
+    `generator`) on black (z = 0) or white (z = 1)."""
+    share = torch.randperm(len(z), generator=generator) % len(colours)
+    x = torch.empty(len(z), 3, *mask.shape[2:])
+    for k, name in enumerate(colours):
+        rows = share == k
+        colour = tinted(COLOURS[name], image["tint"], image["shade"])
+        x[rows] = colourise(mask[rows], colour, z[rows])
+    return x
+
+
+def _image_options(palette, threshold, dilate, tint, shade, colours, pairs) -> dict:
     """The image construction: the named palette, then explicit options over it, checked."""
     if palette not in PALETTES:
         raise ValueError(f"ccmnist: palette must be one of {sorted(PALETTES)}, got {palette!r}")
@@ -106,6 +132,7 @@ def _image_options(palette, threshold, dilate, tint, shade, colours) -> dict:
         "tint": tint,
         "shade": shade,
         "colours": colours,
+        "pairs": pairs,
     }
     chosen.update({k: v for k, v in given.items() if v is not None})
     if not 0.0 <= chosen["threshold"] < 1.0:
@@ -120,6 +147,8 @@ def _image_options(palette, threshold, dilate, tint, shade, colours) -> dict:
         )
     if chosen["colours"] not in (3, 6):
         raise ValueError(f"ccmnist: colours must be 3 or 6, got {chosen['colours']!r}")
+    if chosen["pairs"] and chosen["colours"] != 3:
+        raise ValueError("ccmnist: pairs=true makes three domains; drop colours=6")
     return chosen
 
 
@@ -137,6 +166,7 @@ def load_ccmnist(
     tint: float | None = None,
     shade: float | None = None,
     colours: int | None = None,
+    pairs: bool | None = None,
     download: bool = False,
 ) -> MultiDomainDataset:
     """Coloured MNIST with a per-domain dependence between digit class and background.
@@ -172,11 +202,14 @@ def load_ccmnist(
         Lower the digit colour's full channels to this value in (tint, 1] (1: pure colours).
     colours
         3 (red, green, blue) or 6 (also cyan, magenta, yellow) domains.
+    pairs
+        Three domains of two complementary colours each (red-cyan, green-magenta,
+        blue-yellow) instead of one colour each.
     download
         Fetch missing MNIST files into the cache.
     """
-    image = _image_options(palette, threshold, dilate, tint, shade, colours)
-    names = DOMAINS if image["colours"] == 3 else SIX_DOMAINS
+    image = _image_options(palette, threshold, dilate, tint, shade, colours, pairs)
+    names = tuple(PAIRS) if image["pairs"] else DOMAINS if image["colours"] == 3 else SIX_DOMAINS
     if dependence is not None:
         deps = _per_domain(dependence, "dependence", 1e-6, 1.0, names)
         probs = [d / (1 + d) for d in deps]
@@ -192,6 +225,7 @@ def load_ccmnist(
     digits = torch.from_numpy(np.concatenate([train_y, test_y]).astype(np.int64))
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(digits), generator=g)
+    which = torch.Generator().manual_seed(seed)  # colour within a pair: its own stream
 
     domains = []
     for e, (name, prob) in enumerate(zip(names, probs, strict=True)):
@@ -201,7 +235,7 @@ def load_ccmnist(
         y = (digits[index] >= 5).long()
         z = y ^ flips(y, prob, exact, g)
         mask = digit_mask(to_float(images[index.numpy()]), image["threshold"], image["dilate"])
-        x = colourise(mask, tinted(COLOURS[name], image["tint"], image["shade"]), z)
+        x = _paint(mask, PAIRS.get(name, (name,)), z, image, which)
         domains.append(Domain(name, x, y, z))
     return MultiDomainDataset(
         name="ccmnist",
