@@ -104,6 +104,14 @@ def test_ccmnist_colour_pairs(fake_mnist):
         load_dataset("ccmnist", root=fake_mnist, pairs=True, colours=6)
 
 
+def test_ccmnist_cpu_palette_is_tinted_colour_pairs(fake_mnist):
+    cpu = load_dataset("ccmnist", root=fake_mnist, palette="cpu")
+    explicit = load_dataset("ccmnist", root=fake_mnist, pairs=True, tint=0.35)
+    assert cpu.domain_names == explicit.domain_names
+    assert all(torch.equal(a.x, b.x) for a, b in zip(cpu.domains, explicit.domains, strict=True))
+    assert load_dataset("ccmnist", root=fake_mnist, palette="cpu", tint=0.0).meta["tint"] == 0.0
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [
