@@ -16,7 +16,7 @@ import os
 import sys
 import warnings
 
-from fairdg import __version__
+from fairdg.version import __version__
 
 # command -> (module that defines it, one-line help shown by ``fairdg --help``); a module may
 # define several commands (listing: datasets and algorithms). tests/cli check that these lines
@@ -35,10 +35,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "tables and plots from the runs under a folder"),
     "predict": ("predict", "apply a finished run's model to new rows of a CSV file"),
 }
-
-
-class UsageError(ValueError):
-    """A command-line mistake reported as one line with exit code 2."""
 
 
 def command_module(command: str):

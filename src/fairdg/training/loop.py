@@ -23,7 +23,6 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-import fairdg
 from fairdg import records, replacement
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
@@ -46,6 +45,7 @@ from fairdg.training.evaluate import (
 )
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
+from fairdg.version import __version__
 
 log = logging.getLogger("fairdg")
 CHECKPOINT_FORMAT = 1
@@ -163,7 +163,7 @@ def check_device(device: str) -> torch.device:
 def environment(device: str) -> dict[str, Any]:
     """Versions and machine of a run (``env.json``)."""
     return {
-        "fairdg": fairdg.__version__,
+        "fairdg": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -469,5 +469,5 @@ def summary_record(config, split, hparams, steps, best, wall) -> dict[str, Any]:
         "selection_value": None if value is None or math.isnan(value) else value,
         "metrics": best["metrics"],
         "wall_seconds": wall,
-        "fairdg_version": fairdg.__version__,
+        "fairdg_version": __version__,
     }
