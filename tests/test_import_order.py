@@ -75,6 +75,8 @@ LAZY_ALLOWED = {
     ("fairdg", "fairdg.data"): "fairdg.load_dataset is a shortcut to the data package",
     ("fairdg", "fairdg.predict"): "fairdg.load_model is a shortcut to predict (issue 16)",
     ("fairdg", "fairdg.estimator"): "fairdg.FairClassifier, loaded on first use (issue 16)",
+    # RunConfig is built and checked without torch (the command line's instant errors)
+    ("fairdg.training", "fairdg.training"): "fairdg.training.train loads the loop on first use",
 }
 
 

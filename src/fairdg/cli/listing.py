@@ -33,7 +33,7 @@ def add_parser(sub) -> None:
     )
     flags.dataset(p, help="the dataset --show loads (--dataset alone implies --show)")
     flags.data_options(p, help="for --show")
-    p.add_argument("--json", action="store_true", help="print --show's summary as JSON")
+    flags.json(p, help="print --show's summary as JSON")
     p.set_defaults(func=datasets_command)
     p = sub.add_parser("algorithms", help="list algorithms and their hyperparameters")
     p.add_argument("names", nargs="*", help="only these algorithms")
