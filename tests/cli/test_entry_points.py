@@ -55,6 +55,16 @@ def test_sweep_reaches_every_field_it_does_not_sweep():
     assert {"--datasets", "--algorithms", "--n-hparams", "--n-trials", "-q"} <= options
 
 
+def test_reproduce_option_reaches_every_field_its_plan_does_not_set():
+    from fairdg.reproductions.protocol import PLANNED, run_options
+
+    free = set(FIELDS) - set(PLANNED)
+    values = {name: getattr(RunConfig(), name) for name in free}
+    assert set(run_options(values)) == free
+    with pytest.raises(ValueError, match="set by the reproduction's plan"):
+        run_options({"seed": 3})
+
+
 def test_estimator_reaches_every_field():
     from fairdg.estimator import FairClassifier
 
@@ -124,6 +134,7 @@ sys.exit(code)
         ["run", "--min-group-size", "many"],
         ["sweep", "--datasets", "adult", "--algorithms", "nope"],
         ["sweep", "--datasets", "ccmnist", "--test-domains", "x"],
+        ["reproduce", "afinity-adult"],
     ],
 )
 def test_errors_come_before_torch(argv):
@@ -159,3 +170,10 @@ def test_replay_reruns_the_same_run_and_prints_its_record(tmp_path, capsys):
     fresh = json.loads(capsys.readouterr().out)
     assert fresh["run_id"] == record["run_id"]
     assert fresh["metrics"]["test"]["accuracy"] == record["metrics"]["test"]["accuracy"]
+
+
+def test_reproduction_options_are_checked_before_data(capsys):
+    assert main(["reproduce", "affinity-adult", "--option", "stpes=3"]) == 2
+    assert "did you mean 'steps'" in capsys.readouterr().err
+    assert main(["reproduce", "affinity-adult", "--option", "min_group_size=many"]) == 2
+    assert "expects an integer" in capsys.readouterr().err

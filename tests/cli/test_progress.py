@@ -26,8 +26,7 @@ def _run(tmp_path, *extra: str) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_a_piped_run_prints_its_first_evaluation_while_training(tmp_path):
-    proc = _run(tmp_path)
-    try:
+    with _run(tmp_path) as proc:
         lines = []
         while not any("step 10/300" in line for line in lines):
             line = proc.stderr.readline()
@@ -39,15 +38,14 @@ def test_a_piped_run_prints_its_first_evaluation_while_training(tmp_path):
         assert lines[0].startswith("fairdg: ") and "300 steps" in lines[0]
         assert "train loss" in lines[-1] and "val accuracy" in lines[-1]
         assert "val DP difference" in lines[-1] and lines[-1].rstrip().endswith(" s")
-        rest, _ = proc.communicate(timeout=600)
-    finally:
-        proc.kill()
+        proc.communicate(timeout=600)
     assert proc.returncode == 0
 
 
 @pytest.mark.slow
 def test_quiet_silences_the_lines(tmp_path):
-    out, err = _run(tmp_path, "-q").communicate(timeout=600)
+    with _run(tmp_path, "-q") as proc:
+        out, err = proc.communicate(timeout=600)
     assert "step 10/300" not in err and "erm on adult" in out
 
 

@@ -22,13 +22,14 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from fairdg.experiments import launchers
+from fairdg.experiments.tasks import Task
 from fairdg.runlock import is_locked
 from fairdg.training.config import RunConfig
 
 STATES = ("done", "failed", "locked", "partial", "new")
 
 
-def run_state(config: RunConfig) -> str:
+def run_state(config: RunConfig | Task) -> str:
     """``"done"``, ``"failed"``, ``"locked"`` (another process trains it: skipped),
     ``"partial"`` (interrupted; resumes) or ``"new"``."""
     folder = Path(config.output_dir) / config.run_id()
@@ -111,7 +112,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def plan(configs: Sequence[RunConfig]) -> dict[str, list[RunConfig]]:
+def plan(configs: Sequence[RunConfig | Task]) -> dict[str, list[RunConfig | Task]]:
     """Group the (deduplicated) runs of a sweep by state."""
     unique = {c.run_id(): c for c in configs}
     groups: dict[str, list[RunConfig]] = {state: [] for state in STATES}
@@ -121,7 +122,7 @@ def plan(configs: Sequence[RunConfig]) -> dict[str, list[RunConfig]]:
 
 
 def run_sweep(
-    configs: Sequence[RunConfig],
+    configs: Sequence[RunConfig | Task],
     launcher: str = "local",
     *,
     workers: int = 2,
@@ -139,7 +140,7 @@ def run_sweep(
     Parameters
     ----------
     configs
-        The runs (duplicates by run id are run once).
+        The runs (duplicates by run id are run once), or tasks (`fairdg.experiments.tasks`).
     launcher
         ``"local"`` (sequential, this process), ``"processes"`` (`workers` spawned processes,
         one torch thread each) or ``"ray"`` (Ray tasks; see `launchers.launch_ray`).
@@ -192,7 +193,7 @@ def run_sweep(
             print(f"fairdg: {run_line(outcome, finished[0], len(todo), result, started)}",
                   file=sys.stderr, flush=True)  # fmt: skip
 
-    tasks = [c.to_dict() for c in todo]
+    tasks = [c.to_dict() if isinstance(c, RunConfig) else c for c in todo]
     try:
         with _sigterm_as_interrupt():
             if launcher == "local":

@@ -251,5 +251,6 @@ def check_selection_name(criterion: str) -> None:
     if metric_entry(metric) is None:
         raise ValueError(
             f"--selection {criterion!r}: unknown metric {metric!r}"
-            f"{close_match(metric, CATALOGUE)}; see docs/metrics.md"
+            f"{close_match(metric, CATALOGUE)}; valid metrics: {', '.join(sorted(CATALOGUE))} "
+            "(per group: <metric>/<group>)"
         )
