@@ -1,7 +1,8 @@
 """`DatasetInfo`: what a registered dataset is, known without loading it.
 
-`DATASET_INFO` below holds one `DatasetInfo` per registry entry (the loaders import their entry
-and its constants from here, so nothing is written twice). Listings print it, sweeps
+`DATASET_INFO` below holds one `DatasetInfo` per dataset; `fairdg.data` builds its registry from
+these entries (``loader="<module>:<function>"`` names each loader, once), and the loaders import
+their entry and its constants from here, so nothing is written twice. Listings print it, sweeps
 plan their hold-outs from its domain names, and a finished run checks its recorded
 hyperparameters against its defaults, all without reading the data files.
 
@@ -64,8 +65,9 @@ class DatasetInfo:
     description, paper : str
         One line for listings, and where the paper uses the dataset.
     loader : str
-        ``"module:function"`` of the loader in `fairdg.data` (its signature holds the options'
-        defaults, which the listing reads from the source without importing torch).
+        ``"module:function"`` of the loader in `fairdg.data`, the one place it is named (its
+        signature holds the options' defaults, which the listing reads from the source without
+        importing torch; a default that is no constant is shown as its expression).
     """
 
     input_kind: str
@@ -454,6 +456,7 @@ __all__ = [
     "DATASET_INFO",
     "LOCATION_OPTIONS",
     "DatasetInfo",
+    "Expression",
     "cache_dir",
     "check_loader_options",
     "loader_options",

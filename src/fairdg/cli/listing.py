@@ -9,6 +9,7 @@ from fairdg.cli import flags
 from fairdg.cli.common import fmt, print_table
 from fairdg.datasets_info import DATASET_INFO, DatasetInfo, loader_options, search_dirs
 from fairdg.hparams import describe
+from fairdg.registry import unknown_name_message
 
 # The registries import torch: they are imported inside the command functions (deliberate lazy
 # imports), so that the parser (``fairdg algorithms --help``) does not. The dataset listing
@@ -66,11 +67,9 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 
 def _info(name: str) -> DatasetInfo:
-    if name not in DATASET_INFO:  # the registry's error names the closest valid name
-        from fairdg.data import DATASETS
-
-        DATASETS.entry(name)
-    return DATASET_INFO[name]
+    if name.lower() not in DATASET_INFO:  # the closest valid name, without torch
+        raise ValueError(unknown_name_message("dataset", name, DATASET_INFO))
+    return DATASET_INFO[name.lower()]
 
 
 def data_location(info: DatasetInfo) -> str:
