@@ -1,21 +1,6 @@
-"""The experimental protocol: which runs a sweep consists of (`SweepSpec` and the held-out
-sets are defined torch-free in `fairdg.experiments.spec`).
-
-A sweep is the product dataset x algorithm x hyperparameter configuration x trial x held-out
-domain set, each element a `RunConfig` (DomainBed's protocol, METHODS.md "Protocol"):
-
-- held-out domains: ``"all"`` holds every domain out in turn (the others are the sources);
-  ``"none"`` trains on every domain (in-domain test); a name holds that domain out;
-  ``"a+b"`` holds ``a`` and ``b`` out together. A dataset with one domain has nothing to hold
-  out, so ``"all"`` means ``"none"`` there.
-- hyperparameter configurations: ``hparams_seed`` 0 .. N-1, where 0 is the defaults and a seed
-  > 0 draws every searchable knob from its declared space (`fairdg.hparams`).
-- trials: ``seed`` 0 .. T-1 (the data split, initialisation and minibatch order).
-- leave-one-domain-out validation (``lodo=True``): for every held-out target ``t`` and every
-  source ``s``, one more run holding out ``{t, s}``; it trains on the remaining sources and
-  is validated on ``s``. DomainBed's leave-one-domain-out selection reads these runs (see
-  `fairdg.reporting.selection`). A pair run serves both of its domains as targets.
-"""
+"""The experimental protocol: `expand` turns a `SweepSpec` into its runs, checked against the
+registries (what a sweep is, its axes and its held-out domain sets, is defined torch-free in
+`fairdg.experiments.spec`, DomainBed's protocol, METHODS.md "Protocol")."""
 
 from __future__ import annotations
 
