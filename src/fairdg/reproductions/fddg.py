@@ -275,9 +275,7 @@ def checks(rows: list[dict[str, Any]]) -> list[str]:
     if "erm" not in avg:
         return out
     e = avg["erm"]
-    for method in ("fddg", "fddg:max"):
-        if method not in avg:
-            continue
+    for method in (m for m in ("fddg", "fddg:max") if m in avg):
         f, name = avg[method], LABELS[method]
         out += [
             f"- {name}: DP ratio {f['dp_ratio']:.3f} vs ERM {e['dp_ratio']:.3f} (difference "
@@ -292,14 +290,8 @@ def checks(rows: list[dict[str, Any]]) -> list[str]:
     f = avg["fddg"]
     for method in (m for m in ABLATIONS if m in avg):
         a = avg[method]
-        worse = [
-            name
-            for name, bad in (
-                ("DP", a["dp_ratio"] < f["dp_ratio"]),
-                ("AUC", abs(a["fairness_auc"] - 0.5) > abs(f["fairness_auc"] - 0.5)),
-            )
-            if bad
-        ]
+        worse = ["DP"] if a["dp_ratio"] < f["dp_ratio"] else []
+        worse += ["AUC"] if abs(a["fairness_auc"] - 0.5) > abs(f["fairness_auc"] - 0.5) else []
         out.append(
             f"- {LABELS[method]}: DP {a['dp_ratio']:.3f}, AUC {a['fairness_auc']:.3f}, "
             f"accuracy {100 * a['accuracy']:.2f}; worse than FDDG on: "
@@ -314,10 +306,9 @@ def table6_checks(rows: list[dict[str, Any]]) -> list[str]:
     Lists the rows where the paper's ordering does not hold, and the failed runs."""
     partial = sum(len(r.get("failed_configs", ())) for r in rows)
     failed = [r for r in rows if r.get("error")]
-    out = [
-        f"- failed runs: {len(failed)}"
-        + (f" (and {partial} failed configurations of selected rows)" if partial else "")
-    ] + [
+    more = f" (and {partial} failed configurations of selected rows)" if partial else ""
+    out = [f"- failed runs: {len(failed)}{more}"]
+    out += [
         f"  - {r['method']} / {r['target']} / seed {r['seed']}: {r['error'][:200]}" for r in failed
     ]
     avg = {m: averages(rows, m) for m in {r["method"] for r in rows}}
