@@ -24,11 +24,7 @@ from fairdg.algorithms.affinity import FORMS
 from fairdg.data import load_dataset
 from fairdg.experiments.launchers import dataset_key
 from fairdg.interpret import (
-    plot_r_histograms,
-    plot_tsne,
     pooled,
-    representations,
-    subsample,
 )
 from fairdg.metrics import evaluate as evaluate_metrics
 from fairdg.records import write_atomically
@@ -43,7 +39,9 @@ from fairdg.reproductions.protocol import (
     paper_cell,
     probe_runs,
     quick_note,
+    r_hist_png,
     target_line,
+    tsne_png,
     write_results,
 )
 from fairdg.training.evaluate import predict_proba
@@ -177,20 +175,10 @@ def _threshold_curve(run) -> list[tuple[float, float, float, float]]:
 
 
 def _figures(spec: Spec, kept, picked, fits) -> dict[str, Path]:
-    data = kept["erm"].dataset
-    panels = []
-    for name, key in (("ERM", "erm"), (f"Affinity (lambda {picked:g})", "affinity")):
-        x, y, z = pooled(kept[key].split, "test")
-        pick = subsample(len(y), 2000, 0)
-        panels.append((name, representations(kept[key].algorithm, x[pick]), y[pick], z[pick]))
-    tsne = plot_tsne(panels, spec.out / "tsne.png", class_names=data.class_names,
-                     group_names=data.group_names)  # fmt: skip
-    hist = plot_r_histograms(
-        [("ERM", fits["erm"][0].r_test, fits["erm"][0].z_test),
-         (f"Affinity (lambda {picked:g})", fits["affinity"][0].r_test,
-          fits["affinity"][0].z_test)],
-        spec.out / "r_hist.png", group_names=data.group_names,
-    )  # fmt: skip
+    named = {"ERM": "erm", f"Affinity (lambda {picked:g})": "affinity"}
+    tsne = tsne_png(spec.out / "tsne.png", {name: kept[k] for name, k in named.items()})
+    groups = kept["erm"].dataset.group_names
+    hist = r_hist_png(spec.out / "r_hist.png", {n: fits[k][0] for n, k in named.items()}, groups)
     return {
         "t-SNE of the representation (figure 3 style)": tsne,
         "histograms of r per group (figure 5)": hist,

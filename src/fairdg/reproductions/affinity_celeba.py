@@ -21,7 +21,6 @@ paper's setting.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import torch
 
@@ -30,7 +29,6 @@ from fairdg.data.celeba import FILES
 from fairdg.data.celeba_fixture import write_celeba_fixture
 from fairdg.data.sources import DataNotFoundError, locate
 from fairdg.experiments.launchers import dataset_key
-from fairdg.interpret import plot_r_histograms
 from fairdg.networks.feature_cache import frozen_features
 from fairdg.reproductions.protocol import (
     BaseSpec,
@@ -41,6 +39,7 @@ from fairdg.reproductions.protocol import (
     option,
     paper_cell,
     probe_runs,
+    r_hist_png,
     write_results,
 )
 
@@ -127,7 +126,11 @@ def report(results: Results, spec: Spec) -> str:
     records = {key: results.record(key) for key in results.plan.runs}
     analyses, fits, _ = probe_runs(results, spec.seeds, spec.lambda_)
     group_names = results.plan.notes["group_names"]
-    figure = _figure(spec, fits, group_names) if spec.figures else None
+    named = {
+        "baseline": fits["erm"][0],
+        f"affinity (lambda {spec.lambda_:g})": fits["affinity"][0],
+    }
+    figure = r_hist_png(spec.out / "r_hist.png", named, group_names) if spec.figures else None
     s = {**spec.__dict__, "lambdas": spec.sweep, "seeds": list(range(spec.seeds))}
     s["fixture_n"], s["lambda"] = spec.n, spec.lambda_
     runs = [
@@ -137,19 +140,6 @@ def report(results: Results, spec: Spec) -> str:
     ]  # fmt: skip
     write_results(spec, fits, runs=runs, analyses=analyses)
     return _text(s, records, analyses, fits, figure, group_names)
-
-
-def _figure(spec: Spec, fits, group_names) -> Path:
-    """Figure 6: histograms of r (eq. 4) per group, baseline vs affinity, first seed."""
-    return plot_r_histograms(
-        [
-            ("baseline", fits["erm"][0].r_test, fits["erm"][0].z_test),
-            (f"affinity (lambda {spec.lambda_:g})", fits["affinity"][0].r_test,
-             fits["affinity"][0].z_test),
-        ],
-        spec.out / "r_hist.png",
-        group_names=group_names,
-    )  # fmt: skip
 
 
 # -- the report (the paper's layout) -----------------------------------------------------------

@@ -15,12 +15,11 @@ averaged form (about ten times stronger at the same lambda on ten digits).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from fairdg.algorithms.affinity import FORMS
 from fairdg.data import load_dataset
 from fairdg.experiments.launchers import dataset_key
-from fairdg.interpret import linear_probes, plot_tsne, pooled, representations, subsample
+from fairdg.interpret import linear_probes
 from fairdg.reproductions.protocol import (
     BaseSpec,
     Plan,
@@ -32,6 +31,7 @@ from fairdg.reproductions.protocol import (
     paper_cell,
     quick_note,
     target_line,
+    tsne_png,
     write_results,
 )
 
@@ -104,22 +104,12 @@ def report(results: Results, spec: Spec) -> str:
         )  # fmt: skip
         if seed == 0 and rep == 20 and lam in (0.0, spec.lambda_):
             keep[lam] = run
-    figure = _tsne(spec, keep) if spec.figures and len(keep) == 2 else None
+    names = {0.0: "baseline (lambda 0)", spec.lambda_: f"affinity (lambda {spec.lambda_:g})"}
+    runs = {names[lam]: keep[lam] for lam in (0.0, spec.lambda_) if lam in keep}
+    figure = tsne_png(spec.out / "tsne.png", runs) if spec.figures and len(keep) == 2 else None
     cells = [{"lambda": lam, "rep_dim": rep, "runs": runs} for (lam, rep), runs in found.items()]
     write_results(spec, data=spec.data(), cells=cells)
     return _report(spec, found, figure)
-
-
-def _tsne(spec: Spec, keep) -> Path:
-    panels = []
-    for lam, name in ((0.0, "baseline (lambda 0)"),
-                      (spec.lambda_, f"affinity (lambda {spec.lambda_:g})")):  # fmt: skip
-        x, y, z = pooled(keep[lam].split, "test")
-        pick = subsample(len(y), 2000, 0)
-        panels.append((name, representations(keep[lam].algorithm, x[pick]), y[pick], z[pick]))
-    data = keep[0.0].dataset
-    return plot_tsne(panels, spec.out / "tsne.png", class_names=data.class_names,
-                     group_names=data.group_names)  # fmt: skip
 
 
 def _cell(runs: list[dict], key: str, paper: tuple[float, float] | None) -> str:

@@ -41,7 +41,17 @@ from fairdg.data.base import MultiDomainDataset
 from fairdg.experiments.launchers import dataset_key
 from fairdg.experiments.sweep import run_sweep
 from fairdg.experiments.tasks import Task, task_result
-from fairdg.interpret import LoadedRun, linear_probes, load_run, reattach
+from fairdg.interpret import (
+    LoadedRun,
+    linear_probes,
+    load_run,
+    plot_r_histograms,
+    plot_tsne,
+    pooled,
+    reattach,
+    representations,
+    subsample,
+)
 from fairdg.parsing import coerce
 from fairdg.registry import close_match
 from fairdg.reporting.collect import collect
@@ -290,6 +300,23 @@ def probe_runs(results: Results, seeds: int, lam: float):
         fit = fits["affinity"][-1]
         analyses["reattached"].append({**fit.metrics, **fit.sensitive_probe})
     return analyses, fits, kept
+
+
+def tsne_png(path: Path, runs: dict[str, LoadedRun]) -> Path:
+    """Figure 3: the t-SNE of 2,000 test rows' representations of each named run."""
+    panels = []
+    for name, run in runs.items():
+        x, y, z = pooled(run.split, "test")
+        pick = subsample(len(y), 2000, 0)
+        panels.append((name, representations(run.algorithm, x[pick]), y[pick], z[pick]))
+    data = next(iter(runs.values())).dataset
+    return plot_tsne(panels, path, class_names=data.class_names, group_names=data.group_names)
+
+
+def r_hist_png(path: Path, fits: dict[str, Any], group_names: Sequence[str]) -> Path:
+    """Figures 5 and 6: histograms of r (eq. 4) per group of each named re-attachment."""
+    panels = [(name, fit.r_test, fit.z_test) for name, fit in fits.items()]
+    return plot_r_histograms(panels, path, group_names=group_names)
 
 
 def write_results(spec: BaseSpec, fits: dict[str, list] | None = None, **data: Any) -> None:
