@@ -131,15 +131,13 @@ def report(results: Results, spec: Spec) -> str:
         f"affinity (lambda {spec.lambda_:g})": fits["affinity"][0],
     }
     figure = r_hist_png(spec.out / "r_hist.png", named, group_names) if spec.figures else None
-    s = {**spec.__dict__, "lambdas": spec.sweep, "seeds": list(range(spec.seeds))}
-    s["fixture_n"], s["lambda"] = spec.n, spec.lambda_
     runs = [
         {"kind": k, "seed": seed, "lambda": lam, "run_id": r["run_id"],
          "test": r["metrics"]["test"]}
         for (k, seed, lam), r in records.items() if k != "erm+z"
     ]  # fmt: skip
     write_results(spec, fits, runs=runs, analyses=analyses)
-    return _text(s, records, analyses, fits, figure, group_names)
+    return _text(spec, records, analyses, fits, figure, group_names)
 
 
 # -- the report (the paper's layout) -----------------------------------------------------------
@@ -160,46 +158,42 @@ PAPER_TABLE5 = {  # baseline with z, without z, affinity (lambda 0.07), z reatta
 ROWS4 = (("accuracy", "accuracy"), ("parity gap", "dp_diff"), ("equality gap", "eopp_diff"))
 
 
-def _paper_setting(s) -> bool:
-    return not s["fixture"] and bool(s["weights"]) and s["backbone"] == "vgg19"
-
-
-def _header(s) -> list[str]:
+def _header(spec: Spec) -> list[str]:
     lines = ["# Debiasing a frozen pretrained network on CelebA (affinity paper, section 3.3)", ""]
-    if s["fixture"]:
+    if spec.fixture:
         lines += [
             "**Data: the GENERATED CelebA fixture** (`fairdg.data.celeba_fixture`, "
-            f"{s['fixture_n']} synthetic images in CelebA's file formats), not CelebA: these "
+            f"{spec.n} synthetic images in CelebA's file formats), not CelebA: these "
             "numbers only show that the pipeline runs; they are not comparable with the paper's "
             "(in parentheses).",
             "",
         ]
-    if not s["weights"]:
+    if not spec.weights:
         lines += [
-            f"**Backbone: {s['backbone']} with RANDOM weights** (no `--option weights=PATH`); "
+            f"**Backbone: {spec.backbone} with RANDOM weights** (no `--option weights=PATH`); "
             "the paper uses ImageNet-pretrained VGG19 weights.",
             "",
         ]
-    paper = _paper_setting(s) and s["target"] == "Attractive" and s["sensitive"] == "Male"
+    paper = not spec.fixture and spec.weights and spec.backbone == "vgg19"
+    paper = paper and (spec.target, spec.sensitive) == ("Attractive", "Male")
     lines += [
-        f"{len(s['seeds'])} seed(s), {s['steps']} steps, frozen {s['backbone']} at "
-        f"{s['image_size']} px (features cached) + Linear(124) ReLU (the representation) + "
-        f"linear head; y = {s['target']}, z = {s['sensitive']}. Test split: CelebA partition 2. "
+        f"{spec.seeds} seed(s), {spec.steps} steps, frozen {spec.backbone} at "
+        f"{spec.image_size} px (features cached) + Linear(124) ReLU (the representation) + "
+        f"linear head; y = {spec.target}, z = {spec.sensitive}. Test split: CelebA partition 2. "
         + ("Paper's setting." if paper else "Not the paper's setting (see above)."),
         "",
     ]
     return lines
 
 
-def _table4(s, records) -> list[str]:
-    cols = [("baseline", "erm", None)] + [(f"lambda = {lam:g}", "affinity", lam) for lam in
-                                            s["lambdas"]]  # fmt: skip
+def _table4(spec: Spec, records) -> list[str]:
+    cols = [("baseline", "erm", None)]
+    cols += [(f"lambda = {lam:g}", "affinity", lam) for lam in spec.sweep]
     rows = []
-    for label, key in ROWS4:
-        index = [k for _, k in ROWS4].index(key)
+    for index, (label, key) in enumerate(ROWS4):
         row = [label]
         for _, kind, lam in cols:
-            runs = [records[(kind, seed, lam)]["metrics"]["test"] for seed in s["seeds"]]
+            runs = [records[(kind, seed, lam)]["metrics"]["test"] for seed in range(spec.seeds)]
             paper = PAPER_TABLE4.get("baseline" if lam is None else lam)
             ours = mean_std([r.get(key) for r in runs])
             row.append(paper_cell(ours, None if paper is None else f"{paper[index]:g}"))
@@ -211,7 +205,7 @@ def _table4(s, records) -> list[str]:
     return ["## Table 4: lambda", "", markdown_table(header, rows), ""]
 
 
-def _table5(s, analyses, group_names) -> list[str]:
+def _table5(spec: Spec, analyses, group_names) -> list[str]:
     cols = ("erm+z", "erm", "affinity", "reattached")
     keys = dict(ROWS4)
     female, male = group_names[0], group_names[-1]
@@ -225,7 +219,7 @@ def _table5(s, analyses, group_names) -> list[str]:
             [name, *(paper_cell(mean_std([a.get(key) for a in analyses[c]]), f"{p:g}")
                      for c, p in zip(cols, paper, strict=True))]
         )  # fmt: skip
-    header = ["", "baseline with z", "baseline without z", f"affinity (lambda {s['lambda']:g})",
+    header = ["", "baseline with z", "baseline without z", f"affinity (lambda {spec.lambda_:g})",
               "affinity, z reattached"]  # fmt: skip
     return [
         "## Table 5: the sensitive attribute's influence",
@@ -238,9 +232,9 @@ def _table5(s, analyses, group_names) -> list[str]:
     ]
 
 
-def _text(s, records, analyses, fits, figure, group_names) -> str:
+def _text(spec: Spec, records, analyses, fits, figure, group_names) -> str:
     """The markdown report: header, Tables 4 and 5, re-attachment weights, figure 6."""
-    lines = _header(s) + _table4(s, records) + _table5(s, analyses, group_names)
+    lines = _header(spec) + _table4(spec, records) + _table5(spec, analyses, group_names)
     for kind in ("erm", "affinity"):
         w_r = mean_std([f.w_r for f in fits[kind]], 2)
         w_z = mean_std([next(iter(f.w_z.values())) for f in fits[kind]], 2)
