@@ -6,10 +6,11 @@ Imports only torch and the standard library, so every layer of fairdg can use it
 numbers, strings, booleans, ``None``, lists, tuples and dicts; loading refuses anything else
 without running it, so a crafted pickle cannot execute code.
 
-Integrity: `save_checkpoint` hashes the bytes as torch writes them and returns the sha256; the
-training loop records a saved model's in ``done.json`` and keeps a training checkpoint's in a
-sidecar ``checkpoint.pt.sha256`` (written before the checkpoint is renamed into place, listing
-the file it replaces too, so a kill between the two renames leaves a pair that still agrees).
+Integrity: `save_checkpoint` hashes the bytes as torch writes them and returns the sha256; with
+``sidecar=True`` (the training loop's ``checkpoint.pt`` and ``model.pt``) it writes it to
+``<file>.sha256``, before the file is renamed into place and listing the file it replaces too,
+so a kill between the two renames leaves a pair that still agrees. (Not in ``done.json``: torch
+writes a random serialization id into every file, so two identical runs' files differ.)
 `load_checkpoint` reads only regular files (a FIFO would block forever) and refuses a file whose
 sha256 differs from the recorded one; without a record it still checks the CRCs of the zip
 members, which catch flipped bits that torch itself would load silently.
@@ -138,7 +139,7 @@ def load_checkpoint(
     Parameters
     ----------
     sha256
-        The file's sha256 as recorded when it was written (``done.json``); a sidecar
+        The file's sha256 as recorded when it was written elsewhere; a sidecar
         ``<file>.sha256`` is checked too when present.
     fix
         What the user should do with a bad file (the end of every error message).
@@ -182,7 +183,7 @@ def _check_bytes(path: Path, sha256: str | None, fix: str) -> None:
         raise CorruptCheckpointError(f"{path} is not a regular file but {kind}; {fix}")
     expected: dict[str, str] = {}
     if sha256 is not None:
-        expected[sha256] = "done.json"
+        expected[sha256] = "the run's records"
     side = sidecar_path(path)
     if side.exists():
         recorded = read_json(side, _SIDECAR_SPEC, f"delete {side.name} and {path.name}")

@@ -2,7 +2,7 @@
 
 `load_model` is fairdg's one loader of finished runs (``fairdg predict``, `fairdg.interpret`
 and the reproductions go through it). It trusts nothing it reads: ``done.json``, ``model.pt``
-(its sha256 as recorded in ``done.json``, its stored config and hyperparameters against their
+(its sha256 as recorded in ``model.pt.sha256``, its stored config and hyperparameters against their
 declared valid values) and ``preprocessing.json`` (schema, and fit with the model) are checked,
 and the network its config describes is built on the meta device and compared with the stored
 weights before any memory is allocated for it. Every failure is one line naming the file and
@@ -195,9 +195,7 @@ def load_model(run_dir: str | Path, device: str = "cpu", **extra: Any) -> Fitted
             "command again"
         )
     record = read_done(run_dir)
-    state = load_checkpoint(
-        path, map_location=device, sha256=record.get("model_sha256"), fix=MODEL_FIX
-    )
+    state = load_checkpoint(path, map_location=device, fix=MODEL_FIX)  # sha256: its sidecar
     records.check_schema(path, state, MODEL_SPEC, MODEL_FIX)
     config = _stored_config(path, state["config"])
     hparams = _stored_hparams(path, config.algorithm, state["hparams"])
@@ -282,7 +280,8 @@ def _transformation(run_dir: Path, state: dict, config: RunConfig, device: str):
         model.meta = dict(stored.get("meta") or {})
         return model.to(device).eval()
     typed = Path(config.transformation or "")
-    places = [typed, run_dir / typed, run_dir.parent / typed, run_dir.parent / typed.name]
+    output = run_dir.parent  # moved whole: the file sits where it sat beside the output folder
+    places = [typed, output / typed, output.parent / typed, output / typed.name]
     for place in places:
         if config.transformation and place.is_file():
             return load_transformation(place, map_location=device)
@@ -359,6 +358,6 @@ def _escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Header and text cells through `fairdg.records.escape_formula` (numbers stay numbers)."""
     out = frame.rename(columns=records.escape_formula)
     for col in out.columns:
-        if out[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(records.escape_formula)
     return out

@@ -313,10 +313,7 @@ DONE_SPEC = Fields(
         ),
         "wall_seconds": NUMBER,
     },
-    {
-        "selected_step": Is((int, type(None)), "an integer or null"),
-        "model_sha256": SHA256,
-    },
+    {"selected_step": Is((int, type(None)), "an integer or null")},
 )
 CONFIG_SPEC = Fields({"run_id": TEXT, "dataset": TEXT, "algorithm": TEXT})
 

@@ -310,8 +310,8 @@ def check_encoding(
     if width != len(encoding["feature_names"]) or width != n_features:
         raise bad(
             "columns",
-            f"encode {width} features and 'feature_names' names "
-            f"{len(encoding['feature_names'])}, but the model takes {n_features}",
+            f"gives {width} features, 'feature_names' names {len(encoding['feature_names'])} "
+            f"and the model takes {n_features}",
         )
     stats = encoding.get("standardize")
     if stats is not None:
@@ -325,7 +325,9 @@ def check_encoding(
             raise bad("standardize.columns", f"names a feature beyond the {n_features}")
     names = encoding.get("class_names")
     if names is not None and n_classes is not None and len(names) != n_classes:
-        raise bad("class_names", f"lists {len(names)} classes; the model has {n_classes}")
+        raise bad(
+            "class_names", f"lists {len(names)} class name(s); the model has {n_classes} classes"
+        )
     return encoding
 
 

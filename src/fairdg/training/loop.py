@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import json
 import logging
 import math
@@ -292,7 +293,9 @@ def _finished(config: RunConfig, run_dir: Path, dataset: MultiDomainDataset | No
     try:
         remove_checkpoint(run_dir / "checkpoint.pt")  # left by a kill after done.json
         _append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
-    except PermissionError as err:  # read-only storage (EROFS, EACCES): shown, not tidied
+    except OSError as err:  # read-only storage: shown, not tidied
+        if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
         log.warning("run %s is complete but its folder is read-only (%s)", run_dir, err)
     return RunResult(run_dir, record)
 
@@ -392,11 +395,9 @@ def _train(
     # -- finish ------------------------------------------------------------------------------
     if best["state"] is not None:  # the model the record describes, not the last step's
         algorithm.load_state_dict(best["state"])
-    model_sha256 = None
-    if config.save_model and best["state"] is not None:
-        model_sha256 = save_checkpoint(
-            run_dir / "model.pt", model_state(config, dataset, split, hparams, best, algorithm)
-        )
+    if config.save_model and best["state"] is not None:  # its sha256 in model.pt.sha256
+        state = model_state(config, dataset, split, hparams, best, algorithm)
+        save_checkpoint(run_dir / "model.pt", state, sidecar=True)
         if dataset.preprocessing is not None:  # how to encode new rows (fairdg predict)
             records.write_json(run_dir / "preprocessing.json", preprocessing(dataset, split))
     # Order matters for a kill at any point: the summary line is appended at most once (a
@@ -404,8 +405,6 @@ def _train(
     # deterministic run), and done.json marks completion last. A forced rerun (`fresh`, in a
     # temporary folder) appends its summary line once it has replaced the old run.
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
-    if model_sha256 is not None:  # fairdg.load_model refuses a model.pt with other bytes
-        record["model_sha256"] = model_sha256
     record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
     if not fresh:
         _append_summary(config, record, replace=False)
