@@ -19,11 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
+from hypothesis import HealthCheck, Phase, settings
 
 from fairdg.checkpoint import save_checkpoint
 from fairdg.cli import main
 from fairdg.training import RunResult
+from fairdg.training import loop as loop_module
 
 
 def make_table(n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -126,3 +129,29 @@ def flip_tensor_bytes(path: Path, count: int = 40) -> None:
     start = local + 30 + name_len + extra_len + member.file_size // 3
     data[start : start + count] = bytes(b ^ 0xFF for b in data[start : start + count])
     path.write_bytes(bytes(data))
+
+
+def fuzz_settings(examples: int):
+    """Hypothesis settings of the fuzz tests: derandomized (CI is reproducible), no shrinking
+    (bounded CI time)."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+def interrupt_at_evaluation(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """The training loop raises KeyboardInterrupt at its `n`-th evaluation (a Ctrl-C or a
+    kill there), after checkpointing the ones before."""
+    real, calls = loop_module.evaluate_split, []
+
+    def evaluate(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "evaluate_split", evaluate)

@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from run_helpers import cli
+from run_helpers import cli, fuzz_settings
 
 FEATURES = {"age": "number", "income": "number", "job": "category"}
 MISSING = {"", "NA", "NaN", "nan", "?"}  # fairdg's missing-value spellings
@@ -118,13 +118,7 @@ FORMULA = re.compile(r"^[=+\-@\t\r]")
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-@settings(
-    max_examples=200,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: bounded CI time
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings(200)
 @given(case=files())
 def test_predict_predicts_exactly_the_rows_the_policy_accepts(table_run, case):
     data, options = case

@@ -15,14 +15,20 @@ import signal
 
 import pytest
 import torch
-from run_helpers import cli, edit_json, fails_with_one_line, flip_tensor_bytes, rewrite_model
+from run_helpers import (
+    cli,
+    edit_json,
+    fails_with_one_line,
+    flip_tensor_bytes,
+    interrupt_at_evaluation,
+    rewrite_model,
+)
 
 import fairdg
 from fairdg import predict as predict_module
 from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
 from fairdg.records import CorruptRunError
 from fairdg.training import RunConfig, train
-from fairdg.training import loop as loop_module
 
 
 def _predict(table_run, tmp_path, change=None):
@@ -54,15 +60,7 @@ def _interrupted(tmp_path, tiny_tabular, monkeypatch, at=3):
     config = RunConfig(
         dataset="tiny", steps=20, eval_every=5, quiet=True, output_dir=str(tmp_path)
     ).replace(test_domains=("d2",))
-    real, calls = loop_module.evaluate_split, []
-
-    def evaluate(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == at:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(loop_module, "evaluate_split", evaluate)
+    interrupt_at_evaluation(monkeypatch, at)
     with pytest.raises(KeyboardInterrupt):
         train(config, dataset=tiny_tabular)
     monkeypatch.undo()
