@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from run_helpers import cli, fuzz_settings
@@ -118,6 +119,7 @@ FORMULA = re.compile(r"^[=+\-@\t\r]")
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
+@pytest.mark.slow  # about 5 s: 200 runs of fairdg predict
 @fuzz_settings(200)
 @given(case=files())
 def test_predict_predicts_exactly_the_rows_the_policy_accepts(table_run, case):
