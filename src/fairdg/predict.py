@@ -233,7 +233,8 @@ def _build(path: Path, name: str, state: dict, hparams, device: str, extra: dict
     """The algorithm with the stored weights; first built on the meta device (no memory) and
     compared with the weights, so a config that describes a huge network is refused."""
     args = (name, tuple(state["input_shape"]), state["num_classes"], state["num_domains"])
-    with torch.device("meta"):
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pretrained weights "copied" to meta: the real build
         probe = build_algorithm(*args, hparams, num_groups=state["num_groups"], **extra)
     _check_weights(path, probe.state_dict(), state["model"])
     algorithm = build_algorithm(*args, hparams, num_groups=state["num_groups"], **extra)

@@ -2,6 +2,11 @@
 
 A run folder holds ``config.json`` (written first), ``env.json``, ``results.jsonl`` (one line per
 evaluation), optional checkpoints, and ``done.json`` (written last: the completion marker).
+
+Reading trusts nothing: `read_json` refuses what is not a regular file and checks the data
+against a declarative schema (`Fields`, `Is`, `ListOf`; `DONE_SPEC`, `CONFIG_SPEC`), so a
+damaged file is a `CorruptRunError` of one line naming the file and the field. Writing never
+leaves a half file: a full disk is a `NoSpaceError` naming the file, with nothing lost.
 """
 
 from __future__ import annotations

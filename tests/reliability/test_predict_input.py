@@ -141,3 +141,12 @@ def test_labels_come_back_in_the_targets_type(table_run):
     assert model.classes.tolist() == [0, 1]
     accuracy = (predicted == table["y"].to_numpy()).mean()
     assert accuracy > 0.6  # compared with the true labels; '0'/'1' strings gave 0.0
+
+
+def test_runs_of_other_datasets_name_their_classes(tmp_path, tiny_tabular):
+    from fairdg.training import RunConfig, train
+
+    result = train(RunConfig(dataset="tiny", steps=4, output_dir=str(tmp_path), quiet=True),
+                   dataset=tiny_tabular)  # fmt: skip
+    x = result.split.parts["d0"]["test"].x.numpy()
+    assert set(fairdg.load_model(result.run_dir).predict(x)) <= {"neg", "pos"}

@@ -260,3 +260,18 @@ def test_load_model_rebuilds_from_stored_hparams_when_defaults_change(tmp_path, 
     x = result.split.parts["d0"]["test"].x
     assert torch.equal(run.algorithm.predict(x), result.algorithm.predict(x))
     assert fairdg.load_model(result.run_dir).hparams == run.hparams
+
+
+@pytest.mark.slow  # a ResNet-18 trained one step, saved and loaded: about 3 s
+def test_backbone_run_with_pretrained_weights_loads(tmp_path, tiny_image):
+    """The meta-device build of the shape check reads the pretrained file like the real one
+    (torch's "copy to a meta parameter is a no-op" warning stays out of the way)."""
+    from fairdg.networks.backbones import BACKBONES
+
+    torch.save(BACKBONES["resnet18"]().state_dict(), tmp_path / "r18.pt")
+    hparams = {"backbone": "resnet18", "pretrained": str(tmp_path / "r18.pt"), "batch_size": 4}
+    config = RunConfig(dataset="tiny-image", steps=1, quiet=True, output_dir=str(tmp_path))
+    result = train(config.replace(hparams=hparams), dataset=tiny_image)
+    x = result.split.parts["d0"]["test"].x[:4]
+    model = fairdg.load_model(result.run_dir)
+    assert torch.equal(model.algorithm.predict(x), result.algorithm.eval().predict(x))

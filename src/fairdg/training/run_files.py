@@ -39,6 +39,7 @@ def model_state(config, dataset, split, hparams, best, algorithm) -> dict[str, A
         "num_classes": dataset.num_classes,
         "num_domains": len(split.train_domains),
         "num_groups": dataset.num_groups,
+        "class_names": list(dataset.class_names),  # predictions name the classes
     }
     t = getattr(algorithm, "transformation", None)
     if t is not None:
