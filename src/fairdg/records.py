@@ -333,6 +333,8 @@ def append_jsonl(path: str | os.PathLike, record: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = memoryview((dumps(record) + "\n").encode("utf-8"))
+    if path.exists():  # opening a FIFO to write would wait for a reader
+        check_regular_file(path, f"delete or rename {path.name}")
     with naming_full_disk(path):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # umask applies
         try:
@@ -358,6 +360,8 @@ def load_jsonl(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
         crash, a corrupt line), so callers can report them instead of crashing.
     """
     records, problems = [], []
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the reader forever
+        return records, [f"{path}: not a regular file, skipped"]
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():

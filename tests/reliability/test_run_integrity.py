@@ -10,6 +10,7 @@ their schema and against the model before any network is allocated.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 
@@ -236,6 +237,17 @@ def test_fifo_checkpoint_does_not_hang_a_resume(tmp_path, tiny_tabular, monkeypa
     os.mkfifo(run_dir / "checkpoint.pt")
     with pytest.raises(CorruptCheckpointError, match="checkpoint.pt is not a regular file but a"):
         train(config, dataset=tiny_tabular)
+
+
+@pytest.mark.kill_resume
+def test_fifo_history_does_not_hang_a_resume(tmp_path, tiny_tabular, monkeypatch, no_hang, caplog):
+    config, run_dir = _interrupted(tmp_path, tiny_tabular, monkeypatch)
+    (run_dir / "results.jsonl").unlink()
+    os.mkfifo(run_dir / "results.jsonl")
+    with caplog.at_level(logging.WARNING, logger="fairdg"):
+        result = train(config, dataset=tiny_tabular)  # the history is lost, and said so
+    assert "results.jsonl: not a regular file, skipped" in caplog.text
+    assert [r["step"] for r in result.history] == [15, 20]
 
 
 @pytest.mark.parametrize("name", ["model.pt", "done.json", "preprocessing.json"])
