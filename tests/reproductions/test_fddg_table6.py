@@ -8,9 +8,11 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 from test_fddg_reproduction import tiny_plan
 
 from fairdg.reproductions import fddg
+from fairdg.reproductions.artifacts import fit_transformations
 from fairdg.reproductions.fddg_nysf import Spec
 from fairdg.reproductions.fddg_paper import BASELINES, CCMNIST_TABLE6, NYSF_TABLE9, ROW_OF
 from fairdg.reproductions.protocol import execute
@@ -84,3 +86,18 @@ def test_last_selection_takes_one_configuration():
     assert Spec(n_hparams=4, selection="last").candidates() == 1
     assert Spec(n_hparams=4, selection="fair-threshold").candidates() == 4
     assert Spec().selection == "paper"  # the paper's rule (our reading) is the default
+
+
+@pytest.mark.slow
+def test_transformation_models_fit_two_at_a_time_as_one_after_the_other(tiny_tabular, tmp_path):
+    """``--workers 2`` fits the missing T models in two forked processes: the same artifacts
+    as fitted one after the other here (each fit is seeded)."""
+    methods = ("mbdg", "fddg")
+    _, serial = tiny_plan(tiny_tabular, tmp_path / "one", methods, t_steps=3)
+    _, forked = tiny_plan(tiny_tabular, tmp_path / "two", methods, t_steps=3)
+    fit_transformations(serial.transformations)
+    fit_transformations(forked.transformations, workers=2)
+    assert len(serial.transformations) == 2
+    for one, two in zip(serial.transformations, forked.transformations, strict=True):
+        a, b = load_transformation(one).state_dict(), load_transformation(two).state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
