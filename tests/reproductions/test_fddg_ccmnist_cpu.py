@@ -80,7 +80,8 @@ def _rows():
 
 
 def test_verdict_section_on_hand_made_rows():
-    lines = cpu.verdict(_rows(), ["red", "green", "blue"])
+    domains = ["red", "green", "blue"]
+    lines = cpu.verdict(_rows(), domains, domains)
     table = lines[0].splitlines()
     assert table[0].endswith("| paper (a different setting): FDDG - ERM |")
     assert table[2].startswith("| red | 0.42 ± 0.02 / 0.78 ± 0.02 / 90.00 ± 3.16 [pr 0.50] (n=5)")
@@ -94,7 +95,10 @@ def test_verdict_section_on_hand_made_rows():
     assert "ERM's lowest held-out accuracy (mean over seeds): 0.900 (target >= 0.85): met" in text
     rows = _rows()
     rows[0]["test_degenerate"] = True
-    assert "MISSED (1)" in "\n".join(cpu.verdict(rows, ["red", "green", "blue"]))
+    assert "MISSED (1)" in "\n".join(cpu.verdict(rows, domains, domains))
+    # the paper's differences follow the domain's place in the dependence pattern
+    green = cpu.paper_differences(["green"], domains)["green"]
+    assert green == pytest.approx((0.55, -0.2, -0.0013))
 
 
 @pytest.mark.slow
