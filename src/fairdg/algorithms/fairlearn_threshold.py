@@ -97,6 +97,13 @@ class FairlearnThreshold(ERM):
     }
     USES_GROUPS_AT_PREDICTION: ClassVar[bool] = True
 
+    @classmethod
+    def declared_hparams(cls) -> dict[str, HParam]:
+        """ERM's knobs without the in-training fairness terms: this row's fairness is the
+        post-processing's, whose notion is ``fair_metric``."""
+        drop = ("fair_lambda", "fair_tolerance", "fair_dual_step")
+        return {k: v for k, v in super().declared_hparams().items() if k not in drop}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         check_binary("fairlearn-threshold", self.num_classes)

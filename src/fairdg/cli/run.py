@@ -66,12 +66,22 @@ def _with_declared_hparams(configs: list[RunConfig]) -> list[RunConfig]:
     return kept
 
 
+# The knobs that make a run a fairness variant of its algorithm (`records.variant_name`).
+FAIRNESS_KNOBS = ("fair_lambda", "fair_tolerance", "fair_dual_step")
+
+
 def _plain(config: RunConfig) -> RunConfig:
-    """The baseline is the plain algorithm: the -FC penalty (``fair_lambda``) is not passed on."""
-    if "fair_lambda" not in config.hparams:
+    """The baseline is the plain algorithm: the fairness penalty or constraint is not passed on
+    (nor ``fair_metric``, which only says what they measure, unless it is the baseline's own
+    constraint, as for the fairlearn models)."""
+    knobs = list(FAIRNESS_KNOBS)
+    if "fair_lambda" in ALGORITHMS.get(config.algorithm).declared_hparams():
+        knobs.append("fair_metric")
+    dropped = [k for k in knobs if k in config.hparams]
+    if not dropped:
         return config
-    print(f"note: {config.algorithm} (the baseline) runs without --hparam fair_lambda")
-    hparams = {k: v for k, v in config.hparams.items() if k != "fair_lambda"}
+    print(f"note: {config.algorithm} (the baseline) runs without --hparam {', '.join(dropped)}")
+    hparams = {k: v for k, v in config.hparams.items() if k not in dropped}
     return config.replace(hparams=hparams)
 
 
@@ -80,7 +90,7 @@ def run_command(args: argparse.Namespace) -> int:
     configs = [config]
     compare = str(args.compare).lower()
     same = compare == config.algorithm.lower() and variant_name(compare, config.hparams) == compare
-    if compare not in ("none", "") and not same:  # erm-fc is compared with plain erm
+    if compare not in ("none", "") and not same:  # erm+fair_lambda is compared with plain erm
         ALGORITHMS.entry(compare)  # unknown name: error before any training
         other, dropped = _compare_config(config, compare)
         if dropped:
