@@ -75,10 +75,38 @@ class FittedModel:
             )
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
-    def predict_proba(self, data: Any, what: str = "input") -> np.ndarray:
-        """Class probabilities, shape (n_rows, n_classes)."""
+    def predict_proba(self, data: Any, what: str = "input", groups: Any = None) -> np.ndarray:
+        """Class probabilities, shape (n_rows, n_classes). A model that decides with each
+        row's sensitive group (post-processing, ``fairlearn-threshold``) reads it from the
+        table's sensitive column, or from `groups` (group names) for encoded rows."""
         x = self.features(data, what).to(self.device)
-        return _predict_proba(self.algorithm, x).numpy()
+        z = None
+        if getattr(self.algorithm, "USES_GROUPS_AT_PREDICTION", False):
+            z = self.group_ids(data if groups is None else groups, what).to(self.device)
+        return _predict_proba(self.algorithm, x, z=z).numpy()
+
+    def group_ids(self, data: Any, what: str = "input") -> torch.Tensor:
+        """Group ids of the rows: `data`'s sensitive column (a table) or group names."""
+        spec = self.preprocessing or {}
+        column, names = spec.get("sensitive"), [str(g) for g in spec.get("group_names") or []]
+        if isinstance(data, pd.DataFrame):
+            if column not in data.columns:
+                raise ValueError(
+                    f"{what} has no sensitive column {column!r}: this model "
+                    f"({type(self.algorithm).__name__}) decides with each row's group"
+                )
+            data = data[column]
+        values = pd.Series(np.asarray(data)).astype(str).str.strip()
+        mapping = spec.get("sensitive_map") or {}
+        if mapping:  # the groups as training merged or renamed them
+            default = mapping.get("*")
+            values = values.map(lambda v: mapping.get(v, v if default is None else default))
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ValueError(
+                f"{what}: sensitive value(s) {unknown[:5]} not among the training groups {names}"
+            )
+        return torch.tensor([names.index(v) for v in values], dtype=torch.long)
 
     def predict(self, data: Any) -> np.ndarray:
         """Predicted class names (argmax of the probabilities; ties give the first class)."""

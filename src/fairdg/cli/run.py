@@ -7,15 +7,26 @@ data, compared with ERM trained on the same data, split and seed.
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from fairdg.algorithms import ALGORITHMS
 from fairdg.cli import flags
-from fairdg.cli.common import add_run_flags, config_kwargs, print_table
+from fairdg.cli.common import add_run_flags, config_kwargs, fmt, print_table
 from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
+from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE
 from fairdg.records import variant_name
+from fairdg.reporting.tables import DAGGER, is_fairness
 from fairdg.training import RunConfig, train
 from fairdg.training.distributed import is_main
+from fairdg.training.evaluate import degenerate_line
 
+SETS = ("val", "test", "oracle")
+RUN_NOTE = (
+    f"constant predictor (positive rate outside [{DEFAULT_MIN_POSITIVE_RATE:g}, "
+    f"{1 - DEFAULT_MIN_POSITIVE_RATE:g}] or no score spread): its fairness figures describe a "
+    "model that does not decide, not a fair one"
+)
 DEFAULT_ALGORITHM = "affinity"
 DEFAULT_COMPARE = "erm"
 
@@ -108,22 +119,44 @@ def run_command(args: argparse.Namespace) -> int:
         print(
             f"{name} on {record['dataset']}: {record['steps']} steps, "
             f"selected step {record['selected_step']} by {record['selection']}, "
-            f"{record['wall_seconds']:.1f} s; run folder {result.run_dir}"
+            f"{_timing(result)}; run folder {result.run_dir}"
         )
-        for s, values in record["metrics"].items():
-            if s in ("val", "test", "oracle"):
-                reasons = values.get("undefined") or {}
-                rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
-                notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
+        if record.get("selection_note"):
+            print(f"note: {name}: {record['selection_note']}")
+        line = degenerate_line(record["metrics"])
+        if line:  # a constant model is "fair" by every measure: say so
+            print(f"fairdg: warning: {name} on {line}", file=sys.stderr)
+        for s in (s for s in SETS if s in record["metrics"]):  # done.json sorts its keys
+            values = record["metrics"][s]
+            reasons = values.get("undefined") or {}
+            rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
+            notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
     if not is_main():
         return 0
     print()
     print_table(["algorithm", "set", *TABLE_METRICS], rows)
     if notes:
         print("\n– undefined: " + "\n  ".join(dict.fromkeys(notes)))
+    if any(DAGGER in str(cell) for row in rows for cell in row):
+        print(f"\n{DAGGER} {RUN_NOTE}")
     return 0
 
 
+def _timing(result) -> str:
+    """The wall time of a run trained now, or when a reused run was trained."""
+    if not result.reused:
+        return f"{result.record['wall_seconds']:.1f} s"
+    done = result.run_dir / "done.json"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(done.stat().st_mtime))
+    return f"reused (trained {when})"
+
+
 def _cell(values: dict, reasons: dict, metric: str) -> object:
-    """The metric, or "–" when the record marks it undefined."""
-    return "–" if metric in reasons else values.get(metric)
+    """The metric, "–" when the record marks it undefined, and a dagger on the fairness figures
+    of a set whose predictions are degenerate (a constant predictor)."""
+    if metric in reasons:
+        return "–"
+    value = values.get(metric)
+    if values.get("degenerate") and is_fairness(metric) and value is not None:
+        return f"{fmt(value)}{DAGGER}"
+    return value

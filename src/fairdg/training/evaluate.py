@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from fairdg.data.base import Split
-from fairdg.metrics.catalogue import is_minimised
+from fairdg.metrics.catalogue import FAIR_METRIC_KEYS, is_minimised
 from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, degenerate_reason
 from fairdg.metrics.evaluate import evaluate_with_reasons
 
@@ -207,6 +207,20 @@ def degenerate_warnings(metrics: dict[str, dict], sets=("val", "test")) -> list[
     ]
 
 
+def degenerate_line(metrics: dict[str, dict], sets=("val", "test")) -> str | None:
+    """The degenerate sets of an evaluation as one line (sets sharing a reason named once),
+    or None when none is degenerate."""
+    by_reason: dict[str, list[str]] = {}
+    for name in sets:
+        reason = metrics.get(name, {}).get("degenerate")
+        if reason:
+            by_reason.setdefault(reason, []).append(name)
+    if not by_reason:
+        return None
+    parts = [f"{' and '.join(names)}: {reason}" for reason, names in by_reason.items()]
+    return "; ".join(parts) + "; its fairness figures describe a model that does not decide"
+
+
 def small_group_warnings(metrics: dict[str, dict], sets=("val", "test", "oracle")) -> list[str]:
     """One line per pooled set whose metrics are undefined because of a small group."""
     lines = []
@@ -293,10 +307,6 @@ def better(criterion: str, new: float, old: float | None) -> bool:
     return new < old if is_minimised(metric) else new > old
 
 
-# The evaluation key each fairness notion of ``fair_metric`` is checked on (hard decisions).
-CONSTRAINT_METRIC = {"dp": "dp_diff", "eo": "eodds_diff", "eopp": "eopp_diff"}
-
-
 @dataclass(frozen=True)
 class Selection:
     """How a run chooses its checkpoint: the criterion ``"<set>.<metric>"`` and, for a run
@@ -319,7 +329,7 @@ class Selection:
         tolerance = float(hparams.get("fair_tolerance") or 0.0)
         if tolerance <= 0:
             return cls(criterion)
-        return cls(criterion, CONSTRAINT_METRIC[hparams.get("fair_metric", "dp")], tolerance)
+        return cls(criterion, FAIR_METRIC_KEYS[hparams.get("fair_metric", "dp")], tolerance)
 
     @property
     def set_name(self) -> str:
