@@ -61,6 +61,9 @@ class DatasetInfo:
     loader : str
         ``"module:function"`` of the loader in `fairdg.data` (its signature holds the options'
         defaults, which the listing reads from the source without importing torch).
+    file_options : tuple of str
+        Loader options that name a user's file: a run id holds the file's content
+        fingerprint (size + sha256, `fairdg.fingerprint`), not the path's spelling.
     """
 
     input_kind: str
@@ -78,6 +81,7 @@ class DatasetInfo:
     description: str = ""
     paper: str = ""
     loader: str = ""
+    file_options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.input_kind not in INPUT_KINDS:
@@ -86,6 +90,7 @@ class DatasetInfo:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
         object.__setattr__(self, "domains", tuple(self.domains))
         object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "file_options", tuple(self.file_options))
 
     def domains_for(self, options: Mapping[str, Any]) -> tuple[str, ...] | None:
         """Domain names under loader `options`, when known without loading: the declared
@@ -321,6 +326,7 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         source="user file",
         default_steps=1000,
         default_hparams={"batch_size": 128, "lr": 1e-3},
+        file_options=("path", "sensitive_map"),
     ),
 }
 

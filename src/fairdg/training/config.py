@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fairdg.data.info import without_location
+from fairdg.datasets_info import DATASET_INFO
+from fairdg.fingerprint import identify
 from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, check_min_positive_rate
 from fairdg.records import canonical_json
 
@@ -112,9 +114,13 @@ class RunConfig:
 
     def hashed_dict(self) -> dict[str, Any]:
         """The fields that define what the run computes: not where it runs or writes, nor
-        where its data live (``root`` and ``download`` among the data options)."""
+        where its data live (``root`` and ``download`` among the data options). A data option
+        naming a user's file (the ``csv`` path) enters as the file's content fingerprint."""
         hashed = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
-        hashed["data_options"] = without_location(self.data_options)
+        info = DATASET_INFO.get(self.dataset)
+        # a user's file by its content, not its spelling (fingerprints are cached)
+        options = identify(self.data_options, info.file_options if info else ())
+        hashed["data_options"] = without_location(options)
         for name, default in _HASHED_UNLESS_DEFAULT.items():
             if hashed[name] == default:  # the default keeps the run ids of older versions
                 del hashed[name]
