@@ -5,7 +5,14 @@ import itertools
 import pytest
 import torch
 
-from fairdg.losses.fairness import relaxed_dp, relaxed_eo, relaxed_eopp, relaxed_gap
+from fairdg.losses.fairness import (
+    group_rates,
+    rates_gap,
+    relaxed_dp,
+    relaxed_eo,
+    relaxed_eopp,
+    relaxed_gap,
+)
 
 
 def _mean(values):
@@ -73,3 +80,25 @@ def test_unknown_metric_and_missing_labels_are_errors():
         relaxed_gap("eodds", s, z)
     with pytest.raises(ValueError, match="pass y"):
         relaxed_gap("eo", s, z)
+
+
+@pytest.mark.parametrize("metric", ["dp", "eo", "eopp"])
+@pytest.mark.parametrize("seed", range(10))
+def test_decision_rates_and_their_gap_against_the_slow_reference(metric, seed):
+    g = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(2, 40, (1,), generator=g))
+    decided = (torch.rand(n, generator=g) > 0.5).float()
+    y = torch.randint(0, 2, (n,), generator=g)
+    z = torch.randint(0, 3, (n,), generator=g)
+    rates, present = group_rates(decided, z, y, metric, 3)
+    keeps = {"dp": [[True] * n], "eopp": [(y == 1).tolist()]}
+    keeps["eo"] = [(y == 1).tolist(), (y == 0).tolist()]
+    for kind, keep in enumerate(keeps[metric]):
+        for group in range(3):
+            triples = zip(decided.tolist(), keep, z.tolist(), strict=True)
+            rows = [d for d, k, a in triples if k and a == group]
+            assert bool(present[kind, group]) == bool(rows)
+            assert rates[kind, group].item() == pytest.approx(_mean(rows) if rows else 0.0)
+    expected = max(slow_gap(decided, z, keep) for keep in keeps[metric])
+    seen = torch.where(present, rates, torch.nan)
+    assert rates_gap(seen).item() == pytest.approx(expected)

@@ -42,7 +42,7 @@ from fairdg.hparams import (
     resolve,
 )
 from fairdg.losses import relaxed_dp
-from fairdg.losses.fairness import FAIR_METRICS, relaxed_gap
+from fairdg.losses.fairness import FAIR_METRICS, group_rates, rates_gap, relaxed_gap
 from fairdg.networks import NETWORK_HPARAMS, build_classifier, build_featurizer
 
 
@@ -97,10 +97,16 @@ class Algorithm(nn.Module):
             OneOf(FAIR_METRICS),
         ),
         "fair_dual_step": HParam(
-            2.0,
+            0.5,
             Fixed(),
             "dual step size of the fair_tolerance multiplier",
             Interval(0, low_open=True),
+        ),
+        "fair_rate_ema": HParam(
+            0.05,
+            Fixed(),
+            "weight of each batch in the moving average of group decision rates (fair_tolerance)",
+            Interval(0, 1, low_open=True),
         ),
         **NETWORK_HPARAMS,
     }
@@ -146,8 +152,11 @@ class Algorithm(nn.Module):
                     f"{self.hparams['fair_lambda']} and fair_tolerance="
                     f"{self.hparams['fair_tolerance']}"
                 )
-            # the constraint's Lagrange multiplier: a buffer, so model.pt and checkpoints keep it
+            # the constraint's Lagrange multiplier and the moving average of the groups' decision
+            # rates it reads: buffers, so model.pt and checkpoints keep them
             self.register_buffer("fair_multiplier", torch.zeros((), dtype=torch.float32))
+            kinds = 2 if self.hparams.get("fair_metric") == "eo" else 1
+            self.register_buffer("fair_rates", torch.full((kinds, num_groups), float("nan")))
 
     @classmethod
     def declared_hparams(cls) -> dict[str, HParam]:
@@ -202,21 +211,35 @@ class Algorithm(nn.Module):
         """`loss` plus the relaxed gap named by ``fair_metric`` (`y` is needed for eo / eopp):
         times ``fair_lambda`` (a fixed penalty, stats ``fair_penalty``), or times the
         multiplier of the constraint "gap <= fair_tolerance" (stats ``fair_gap``,
-        ``fair_multiplier``), which then takes one projected dual-ascent step on this batch's
-        violation. Unchanged when neither is on."""
+        ``fair_rate_gap``, ``fair_multiplier``). Unchanged when neither is on.
+
+        The constraint's multiplier then takes one projected dual-ascent step on the gap of the
+        *decisions* (a moving average of the groups' rates over batches, ``fair_rate_ema``),
+        not of the scores: the loss needs a differentiable proxy, but the tolerance is about
+        decisions, and on a credit table the relaxed gap sat at 0.03 while the decisions'
+        gap was 0.15 (scores bunched either side of 0.5). The average keeps the small groups'
+        noise out of the multiplier (cf. Cotter et al. 2019, proxy Lagrangians)."""
         if not self.fairness_on:
             return loss
+        metric = self.hparams.get("fair_metric", "dp")
         scores = torch.softmax(logits, dim=1)[:, -1]
-        gap = relaxed_gap(self.hparams.get("fair_metric", "dp"), scores, z, y)
+        gap = relaxed_gap(metric, scores, z, y)
         tolerance = float(self.hparams.get("fair_tolerance", 0))
         if tolerance <= 0:
             stats["fair_penalty"] = gap.item()
             return loss + float(self.hparams["fair_lambda"]) * gap
         weight = float(self.fair_multiplier)  # a number: the in-place update below is not traced
+        decided = (scores.detach() > 0.5).to(self.fair_rates.dtype)
+        rates, present = group_rates(decided, z, y, metric, self.num_groups)
+        old, beta = self.fair_rates, float(self.hparams["fair_rate_ema"])
+        moved = torch.where(torch.isnan(old), rates, old + beta * (rates - old))
+        self.fair_rates.copy_(torch.where(present, moved, old))
+        decision_gap = rates_gap(self.fair_rates)
         stats["fair_gap"], stats["fair_multiplier"] = gap.item(), weight
-        step = torch.tensor(float(self.hparams["fair_dual_step"]))
+        stats["fair_rate_gap"] = decision_gap.item()
+        step = torch.tensor(float(self.hparams["fair_dual_step"]), device=gap.device)
         self.fair_multiplier.copy_(
-            dual_ascent(self.fair_multiplier, gap.detach() - tolerance, step.to(gap.device))
+            dual_ascent(self.fair_multiplier, decision_gap.to(gap.device) - tolerance, step)
         )
         return loss + weight * gap
 

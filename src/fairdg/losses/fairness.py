@@ -7,11 +7,16 @@ odds the larger of that and the gap of their mean score on the negative rows (a 
 false-positive rate). More than two groups: the largest difference between groups (max - min).
 A comparison that a batch cannot make (one group only; for EO / EOpp no group pair with rows of
 that label) contributes 0, with a gradient path so callers need no special case.
+
+`group_rates` and `rates_gap` measure the same notions on decisions (no gradient): the
+``fair_tolerance`` constraint raises its multiplier on the decisions' gap (a moving average of
+the groups' rates), while the loss carries the relaxed gap.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 FAIR_METRICS = ("dp", "eo", "eopp")
 
@@ -64,3 +69,37 @@ def relaxed_gap(
     if y is None:
         raise ValueError(f"fair_metric={metric!r} compares rows of each label: pass y")
     return relaxed_eo(scores, y, z) if metric == "eo" else relaxed_eopp(scores, y, z)
+
+
+def group_rates(
+    values: torch.Tensor, z: torch.Tensor, y: torch.Tensor | None, metric: str, num_groups: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean of `values` per (kind, group), and which of those cells the batch has rows for.
+
+    Kinds: all rows (``dp``); rows with ``y = 1`` (``eopp``); rows with ``y = 1`` and rows with
+    ``y = 0`` (``eo``). Shapes ``(kinds, num_groups)``; a cell without rows holds 0.
+    """
+    if metric not in FAIR_METRICS:
+        raise ValueError(f"fair_metric must be one of {FAIR_METRICS}, got {metric!r}")
+    if metric != "dp" and y is None:
+        raise ValueError(f"fair_metric={metric!r} compares rows of each label: pass y")
+    kinds = [torch.ones_like(z, dtype=torch.bool)] if metric == "dp" else [y == 1]
+    if metric == "eo":
+        kinds.append(y == 0)
+    means, present = [], []
+    for rows in kinds:
+        onehot = F.one_hot(z[rows].long(), num_groups).to(values.dtype)
+        counts = onehot.sum(0)
+        means.append((values[rows] @ onehot) / counts.clamp_min(1))
+        present.append(counts > 0)
+    return torch.stack(means), torch.stack(present)
+
+
+def rates_gap(rates: torch.Tensor) -> torch.Tensor:
+    """Largest (max - min over groups) of each kind's rates (`group_rates`); NaN cells (never
+    seen) left out, a kind with fewer than two groups seen counts 0."""
+    gaps = []
+    for row in rates:
+        seen = row[~torch.isnan(row)]
+        gaps.append(seen.max() - seen.min() if len(seen) > 1 else row.new_zeros(()))
+    return torch.stack(gaps).max()

@@ -73,6 +73,12 @@ _ENTRIES: list[tuple[str, str, str, str]] = [
         "FDDG Tables 6, 10",
     ),
     (
+        "fairness-adult",
+        "fairdg.reproductions.fairness_adult:reproduce",
+        "Adult (sex; age domains held out): penalty, tolerance, fairlearn, side by side",
+        "docs/fairness.md",
+    ),
+    (
         "fddg-nysf-synthetic",
         "fairdg.reproductions.fddg_nysf:run",
         "NYSF (or synthetic stand-in): 16 baselines, ablations, FDDG",
@@ -80,7 +86,7 @@ _ENTRIES: list[tuple[str, str, str, str]] = [
     ),
 ]
 # The reproductions whose runs go through the sweeps' launchers (``--workers N``).
-PARALLEL = frozenset({"fddg-ccmnist", "fddg-nysf-synthetic"})
+PARALLEL = frozenset({"fairness-adult", "fddg-ccmnist", "fddg-nysf-synthetic"})
 for _name, _target, _description, _paper in _ENTRIES:
     REPRODUCTIONS.register(_name, _target, _description, _paper)
 
