@@ -296,17 +296,6 @@ def lookup(metrics: dict[str, dict], criterion: str) -> float:
     return math.nan if value is None else float(value)
 
 
-def better(criterion: str, new: float, old: float | None) -> bool:
-    """Whether `new` improves on `old` under `criterion` (NaN never improves); the direction
-    comes from `fairdg.metrics.catalogue`."""
-    if math.isnan(new):
-        return False
-    if old is None or math.isnan(old):
-        return True
-    metric = criterion.partition(".")[2]
-    return new < old if is_minimised(metric) else new > old
-
-
 @dataclass(frozen=True)
 class Selection:
     """How a run chooses its checkpoint: the criterion ``"<set>.<metric>"`` and, for a run
