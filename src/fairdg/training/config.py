@@ -56,7 +56,7 @@ class RunConfig:
         torch.compile the algorithm's networks: how the run computes, not what, so it stays
         out of the hash like `device` (results agree to float rounding, not bit for bit).
     precision
-        ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA only); not hashed either.
+        ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA or CPU); not hashed either.
     """
 
     dataset: str = "adult"
