@@ -157,24 +157,3 @@ def test_sorted_matching_bit_identical_to_the_replaced_implementation(n_groups, 
         loss.backward()
         grads.append((loss.detach(), r.grad))
     assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
-
-
-@pytest.mark.parametrize("n", [5, 200])
-def test_sorted_columns_keep_row_order_among_equal_values(n):
-    """Both ways of sorting (numpy keys from 64 rows on a CPU, torch.sort below): the values
-    of torch.sort, ties (zeros, -0.0, copies) in row order, the gradient through a gather."""
-    from fairdg.losses.affinity import _sorted_columns
-
-    g = torch.Generator().manual_seed(n)
-    cell = torch.randn(n, 3, generator=g)
-    cell[::3] = 0.0
-    cell[1::7] = -0.0
-    cell[2::5] = cell[2].clone()
-    cell.requires_grad_(True)
-    values = _sorted_columns(cell)
-    expected = cell.detach().sort(dim=0, stable=True)
-    assert torch.equal(values.detach(), expected.values)
-    weights = torch.arange(n * 3, dtype=torch.float32).view(n, 3)
-    (values * weights).sum().backward()
-    routed = torch.zeros(n, 3).scatter(0, expected.indices, weights)
-    assert torch.equal(cell.grad, routed)

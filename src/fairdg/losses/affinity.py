@@ -30,7 +30,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -153,7 +152,7 @@ def _sorted_matching(
             if not len(pa) or not len(pb):
                 continue
             m = max(len(pa), len(pb))
-            qa, qb = _sorted_columns(pa), _sorted_columns(pb)
+            qa, qb = pa.sort(dim=0).values, pb.sort(dim=0).values
             if len(pa) < m:  # the larger cell is read whole: its quantile i is its row i
                 qa = qa[_quantile_rows(len(pa), m, rep.dtype, rep.device)]
             if len(pb) < m:
@@ -163,27 +162,6 @@ def _sorted_matching(
     if not losses:
         return rep.sum() * 0.0, 0, 0
     return torch.stack(losses).mean(), terms, len(losses)
-
-
-def _sorted_columns(cell: torch.Tensor) -> torch.Tensor:
-    """Each column of `cell` sorted, with autograd; equal values keep their row order.
-
-    On a CPU, from 64 rows, one numpy sort of 64-bit keys (the value's order-preserving bits,
-    then the row): 2-4x faster than ``torch.sort`` there (measured at 128-256 rows, 32
-    columns). Otherwise ``torch.sort(stable=True)``. Either way the gradient reaches the rows
-    through a gather, as through ``sort``'s own backward.
-    """
-    n = len(cell)
-    if cell.device.type != "cpu" or cell.dtype != torch.float32 or not 64 <= n < 2**31:
-        return cell.sort(dim=0, stable=True).values
-    with torch.no_grad():
-        values = (cell.detach().T + 0.0).contiguous()  # + 0.0: -0.0 becomes 0.0, a tie
-        bits = values.view(torch.int32).numpy().astype(np.int64)
-        bits ^= (bits >> 31) & 0x7FFFFFFF  # negatives: larger magnitude, smaller key
-        keys = (bits << 32) | np.arange(n, dtype=np.int64)
-        keys.sort(axis=1)
-        rows = torch.from_numpy(keys & 0xFFFFFFFF).T
-    return cell.gather(0, rows)
 
 
 @functools.lru_cache(maxsize=4096)
