@@ -34,7 +34,7 @@ import torch
 
 from fairdg.algorithms import build_algorithm
 from fairdg.data import load_dataset
-from fairdg.losses import affinity_loss, neighbours
+from fairdg.losses import affinity_loss
 from fairdg.training.sampler import DomainSampler
 
 HPARAMS = {"batch_size": 512, "mlp_width": 128, "mlp_depth": 1, "rep_dim": 20}
@@ -141,7 +141,8 @@ def peak_memory(batch: int, dim: int) -> dict:
 
 def print_memory(batch: int, dim: int) -> None:
     mem = peak_memory(batch, dim)
-    largest = min(batch, neighbours.BLOCK) * (batch // 2) * 4  # one float32 distance block
+    block = 1024  # rows per distance block (fairdg.losses.neighbours.BLOCK)
+    largest = min(batch, block) * (batch // 2) * 4  # one float32 distance block
     print(
         f"loss forward+backward at batch {batch}, rep {dim}: peak RSS rise "
         f"{mem['rise_bytes'] / GIB:.3f} GiB (target < {MEMORY_TARGET / GIB} GiB): "
@@ -149,7 +150,7 @@ def print_memory(batch: int, dim: int) -> None:
         f"({mem['method']})"
     )
     print(
-        f"  largest tensor: a {min(batch, neighbours.BLOCK)} x <= {batch // 2} float32 distance "
+        f"  largest tensor: a {min(batch, block)} x <= {batch // 2} float32 distance "
         f"block (<= {largest / GIB:.3f} GiB); a B x B x k difference tensor would be "
         f"{batch * batch * dim * 4 / GIB:.1f} GiB"
     )
@@ -157,6 +158,8 @@ def print_memory(batch: int, dim: int) -> None:
 
 def kernel_times(repeats: int, clock) -> None:
     """Each kernel of the neighbour search against the cost model's choice."""
+    from fairdg.losses import neighbours
+
     shapes = [  # (batch, rep, classes, groups)
         (512, 20, 2, 2),
         (2048, 20, 2, 2),
