@@ -38,8 +38,8 @@ _SHIFT, _HALF = 2**32, 2**31  # the sort key z * 2**32 + y
 # Seconds of one kernel call, and per (row, column, feature) of a distance matrix, 1 thread
 # (benchmarks/affinity.py --kernels): L1 is a scalar loop per pair, L2 and cosine a product.
 _COST = {
-    "call": 12e-6,
-    "mask": 2e-6,  # per class of a masked block (two slice fills)
+    "call": 20e-6,  # a distance matrix, its minima and the slicing around them
+    "mask": 12e-6,  # per class of a masked block (two slice fills)
     "l1": 0.30e-9,
     "l2": 0.04e-9,
     "cosine": 0.04e-9,
