@@ -157,3 +157,20 @@ def test_sorted_matching_bit_identical_to_the_replaced_implementation(n_groups, 
         loss.backward()
         grads.append((loss.detach(), r.grad))
     assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
+
+
+@pytest.mark.parametrize("matching", ["nearest", "sorted"])
+def test_an_empty_batch_is_zero_with_a_gradient_path(matching):
+    rep = torch.zeros(0, 3, requires_grad=True)
+    labels = torch.zeros(0, dtype=torch.long)
+    loss, stats = affinity_loss(rep, labels, labels, matching=matching, return_stats=True)
+    loss.backward()
+    assert loss.item() == 0.0 and stats["terms"] == 0 and stats["pairs"] == 0
+
+
+def test_labels_of_any_integer_type_and_out_of_range_labels():
+    rep, y, z = _case(seed=4, n_groups=2)
+    expected = affinity_loss(rep, y, z)
+    assert torch.equal(affinity_loss(rep, y.int(), z.to(torch.int16)), expected)
+    with pytest.raises(ValueError, match=r"labels must lie in \[-2\*\*31, 2\*\*31\)"):
+        affinity_loss(rep, y + 2**40, z)

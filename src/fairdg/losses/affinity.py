@@ -143,7 +143,7 @@ def _sorted_matching(
     )
     proj = rep @ directions
     layout = cell_layout(y, z, len(z))
-    n_groups, n_classes = len(layout.size), len(layout.size[0])
+    n_groups, n_classes = len(layout.size), len(layout.size[0]) if layout.size else 0
     cells = proj.index_select(0, layout.order).split(sum(layout.size, []))
     losses, terms = [], 0
     for c in range(n_classes):
@@ -198,6 +198,7 @@ def affinity_loss(
         regression, autoencoders).
     z : Tensor (B,)
         Group labels (sensitive attribute, or domain index for domain adaptation), any number.
+        Labels (``y`` and ``z``) are integers in ``[-2**31, 2**31)``.
     distance : {"l1", "l2", "cosine"}
         ``d`` of equation (3): L1 (the paper's), Euclidean, or ``1 - cosine similarity``.
     class_conditional : bool

@@ -80,10 +80,14 @@ def cell_layout(cand_y: torch.Tensor | None, cand_z: torch.Tensor, batch: int) -
 
     One stable sort of the key ``z * 2**32 + y`` (labels must lie in ``[-2**31, 2**31)``,
     checked) and one synchronisation for all the sizes."""
+    if not len(cand_z):
+        return Layout(cand_z.new_zeros(0, dtype=torch.long), [], [], [])
+    cand_z = cand_z.long()
     if cand_y is None:
         key = cand_z
         bounds = torch.aminmax(cand_z)
     else:
+        cand_y = cand_y.long()
         key = torch.add(cand_y, cand_z, alpha=_SHIFT)
         bounds = torch.aminmax(torch.stack([cand_y, cand_z]).view(-1))
     sorted_key, order = torch.sort(key, stable=True)
@@ -297,7 +301,7 @@ def _assemble(layout, segments, pairs, anchors_of, batch, device) -> Terms:
         by_pair.setdefault(segment[:2], []).append(segment)
     terms = {a * n_groups + b: sum(s[3] for s in segs) for (a, b), segs in by_pair.items()}
     anchors = {a * n_groups + b: anchors_of[a] for a, b in pairs}
-    n_classes = len(layout.size[0])
+    n_classes = len(layout.size[0]) if layout.size else 0
     batch_classes = sum(any(row[c] for row in layout.in_batch) for c in range(n_classes))
     parts = [_in_row_order(layout.order, by_pair[p], batch) for p in pairs if p in by_pair]
     if not parts:
