@@ -244,7 +244,7 @@ def _segments_cells(layout, points, a, b, want_ab, want_ba, distance):
 
 
 def _cheaper_kernel(layout, a, b, want_ab, want_ba, distance, k) -> str:
-    """"cells" or "masked" for groups (a, b), whichever `_COST` predicts is faster."""
+    """Which kernel, ``cells`` or ``masked``, `_COST` predicts is faster for groups (a, b)."""
     per_pair = _COST[distance] * k
     cells, n_classes = 0.0, len(layout.size[a])
     for c in range(n_classes):
