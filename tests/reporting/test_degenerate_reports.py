@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_run
 from fairdg.cli import main
 from fairdg.reporting.collect import collect
 from fairdg.reporting.plots import learning_curves_figure, tradeoff_points, write_plots
@@ -36,7 +35,7 @@ def metrics(acc, dp_ratio, rate, constant=False):
 CONSTANT = metrics(0.95, 1.0, 1.0, constant=True)  # the most accurate and the "fairest"
 
 
-def planted(root: Path) -> Path:
+def planted(root: Path, write_run) -> Path:
     for target in ("A", "B"):
         for trial in (0, 1):
             base = {"test_domains": [target], "seed": trial}
@@ -55,8 +54,8 @@ def planted(root: Path) -> Path:
 
 
 @pytest.fixture
-def runs(tmp_path):
-    return planted(tmp_path / "planted")
+def runs(tmp_path, run_writer):
+    return planted(tmp_path / "planted", run_writer)
 
 
 @pytest.mark.parametrize("name", list(METHODS))

@@ -108,6 +108,12 @@ class Algorithm(nn.Module):
             "weight of each batch in the moving average of group decision rates (fair_tolerance)",
             Interval(0, 1, low_open=True),
         ),
+        # Adam's fused kernel: fewer passes over the parameters (about 2x faster optimiser steps
+        # on a CPU), but its arithmetic differs: results agree only to rounding, so it is an
+        # option (hashed in the run id like any override), off by default.
+        "adam_fused": HParam(
+            False, Fixed(), "fused Adam kernel: faster steps, results differ in the last bits"
+        ),
         **NETWORK_HPARAMS,
     }
     # Whether the constructor takes a trained transformation model (``transformation=``, FDDG).
@@ -187,8 +193,20 @@ class Algorithm(nn.Module):
     # -- shared pieces -------------------------------------------------------------------------
     def make_optimizer(self, params) -> torch.optim.Optimizer:
         return torch.optim.Adam(
-            params, lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
+            params,
+            lr=self.hparams["lr"],
+            weight_decay=self.hparams["weight_decay"],
+            **self.adam_implementation(),
         )
+
+    def adam_implementation(self) -> dict[str, bool]:
+        """Adam's implementation: the multi-tensor one by default (one call per operation for
+        all parameters instead of one per parameter; the same operations, so the same results
+        bit for bit as torch's default per-tensor loop on a CPU), the fused kernel with
+        ``adam_fused``."""
+        if self.hparams.get("adam_fused", False):
+            return {"fused": True}
+        return {"foreach": True}
 
     def fairness_penalty(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The relaxed DP term on the predicted probability of class 1 (binary tasks)."""
