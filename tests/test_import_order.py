@@ -40,6 +40,7 @@ LAYERS = {
     "runlock": 0,
     "replacement": 0,
     "datasets_info": 0,
+    "tracking": 0,
     "data": 1,
     "metrics": 1,
     "losses": 1,

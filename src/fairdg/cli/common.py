@@ -40,6 +40,7 @@ def add_run_flags(
     flags.precision(p)
     flags.output(p, default="fairdg-runs", help="folder of run folders and results.jsonl")
     flags.quiet(p)
+    flags.tracker(p)
 
 
 def config_kwargs(args: argparse.Namespace) -> dict:
@@ -64,6 +65,7 @@ def config_kwargs(args: argparse.Namespace) -> dict:
         output_dir=args.output,
         quiet=args.quiet,
         compile=getattr(args, "compile", False),
+        tracker=getattr(args, "tracker", None),
     )
 
 

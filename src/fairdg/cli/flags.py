@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fairdg.hparams import parse_assignments
+from fairdg.tracking import TRACKERS, require
 
 Parser = argparse.ArgumentParser
 
@@ -238,3 +239,26 @@ def compile(p: Parser) -> None:
 def force(p: Parser, *, help: str) -> None:
     """``--force``."""
     p.add_argument("--force", action="store_true", help=help)
+
+
+def _tracker(value: str) -> str:
+    if value not in TRACKERS:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(TRACKERS)}, got {value!r}")
+    try:
+        require(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix(f"--tracker {value} ")) from err
+    return value
+
+
+def tracker(p: Parser) -> None:
+    """``--tracker tensorboard|mlflow``: also send evaluations and the final record there."""
+    p.add_argument(
+        "--tracker",
+        default=None,
+        type=_tracker,
+        metavar="{tensorboard,mlflow}",
+        help="also send each evaluation and the final record to TensorBoard "
+        "(OUTPUT/tensorboard) or MLflow ($MLFLOW_TRACKING_URI, else OUTPUT/mlruns); needs "
+        "pip install 'fairdg[tracking]'",
+    )

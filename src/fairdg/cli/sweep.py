@@ -98,6 +98,7 @@ def add_parser(sub) -> None:
         help="print how many runs are done, failed, interrupted and new; run nothing",
     )
     flags.quiet(p)
+    flags.tracker(p)
     p.set_defaults(func=sweep_command)
 
 
@@ -122,6 +123,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         save_model=args.save_models,
     )
     configs = expand(spec)
+    if args.tracker is not None:  # how results are reported, outside the run ids
+        configs = [c.replace(tracker=args.tracker) for c in configs]
     if args.dry_run:
         groups = plan(configs)
         print(

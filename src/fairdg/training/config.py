@@ -10,9 +10,10 @@ from typing import Any
 from fairdg.data.info import without_location
 from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, check_min_positive_rate
 from fairdg.records import canonical_json
+from fairdg.tracking import check_tracker
 
 # Fields that do not change what a run computes and so stay out of its hash.
-_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile", "precision")
+_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile", "precision", "tracker")
 # Fields added after runs were first recorded: they enter the hash only when they differ from
 # their default, so the run ids of earlier versions stay valid. A new field that changes what
 # a run computes goes here with its default (never into the hash unconditionally).
@@ -57,6 +58,10 @@ class RunConfig:
         out of the hash like `device` (results agree to float rounding, not bit for bit).
     precision
         ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA only); not hashed either.
+    tracker
+        ``"tensorboard"`` or ``"mlflow"``: also send each evaluation and the final record there
+        (`fairdg.tracking`, extra ``fairdg[tracking]``); None (default): the run folder only.
+        Not hashed.
     """
 
     dataset: str = "adult"
@@ -78,6 +83,7 @@ class RunConfig:
     save_model: bool = True
     compile: bool = False
     precision: str = "fp32"
+    tracker: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "test_domains", tuple(self.test_domains))
@@ -94,6 +100,7 @@ class RunConfig:
         object.__setattr__(
             self, "min_positive_rate", check_min_positive_rate(self.min_positive_rate)
         )
+        check_tracker(self.tracker)
         if "." not in self.selection:
             raise ValueError(
                 f"selection must look like 'val.accuracy' (<set>.<metric>), got {self.selection!r}"

@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 import fairdg
-from fairdg import records, replacement
+from fairdg import records, replacement, tracking
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
 from fairdg.data import DATASETS, dataset_info, load_dataset
@@ -327,6 +327,7 @@ def _train(
         (run_dir / "results.jsonl").unlink(missing_ok=True)
         ckpt_path.unlink(missing_ok=True)
     distributed.barrier()
+    tracker = tracking.start(config, resumed_at=step) if main else tracking.Tracker()
 
     # -- training ----------------------------------------------------------------------------
     bar = tqdm(
@@ -365,6 +366,7 @@ def _train(
                 "wall_seconds": time.perf_counter() - started,
             }
             records.append_jsonl(run_dir / "results.jsonl", record)
+            tracker.evaluation(record)
             n_evals += 1
             if better(config.selection, value, best["value"]) or best["step"] is None:
                 best = {
@@ -408,6 +410,7 @@ def _train(
         _append_summary(config, record, replace=False)
     ckpt_path.unlink(missing_ok=True)
     records.write_json(run_dir / "done.json", record)
+    tracker.finish(record)
     distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
