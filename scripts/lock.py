@@ -88,6 +88,7 @@ def write(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: check or write."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("check", "write"))
     parser.add_argument("path", type=Path, nargs="?", default=Path("constraints.txt"))
