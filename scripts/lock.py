@@ -2,6 +2,8 @@
 
     python scripts/lock.py check constraints.txt   # exit 1 unless installed == locked
     python scripts/lock.py write constraints.txt   # lock what is installed now
+    python scripts/lock.py keeps REPORT --package torch   # exit 1 if a `pip install --dry-run
+                                                  # --report REPORT` would replace torch
 
 `constraints.txt` pins every package that ``pip install -e ".[dev,ray,tracking]"`` installs
 (fairdg itself, pip, setuptools and wheel aside). Versions are compared without their local
@@ -13,6 +15,7 @@ the suite, then ``python scripts/lock.py write constraints.txt``.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from importlib import metadata
@@ -87,12 +90,31 @@ def write(path: Path) -> int:
     return 0
 
 
+def keeps(report: Path, package: str) -> int:
+    """1 when pip's installation report plans to install `package` (replacing the installed
+    one), else 0; says what it found."""
+    plan = {canonical(i["metadata"]["name"]): i["metadata"]["version"] for i in _installs(report)}
+    installed_version = installed().get(canonical(package), "none")
+    if canonical(package) in plan:
+        print(f"pip would replace {package} {installed_version} by {plan[canonical(package)]}")
+        return 1
+    print(f"{package} {installed_version} kept; pip would add {len(plan)} packages beside it")
+    return 0
+
+
+def _installs(report: Path) -> list[dict]:
+    return json.loads(report.read_text())["install"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: check or write."""
+    """Command line: check, write or keeps."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("check", "write"))
+    parser.add_argument("action", choices=("check", "write", "keeps"))
     parser.add_argument("path", type=Path, nargs="?", default=Path("constraints.txt"))
+    parser.add_argument("--package", default="torch", help="keeps: the package kept")
     args = parser.parse_args(argv)
+    if args.action == "keeps":
+        return keeps(args.path, args.package)
     return check(args.path) if args.action == "check" else write(args.path)
 
 

@@ -94,7 +94,7 @@ def _tensorboard_scalars(logdir):
     return events
 
 
-@pytest.mark.kill_resume
+@pytest.mark.slow  # two trainings of the tiny model and the tracker's own imports
 def test_tensorboard_receives_every_evaluation_once_after_resume(
     tmp_path, tiny_tabular, monkeypatch
 ):
@@ -122,7 +122,7 @@ def test_tensorboard_receives_every_evaluation_once_after_resume(
     assert json.loads(text.strip("`\n")) == result.record
 
 
-@pytest.mark.kill_resume
+@pytest.mark.slow  # two trainings of the tiny model and the tracker's own imports
 def test_mlflow_file_store_round_trips_the_run(tmp_path, tiny_tabular, monkeypatch):
     mlflow = pytest.importorskip("mlflow", reason="needs the extra fairdg[tracking]")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
