@@ -1,13 +1,19 @@
 """`FairClassifier`: any fairdg algorithm as a scikit-learn classifier, over `train()`.
 
 ``FairClassifier(algorithm="erm").fit(X, y, sensitive_features=s, domains=d)`` encodes the
-columns of X with a fitted scikit-learn ``ColumnTransformer`` (one-hot for text, categorical and
-boolean columns, standardisation for numbers), builds a `MultiDomainDataset` (one domain per
-value of `domains`, or one), and trains with `fairdg.train` exactly as ``fairdg run`` does: a
+columns of X with fairdg's one table encoder (`fairdg.data.tabular`, as the ``csv`` dataset and
+``fairdg predict`` do: one-hot for text, categorical and boolean columns, numbers standardised
+with the training split's statistics), builds a `MultiDomainDataset` (one domain per value of
+`domains`, or one), and trains with `fairdg.train` exactly as ``fairdg run`` does: a
 train / validation / test split per domain (60 / 20 / 20, stratified by target and group), an
 evaluation every ``eval_every`` steps and the checkpoint chosen by ``selection`` on the
 validation rows. ``record_`` holds that run's summary record (metrics of the selected step,
-undefined values with their reasons), ``model_`` the selected model.
+undefined values with their reasons), ``model_`` the selected model. With ``output_dir`` the run
+folder also predicts from the command line (``fairdg predict``, `fairdg.load_model`).
+
+Inputs are checked as scikit-learn checks them: ``y``, ``sensitive_features`` and ``domains``
+need one value per row of X, and no value of theirs or of X may be missing (the message gives
+the count, the first rows and the column).
 
 It composes with fairlearn (``MetricFrame`` on its predictions, ``ThresholdOptimizer(
 estimator=clf, prefit=True, predict_method="predict_proba")``) but does not need it.
@@ -23,15 +29,23 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fairdg.data.base import Domain, MultiDomainDataset
+from fairdg.data.tabular import (
+    as_text,
+    check_finite,
+    encode_rows,
+    fit_encoding,
+    missing_rows,
+    numeric_features,
+)
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import predict_proba as _predict_proba
-from fairdg.training.loop import train
+from fairdg.training.loop import preprocessing, train
+
+_IMPUTE = "impute them before fit/predict (FairClassifier takes no missing values)"
 
 __all__ = ["FairClassifier"]
 
@@ -69,8 +83,9 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray
         The class labels (sorted), as in scikit-learn.
-    preprocessor_ : sklearn.compose.ColumnTransformer
-        The fitted column encoding.
+    encoding_ : dict
+        The fitted column encoding, with the training split's standardisation: the format of
+        a run's ``preprocessing.json`` (`fairdg.data.tabular.fit_encoding`).
     model_ : fairdg.algorithms.Algorithm
         The trained model (the selected checkpoint), on the CPU, in eval mode.
     record_ : dict
@@ -119,28 +134,25 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             Domain (environment) of each row; None: one domain.
         """
         frame = self._frame(X, fitting=True, y=y)
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
         n = len(frame)
-        parts = {"sensitive_features": sensitive_features, "domains": domains}
-        for name, values in parts.items():
-            if values is not None and len(values) != n:
-                raise ValueError(f"{name} has {len(values)} rows, X has {n}")
+        y = column_or_1d(_column(y, "y", n), warn=True)
+        check_classification_targets(y)
+        z = _column(sensitive_features, "sensitive_features", n)
         self.classes_, y_ids = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y has 1 class ({self.classes_[0]!r}); FairClassifier needs at least two"
             )
-        groups, z_ids = np.unique(np.asarray(sensitive_features).astype(str), return_inverse=True)
+        groups, z_ids = np.unique(z.astype(str), return_inverse=True)
         if len(groups) > self.max_groups:
             raise ValueError(
                 f"sensitive_features has {len(groups)} distinct values, more than max_groups="
                 f"{self.max_groups}; a continuous attribute is not a group label: bin it "
                 "(e.g. pandas.cut) or raise max_groups"
             )
-        self.preprocessor_ = self._preprocessor(frame).fit(frame)
-        x = torch.from_numpy(self._transform(frame))
-        labels = np.full(n, "all") if domains is None else np.asarray(domains).astype(str)
+        x, spec = self._encode_new(frame)
+        labels = np.full(n, "all") if domains is None else _column(domains, "domains", n)
+        labels = labels.astype(str)
         dataset = MultiDomainDataset(
             name="estimator",
             domains=[
@@ -156,7 +168,16 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             class_names=[str(c) for c in self.classes_],
             group_names=[str(g) for g in groups],
             sensitive_name="sensitive_features",
+            standardize=numeric_features(spec),
+            feature_names=list(spec["feature_names"]),
             default_steps=int(self.steps),
+            preprocessing={
+                "format": spec["format"],
+                "columns": spec["columns"],
+                "feature_names": spec["feature_names"],
+                "class_names": [str(c) for c in self.classes_],
+                "group_names": [str(g) for g in groups],
+            },
         )
         with tempfile.TemporaryDirectory(prefix="fairdg-estimator-") as tmp:
             config = RunConfig(
@@ -176,7 +197,27 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             result = train(config, dataset=dataset, force=True)
         self.model_ = result.algorithm.cpu().eval()
         self.record_ = result.record
+        self.encoding_ = preprocessing(dataset, result.split)  # with the split's statistics
         return self
+
+    def _encode_new(self, frame: pd.DataFrame) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Encoded (not yet standardised) features of the training rows and their encoding;
+        numeric dtypes are numbers unless listed in ``categorical``, other dtypes categories."""
+        text = as_text(frame)
+        missing_rows(text, list(text.columns), "X", "error", _IMPUTE)
+        forced = set(self.categorical or ())
+        numeric = [
+            str(c)
+            for c in frame.columns
+            if c not in forced
+            and pd.api.types.is_numeric_dtype(frame[c])
+            and frame[c].dtype != bool
+        ]
+        check_finite(text, numeric, "X")
+        categorical = [c for c in text.columns if c not in numeric]
+        spec = fit_encoding(text, list(text.columns), categorical, None)
+        x, _ = encode_rows(text, spec, "X", "error", _IMPUTE)
+        return torch.from_numpy(np.ascontiguousarray(x)), spec
 
     def _frame(self, X: Any, fitting: bool, y: Any = None) -> pd.DataFrame:
         """X as a DataFrame, checked as scikit-learn checks it (names, width, sparse, empty)."""
@@ -193,27 +234,9 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             arr = validate_data(self, X, reset=False, dtype=np.float64)
         return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
-    def _preprocessor(self, frame: pd.DataFrame) -> ColumnTransformer:
-        forced = set(self.categorical or ())
-        text = [
-            c
-            for c in frame.columns
-            if c in forced or not pd.api.types.is_numeric_dtype(frame[c]) or frame[c].dtype == bool
-        ]
-        numbers = [c for c in frame.columns if c not in text]
-        return ColumnTransformer(
-            [
-                ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), text),
-                ("numeric", StandardScaler(), numbers),
-            ],
-            verbose_feature_names_out=False,
-        )
-
     def _transform(self, frame: pd.DataFrame) -> np.ndarray:
-        x = np.asarray(self.preprocessor_.transform(frame), dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise ValueError("X holds missing or infinite values; impute them before fit/predict")
-        return np.ascontiguousarray(x)
+        x, _ = encode_rows(as_text(frame), self.encoding_, "X", "error", _IMPUTE)
+        return np.ascontiguousarray(x, dtype=np.float32)
 
     # -- prediction ----------------------------------------------------------------------------
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -226,3 +249,20 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         """The most probable class of each row (a label of ``classes_``)."""
         probabilities = self.predict_proba(X)
         return self.classes_[probabilities.argmax(axis=1)]
+
+
+def _column(values: Any, name: str, n: int) -> np.ndarray:
+    """`values` as an array of one value per row of X, none missing; otherwise a one-line
+    error with the count, the first rows and the column's name."""
+    if getattr(values, "name", None) is not None:
+        name = f"{name} (column {values.name!r})"
+    array = np.asarray(values)
+    if len(array) != n:
+        raise ValueError(f"{name} has {len(array)} rows but X has {n}; give one per row of X")
+    holes = np.flatnonzero(pd.isna(array).reshape(len(array), -1).any(axis=1))
+    if len(holes):
+        raise ValueError(
+            f"{name} holds {len(holes)} missing value(s) (first rows {holes[:5].tolist()}); "
+            "drop those rows or fill them in (FairClassifier takes no missing values)"
+        )
+    return array

@@ -61,6 +61,11 @@ def test_crafted_model_file_is_refused_by_interpret(tmp_path, tiny_tabular, caps
     _evil(result.run_dir / "model.pt", tmp_path / "ran", model={})
     from fairdg.interpret.runs import load_run
 
+    # its sha256 is not the one recorded: refused before a byte is unpickled
+    with pytest.raises(CorruptCheckpointError, match="model.pt is damaged: its sha256"):
+        load_run(result.run_dir, dataset=tiny_tabular)
+    # a run recorded before fairdg kept the sha256: refused as unsafe when unpickled
+    (result.run_dir / "model.pt.sha256").unlink()
     with pytest.raises(UnsafeCheckpointError, match="model.pt was refused"):
         load_run(result.run_dir, dataset=tiny_tabular)
     assert not (tmp_path / "ran").exists()

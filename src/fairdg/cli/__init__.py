@@ -17,6 +17,7 @@ import sys
 import warnings
 
 from fairdg import __version__
+from fairdg.records import NoSpaceError
 
 # command -> (module that defines it, one-line help shown by ``fairdg --help``); a module may
 # define several commands (listing: datasets and algorithms). tests/cli check that these lines
@@ -87,7 +88,9 @@ def _command_of(argv: list[str]) -> str | None:
 
 def one_line(err: BaseException) -> str:
     """A user-facing error as one line, with the file and the fix for the OS errors."""
-    if isinstance(err, OSError) and not isinstance(err, FileNotFoundError) and err.filename:
+    if isinstance(err, NoSpaceError):  # its own sentence: the file, nothing lost, the fix
+        text = str(err)
+    elif isinstance(err, OSError) and not isinstance(err, FileNotFoundError) and err.filename:
         what = err.strerror or type(err).__name__
         hint = OS_HINTS.get(type(err), "check the path and its permissions")
         text = f"{what}: {err.filename}; {hint}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import json
 import logging
 import math
@@ -26,7 +27,12 @@ from tqdm.auto import tqdm
 import fairdg
 from fairdg import records, replacement, tracking
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
-from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
+from fairdg.checkpoint import (
+    CorruptCheckpointError,
+    load_checkpoint,
+    remove_checkpoint,
+    save_checkpoint,
+)
 from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
 from fairdg.data.tabular import with_statistics
@@ -44,11 +50,11 @@ from fairdg.training.evaluate import (
     lookup,
     small_group_warnings,
 )
+from fairdg.training.run_files import CHECKPOINT_FORMAT, model_state, read_done
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
 
 log = logging.getLogger("fairdg")
-CHECKPOINT_FORMAT = 1
 
 
 @dataclass
@@ -173,7 +179,7 @@ def environment(device: str) -> dict[str, Any]:
 
 
 def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
-    save_checkpoint(
+    save_checkpoint(  # its sha256 goes to checkpoint.pt.sha256, checked on resume
         path,
         {
             "format": CHECKPOINT_FORMAT,
@@ -185,6 +191,7 @@ def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
             "torch_rng": torch.get_rng_state(),
             "best": best,
         },
+        sidecar=True,
     )
 
 
@@ -229,8 +236,8 @@ def _start_run_dir(config: RunConfig, run_dir: Path) -> None:
     """Write config.json and env.json; refuse a folder that holds a different run."""
     config_path = run_dir / "config.json"
     if config_path.exists():
-        old = records.read_json(config_path)
-        if old.get("run_id") != config.run_id():
+        old = records.read_json(config_path, records.CONFIG_SPEC)
+        if old["run_id"] != config.run_id():
             raise ValueError(
                 f"{run_dir} holds a different run (run_id {old.get('run_id')}); "
                 "choose another --output folder"
@@ -276,14 +283,20 @@ def train(
 
 
 def _finished(config: RunConfig, run_dir: Path, dataset: MultiDomainDataset | None) -> RunResult:
+    """A complete run, shown from its records; it may sit on read-only storage."""
     log.info("run %s is already complete", run_dir)
-    (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
-    record = records.read_json(run_dir / "done.json")
+    record = read_done(run_dir, config.run_id())
     if dataset is None and config.dataset not in DATASETS:
         log.warning("cannot check run %s against current defaults: unknown dataset", run_dir)
     else:  # the registered defaults: the data are not loaded again
         check_stale_defaults(config, dataset, record, run_dir)
-    _append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
+    try:
+        remove_checkpoint(run_dir / "checkpoint.pt")  # left by a kill after done.json
+        _append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
+    except OSError as err:  # read-only storage: shown, not tidied
+        if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        log.warning("run %s is complete but its folder is read-only (%s)", run_dir, err)
     return RunResult(run_dir, record)
 
 
@@ -325,7 +338,7 @@ def _train(
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
     elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
         (run_dir / "results.jsonl").unlink(missing_ok=True)
-        ckpt_path.unlink(missing_ok=True)
+        remove_checkpoint(ckpt_path)
     distributed.barrier()
     tracker = tracking.start(config, resumed_at=step) if main else tracking.Tracker()
 
@@ -357,7 +370,7 @@ def _train(
                 )  # fmt: skip
             if n_evals == 0:  # one line per split, once per run
                 for line in small_group_warnings(metrics):
-                    log.warning("%s: %s", run_dir.name, line)
+                    log.warning("%s: %s", config.run_id(), line)  # not a --force folder
             value = lookup(metrics, config.selection)
             record = {
                 "step": step,
@@ -384,20 +397,9 @@ def _train(
     # -- finish ------------------------------------------------------------------------------
     if best["state"] is not None:  # the model the record describes, not the last step's
         algorithm.load_state_dict(best["state"])
-    if config.save_model and best["state"] is not None:
-        save_checkpoint(
-            run_dir / "model.pt",
-            {
-                "format": CHECKPOINT_FORMAT,
-                "model": best["state"],
-                "config": config.to_dict(),
-                "hparams": hparams,
-                "input_shape": list(dataset.input_shape),
-                "num_classes": dataset.num_classes,
-                "num_domains": len(split.train_domains),
-                "num_groups": dataset.num_groups,
-            },
-        )
+    if config.save_model and best["state"] is not None:  # its sha256 in model.pt.sha256
+        state = model_state(config, dataset, split, hparams, best, algorithm)
+        save_checkpoint(run_dir / "model.pt", state, sidecar=True)
         if dataset.preprocessing is not None:  # how to encode new rows (fairdg predict)
             records.write_json(run_dir / "preprocessing.json", preprocessing(dataset, split))
     # Order matters for a kill at any point: the summary line is appended at most once (a
@@ -408,7 +410,7 @@ def _train(
     record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
     if not fresh:
         _append_summary(config, record, replace=False)
-    ckpt_path.unlink(missing_ok=True)
+    remove_checkpoint(ckpt_path)
     records.write_json(run_dir / "done.json", record)
     tracker.finish(record)
     distributed.barrier()
