@@ -41,7 +41,7 @@ from fairdg.data.tabular import (
     missing_rows,
     numeric_features,
 )
-from fairdg.training.config import RunConfig
+from fairdg.training.config import RunConfig, build_config
 from fairdg.training.evaluate import predict_proba as _predict_proba
 from fairdg.training.loop import preprocessing, train
 
@@ -78,6 +78,8 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         Columns to one-hot encode although they hold numbers (codes).
     max_groups : int
         Refuse `sensitive_features` with more distinct values (a continuous column: bin it).
+    run_options : dict or None
+        Any other `fairdg.training.RunConfig` field, e.g. ``{"min_positive_rate": 0.05}``.
 
     Attributes
     ----------
@@ -99,14 +101,15 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         algorithm: str = "erm",
         hparams: Mapping[str, Any] | None = None,
         steps: int = 500,
-        eval_every: int | None = None,
-        selection: str = "val.accuracy",
-        seed: int = 0,
-        min_group_size: int = 30,
-        device: str = "cpu",
+        eval_every: int | None = RunConfig.eval_every,
+        selection: str = RunConfig.selection,
+        seed: int = RunConfig.seed,
+        min_group_size: int = RunConfig.min_group_size,
+        device: str = RunConfig.device,
         output_dir: str | None = None,
         categorical: list[str] | None = None,
         max_groups: int = 20,
+        run_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.algorithm = algorithm
         self.hparams = hparams
@@ -119,6 +122,7 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         self.output_dir = output_dir
         self.categorical = categorical
         self.max_groups = max_groups
+        self.run_options = run_options
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, *, sensitive_features: Any, domains: Any = None):
@@ -180,25 +184,37 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             },
         )
         with tempfile.TemporaryDirectory(prefix="fairdg-estimator-") as tmp:
-            config = RunConfig(
-                dataset="estimator",
-                algorithm=self.algorithm,
-                hparams=dict(self.hparams or {}),
-                seed=int(self.seed),
-                steps=int(self.steps),
-                eval_every=self.eval_every,
-                selection=self.selection,
-                min_group_size=int(self.min_group_size),
-                device=self.device,
-                output_dir=self.output_dir or tmp,
-                quiet=True,
-                save_model=self.output_dir is not None,
-            )
+            config = self._config(self.output_dir or tmp)
             result = train(config, dataset=dataset, force=True)
         self.model_ = result.algorithm.cpu().eval()
         self.record_ = result.record
         self.encoding_ = preprocessing(dataset, result.split)  # with the split's statistics
         return self
+
+    def _config(self, output_dir: str) -> RunConfig:
+        """The run's `RunConfig`, through the one builder (unknown `run_options` keys name the
+        closest field); the fields set from the estimator's own parameters are not options."""
+        own = {"dataset", "data_options", "test_domains", "output_dir", "save_model"}
+        own |= {"algorithm", "hparams", "seed", "steps", "eval_every", "selection"}
+        own |= {"min_group_size", "device"}
+        taken = sorted(own & set(self.run_options or {}))
+        if taken:
+            raise ValueError(f"run_options: {taken} are set by FairClassifier's own parameters")
+        values = {
+            "algorithm": self.algorithm,
+            "hparams": dict(self.hparams or {}),
+            "seed": int(self.seed),
+            "steps": int(self.steps),
+            "eval_every": self.eval_every,
+            "selection": self.selection,
+            "min_group_size": int(self.min_group_size),
+            "device": self.device,
+            "output_dir": output_dir,
+            "save_model": self.output_dir is not None,
+            **(self.run_options or {}),
+        }
+        base = RunConfig(dataset="estimator", quiet=True)
+        return build_config(values, base, what="FairClassifier run option")
 
     def _encode_new(self, frame: pd.DataFrame) -> tuple[torch.Tensor, dict[str, Any]]:
         """Encoded (not yet standardised) features of the training rows and their encoding;

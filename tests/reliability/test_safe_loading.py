@@ -17,7 +17,7 @@ from fairdg.checkpoint import (
     save_checkpoint,
 )
 from fairdg.cli import main
-from fairdg.reproductions.fddg_protocol import NEEDS_T
+from fairdg.reproductions.fddg import NEEDS_T
 from fairdg.training import RunConfig, train
 from fairdg.training.loop import _save_state, prepare
 from fairdg.training.sampler import DomainSampler

@@ -13,8 +13,7 @@ from fairdg.data.base import Split
 from fairdg.metrics.catalogue import is_minimised
 from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, degenerate_reason
 from fairdg.metrics.evaluate import evaluate_with_reasons
-
-MIN_GROUP_SIZE = 30
+from fairdg.training.config import MIN_GROUP_SIZE
 
 # Bytes of one layer's activations per inference chunk. Chunks of a fixed image count (4,096)
 # allocated ~200 MB per CNN layer, which the allocator maps and page-faults afresh every chunk;

@@ -24,7 +24,6 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-import fairdg
 from fairdg import records, replacement, tracking
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import (
@@ -53,6 +52,7 @@ from fairdg.training.evaluate import (
 from fairdg.training.run_files import CHECKPOINT_FORMAT, model_state, read_done
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
+from fairdg.version import __version__
 
 log = logging.getLogger("fairdg")
 
@@ -169,7 +169,7 @@ def check_device(device: str) -> torch.device:
 def environment(device: str) -> dict[str, Any]:
     """Versions and machine of a run (``env.json``)."""
     return {
-        "fairdg": fairdg.__version__,
+        "fairdg": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -343,6 +343,8 @@ def _train(
     tracker = tracking.start(config, resumed_at=step) if main else tracking.Tracker()
 
     # -- training ----------------------------------------------------------------------------
+    # a terminal gets a bar; a pipe or a log file one line per evaluation (`progress_line`)
+    lines = main and not config.quiet and not sys.stderr.isatty()
     bar = tqdm(
         total=steps,
         initial=step,
@@ -350,6 +352,9 @@ def _train(
         disable=config.quiet or not sys.stderr.isatty() or not main,
         leave=False,
     )
+    if lines:
+        progress_line(f"{run_dir.name}: {config.algorithm} on {config.dataset}, {steps} steps "
+                      f"from step {step}, evaluating every {eval_every}")  # fmt: skip
     running: dict[str, float] = {}
     algorithm.train()
     while step < steps:
@@ -381,6 +386,8 @@ def _train(
             records.append_jsonl(run_dir / "results.jsonl", record)
             tracker.evaluation(record)
             n_evals += 1
+            if lines:
+                progress_line(evaluation_line(run_dir.name, step, steps, running, metrics, record))
             if better(config.selection, value, best["value"]) or best["step"] is None:
                 best = {
                     "value": value,
@@ -418,6 +425,26 @@ def _train(
     return RunResult(run_dir, record, algorithm, split, history)
 
 
+def progress_line(text: str) -> None:
+    """One line of progress on stderr, flushed at once (a pipe or a cluster log sees it)."""
+    print(f"fairdg: {text}", file=sys.stderr, flush=True)
+
+
+def evaluation_line(name, step, steps, running, metrics, record) -> str:
+    """``<run>: step 40/200, train loss 0.512, val accuracy 0.812, val DP difference 0.051,
+    12.3 s`` (values the evaluation lacks are left out)."""
+    val = metrics.get("val", {})
+    parts = [f"{name}: step {step}/{steps}"]
+    for label, value in (
+        ("train loss", running.get("loss")),
+        ("val accuracy", val.get("accuracy")),
+        ("val DP difference", val.get("dp_diff")),
+    ):
+        if isinstance(value, int | float) and math.isfinite(value):
+            parts.append(f"{label} {value:.4f}")
+    return ", ".join(parts) + f", {record['wall_seconds']:.1f} s"
+
+
 def preprocessing(dataset: MultiDomainDataset, split: Split) -> dict[str, Any]:
     """The dataset's encoding of raw columns plus the training split's standardisation."""
     spec = dict(dataset.preprocessing or {})
@@ -434,9 +461,7 @@ def _append_summary(config: RunConfig, record: dict[str, Any], replace: bool) ->
 
 
 def check_precision(config: RunConfig) -> None:
-    """``bf16`` autocast is a CUDA feature here; anything else is a clear error."""
-    if config.precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be fp32 or bf16, got {config.precision!r}")
+    """``bf16`` autocast is a CUDA feature here (`RunConfig` checks the value itself)."""
     if config.precision == "bf16" and torch.device(config.device).type != "cuda":
         raise ValueError("--precision bf16 needs a CUDA device (--device cuda); use fp32 on CPU")
 
@@ -474,5 +499,5 @@ def summary_record(config, split, hparams, steps, best, wall) -> dict[str, Any]:
         "selection_value": None if value is None or math.isnan(value) else value,
         "metrics": best["metrics"],
         "wall_seconds": wall,
-        "fairdg_version": fairdg.__version__,
+        "fairdg_version": __version__,
     }
