@@ -101,6 +101,7 @@ class AdversarialBase(FeaturizerClassifier):
             lr=self.hparams["lr"],
             weight_decay=self.hparams["weight_decay"],
             betas=(self.hparams["dann_beta1"], 0.9),
+            **self.adam_implementation(),
         )
 
     def disc_loss(

@@ -17,7 +17,15 @@ import torch
 from torch import nn
 
 from fairdg.data.base import Batch
-from fairdg.hparams import Choice, HParam, Interval, LogUniform, ResolvedHParams, resolve
+from fairdg.hparams import (
+    Choice,
+    Fixed,
+    HParam,
+    Interval,
+    LogUniform,
+    ResolvedHParams,
+    resolve,
+)
 from fairdg.losses import relaxed_dp
 from fairdg.networks import NETWORK_HPARAMS, build_classifier, build_featurizer
 
@@ -46,6 +54,12 @@ class Algorithm(nn.Module):
             Choice((0.0,)),
             "weight of the relaxed DP penalty; > 0: the -FC variant",
             Interval(0),
+        ),
+        # Adam's fused kernel: fewer passes over the parameters (about 2x faster optimiser steps
+        # on a CPU), but its arithmetic differs: results agree only to rounding, so it is an
+        # option (hashed in the run id like any override), off by default.
+        "adam_fused": HParam(
+            False, Fixed(), "fused Adam kernel: faster steps, results differ in the last bits"
         ),
         **NETWORK_HPARAMS,
     }
@@ -97,8 +111,20 @@ class Algorithm(nn.Module):
     # -- shared pieces -------------------------------------------------------------------------
     def make_optimizer(self, params) -> torch.optim.Optimizer:
         return torch.optim.Adam(
-            params, lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
+            params,
+            lr=self.hparams["lr"],
+            weight_decay=self.hparams["weight_decay"],
+            **self.adam_implementation(),
         )
+
+    def adam_implementation(self) -> dict[str, bool]:
+        """Adam's implementation: the multi-tensor one by default (one call per operation for
+        all parameters instead of one per parameter; the same operations, so the same results
+        bit for bit as torch's default per-tensor loop on a CPU), the fused kernel with
+        ``adam_fused``."""
+        if self.hparams.get("adam_fused", False):
+            return {"fused": True}
+        return {"foreach": True}
 
     def fairness_penalty(self, logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The relaxed DP term on the predicted probability of class 1 (binary tasks)."""

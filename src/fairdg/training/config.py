@@ -30,13 +30,14 @@ from fairdg.tracking import TRACKERS, check_tracker, require
 MIN_GROUP_SIZE = 30
 PRECISIONS = ("fp32", "bf16")
 # Fields that do not change what a run computes and so stay out of its hash.
-_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile", "precision", "tracker")
+_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile", "tracker")
 # Fields added after runs were first recorded: they enter the hash only when they differ from
 # their default, so the run ids of earlier versions stay valid. A new field that changes what
 # a run computes goes here with its default (never into the hash unconditionally).
 _HASHED_UNLESS_DEFAULT = {
     "min_group_size": MIN_GROUP_SIZE,
     "min_positive_rate": DEFAULT_MIN_POSITIVE_RATE,
+    "precision": "fp32",  # bf16 changes results (fairness figures most), so it is its own run
 }
 # The algorithm names, read from the registry's entry list without importing it (torch).
 _ALGORITHMS_FILE = Path(__file__).resolve().parents[1] / "algorithms" / "__init__.py"
@@ -88,7 +89,8 @@ class RunConfig:
         torch.compile the algorithm's networks: how the run computes, not what, so it stays
         out of the hash like `device` (results agree to float rounding, not bit for bit).
     precision
-        ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA only); not hashed either.
+        ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA or CPU); bf16 changes the
+        results, so it enters the run's hash (fp32, the default, does not: older ids hold).
     tracker
         ``"tensorboard"`` or ``"mlflow"``: also send each evaluation and the final record there
         (`fairdg.tracking`, extra ``fairdg[tracking]``); None (default): the run folder only.
@@ -122,7 +124,9 @@ class RunConfig:
     quiet: bool = _field(False, "no progress bars or progress lines")
     save_model: bool = _field(True, "keep the selected model (model.pt)")
     compile: bool = _field(False, "torch.compile the algorithm's networks (a speed option)")
-    precision: str = _field("fp32", "fp32, or bf16 autocast (CUDA only)", choices=PRECISIONS)
+    precision: str = _field(
+        "fp32", "fp32, or bf16 autocast (CUDA or CPU; results differ)", choices=PRECISIONS
+    )
     tracker: str | None = _field(
         None,
         "also send each evaluation and the final record to TensorBoard (OUTPUT/tensorboard) or "
