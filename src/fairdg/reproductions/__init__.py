@@ -48,6 +48,9 @@ _ENTRIES: list[tuple[str, str, str, str]] = [
     ("fddg-ccmnist-cpu", "fddg_ccmnist_cpu",
      "ccMNIST CPU regime: all 22 rows, the paper's selection, FDDG - ERM verdict with intervals",
      "FDDG Table 6, issue 24"),
+    ("fairness-adult", "fairness_adult",
+     "Adult (sex; age domains held out): penalty, tolerance, fairlearn, side by side",
+     "docs/fairness.md"),
     ("fddg-nysf-synthetic", "fddg_nysf",
      "NYSF (or synthetic stand-in): 16 baselines, ablations, FDDG", "FDDG Tables 9, 13"),
 ]  # fmt: skip
