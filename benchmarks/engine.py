@@ -14,10 +14,13 @@ them (so that all three see the same machine load), median steps per second of e
 Prints the ratios engine / plain (target: at least 1.0x) and engine / DataLoader, and the share
 of the FLOP floor reached at each batch: the step's multiply-adds (forward 2 B W, backward
 4 B W for W weights) at the float32 matrix-product rate measured in the same run (target at
-batch 512: at least 35 %). Run:
+batch 512: at least 35 %). All loops share the algorithm's optimiser (`make_optimizer`: the
+multi-tensor Adam; ``--adam-fused``: the fused one, ``--hparam adam_fused=true``).
+``--clock cpu`` counts the thread's CPU time instead of the wall clock (a machine shared with
+other jobs). Run:
 
     FAIRDG_DATA=... python benchmarks/engine.py [--steps 200] [--rounds 5] [--threads 1]
-        [--compile]
+        [--compile] [--adam-fused] [--clock wall]
 """
 
 from __future__ import annotations
@@ -39,9 +42,13 @@ from fairdg.training.sampler import DomainSampler
 BATCHES = (128, 512, 2048)
 
 
+HPARAMS: dict = {}
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
 def _algorithm(dataset, batch: int):
     torch.manual_seed(0)
-    return build_algorithm("erm", dataset.input_shape, 2, 1, {"batch_size": batch})
+    return build_algorithm("erm", dataset.input_shape, 2, 1, {"batch_size": batch, **HPARAMS})
 
 
 def engine_loop(train, dataset, batch: int, compiled: bool = False):
@@ -91,15 +98,15 @@ def dataloader_loop(train, dataset, batch: int):
     return step
 
 
-def matmul_flops(seconds: float = 0.3) -> float:
+def matmul_flops(seconds: float = 0.3, clock=time.perf_counter) -> float:
     """float32 multiply-add rate (FLOP/s) of a 512 x 512 x 512 matrix product."""
     a, b = torch.randn(512, 512), torch.randn(512, 512)
     a @ b
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    n, start = 0, clock()
+    while clock() - start < seconds:
         a @ b
         n += 1
-    return n * 2 * 512**3 / (time.perf_counter() - start)
+    return n * 2 * 512**3 / (clock() - start)
 
 
 def step_flops(dataset, batch: int) -> float:
@@ -110,7 +117,7 @@ def step_flops(dataset, batch: int) -> float:
 
 
 def measure(
-    train, dataset, batch: int, steps: int, rounds: int, compiled: bool = False
+    train, dataset, batch: int, steps: int, rounds: int, compiled=False, clock=time.perf_counter
 ) -> dict[str, float]:
     loops = {
         "engine": engine_loop(train, dataset, batch),
@@ -132,10 +139,10 @@ def measure(
     for r in range(rounds):
         names = list(loops) if r % 2 == 0 else list(reversed(loops))
         for name in names:
-            start = time.perf_counter()
+            start = clock()
             for step in range(steps):
                 loops[name](step)
-            rates[name].append(steps / (time.perf_counter() - start))
+            rates[name].append(steps / (clock() - start))
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
@@ -147,16 +154,24 @@ def main() -> None:
     parser.add_argument(
         "--compile", action="store_true", help="also time the engine with torch.compile"
     )
+    parser.add_argument("--adam-fused", action="store_true", help="every loop: fused Adam")
+    parser.add_argument("--clock", choices=CLOCKS, default="wall", help="what a time is")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.adam_fused:
+        HPARAMS["adam_fused"] = True
+    clock = CLOCKS[args.clock]
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); {uptime}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.clock} clock, "
+        f"Adam {'fused' if args.adam_fused else 'multi-tensor'}; {uptime}"
+    )
     dataset = load_dataset("adult")
     train = dataset.split(0).train()[0]
     for batch in BATCHES:
-        rates = measure(train, dataset, batch, args.steps, args.rounds, args.compile)
-        floor = step_flops(dataset, batch) / matmul_flops()  # seconds per step at the rate
+        rates = measure(train, dataset, batch, args.steps, args.rounds, args.compile, clock)
+        floor = step_flops(dataset, batch) / matmul_flops(clock=clock)  # s per step at the rate
         ratio = rates["engine"] / rates["plain"]
         print(
             f"batch {batch:5d}: engine {rates['engine']:7.1f} steps/s, plain loop "

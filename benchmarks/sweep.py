@@ -27,6 +27,7 @@ import torch
 from fairdg.experiments import launchers
 from fairdg.experiments.protocol import SweepSpec, expand
 from fairdg.experiments.sweep import run_sweep
+from fairdg.training.config import SWEEP_BASE
 
 
 def sweep_seconds(output: str, launcher: str, args, threads: int | None) -> float:
@@ -37,8 +38,7 @@ def sweep_seconds(output: str, launcher: str, args, threads: int | None) -> floa
         n_hparams=args.runs // trials,
         n_trials=trials,
         test_domains=("none",),
-        steps=args.steps,
-        output_dir=output,
+        base=SWEEP_BASE.replace(steps=args.steps, output_dir=output),
     )
     configs = expand(spec)[: args.runs]
     started = time.perf_counter()

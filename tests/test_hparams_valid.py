@@ -122,7 +122,9 @@ def test_cli_rejects_bad_values_before_loading_data(
 
 def test_sweep_refuses_bad_values_before_any_run():
     from fairdg.experiments.protocol import SweepSpec, expand
+    from fairdg.training.config import SWEEP_BASE
 
-    spec = SweepSpec(datasets=("synthetic",), algorithms=("erm", "irm"), hparams={"lr": 1e4})
+    base = SWEEP_BASE.replace(hparams={"lr": 1e4})
+    spec = SweepSpec(datasets=("synthetic",), algorithms=("erm", "irm"), base=base)
     with pytest.raises(ValueError, match=r"'lr' must be a number in \(0, 10\)"):
         expand(spec)

@@ -5,7 +5,7 @@ the domain-generalisation baselines they are compared with, on one data model, o
 engine and one set of metrics.
 """
 
-__version__ = "0.1.0"
+from fairdg.version import __version__
 
 
 def load_dataset(name, root=None, **options):

@@ -1,7 +1,8 @@
 """`DatasetInfo`: what a registered dataset is, known without loading it.
 
-`DATASET_INFO` below holds one `DatasetInfo` per registry entry (the loaders import their entry
-and its constants from here, so nothing is written twice). Listings print it, sweeps
+`DATASET_INFO` below holds one `DatasetInfo` per dataset; `fairdg.data` builds its registry from
+these entries (``loader="<module>:<function>"`` names each loader, once), and the loaders import
+their entry and its constants from here, so nothing is written twice. Listings print it, sweeps
 plan their hold-outs from its domain names, and a finished run checks its recorded
 hyperparameters against its defaults, all without reading the data files.
 
@@ -13,11 +14,16 @@ about a dataset without loading it can be read without importing the data packag
 from __future__ import annotations
 
 import ast
+import collections.abc
+import difflib
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fairdg.parsing import coerce
 
 DATA_ENV = "FAIRDG_DATA"
 CACHE_ENV = "FAIRDG_CACHE"
@@ -59,8 +65,12 @@ class DatasetInfo:
     description, paper : str
         One line for listings, and where the paper uses the dataset.
     loader : str
-        ``"module:function"`` of the loader in `fairdg.data` (its signature holds the options'
-        defaults, which the listing reads from the source without importing torch).
+        ``"module:function"`` of the loader in `fairdg.data`, the one place it is named (its
+        signature holds the options' defaults, which the listing reads from the source without
+        importing torch; a default that is no constant is shown as its expression).
+    file_options : tuple of str
+        Loader options that name a user's file: a run id holds the file's content
+        fingerprint (size + sha256, `fairdg.fingerprint`), not the path's spelling.
     """
 
     input_kind: str
@@ -78,6 +88,7 @@ class DatasetInfo:
     description: str = ""
     paper: str = ""
     loader: str = ""
+    file_options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.input_kind not in INPUT_KINDS:
@@ -86,6 +97,7 @@ class DatasetInfo:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
         object.__setattr__(self, "domains", tuple(self.domains))
         object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "file_options", tuple(self.file_options))
 
     def domains_for(self, options: Mapping[str, Any]) -> tuple[str, ...] | None:
         """Domain names under loader `options`, when known without loading: the declared
@@ -323,6 +335,7 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         source="user file",
         default_steps=1000,
         default_hparams={"batch_size": 128, "lr": 1e-3},
+        file_options=("path", "sensitive_map"),
     ),
 }
 
@@ -350,14 +363,33 @@ def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Pat
     return dirs
 
 
-def loader_options(name: str) -> dict[str, Any]:
-    """The keyword options of dataset `name`'s loader with their defaults, read from the
-    loader's source (its signature is the one place they are written) without importing it,
-    so without torch. Equal to ``fairdg.data.dataset_options(name)`` (tested)."""
+class Expression(str):
+    """A loader default that is not a constant (shown as its source text by the listing)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+# Names an option's annotation may use (anything else: the value is passed on unconverted).
+_ANNOTATION_NAMES = {
+    "bool": bool, "int": int, "float": float, "str": str, "None": None, "list": list,
+    "tuple": tuple, "dict": dict, "Sequence": collections.abc.Sequence, "Any": typing.Any,
+}  # fmt: skip
+
+
+def _loader_node(name: str) -> tuple[ast.FunctionDef, Path]:
     module, function = DATASET_INFO[name].loader.split(":")
     path = Path(__file__).parent / "data" / f"{module}.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    return node, path
+
+
+def loader_signature(name: str) -> dict[str, tuple[Any, Any]]:
+    """``option -> (annotation, default)`` of dataset `name`'s loader, read from the loader's
+    source (its signature is the one place they are written) without importing it, so without
+    torch. A default that is no constant comes back as an `Expression` (its source text)."""
+    node, path = _loader_node(name)
     args = node.args
     positional = [*args.posonlyargs, *args.args]
     defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
@@ -365,14 +397,56 @@ def loader_options(name: str) -> dict[str, Any]:
         *zip(positional, defaults, strict=True),
         *zip(args.kwonlyargs, args.kw_defaults, strict=True),
     ]
-    return {a.arg: None if d is None else _value(d, path) for a, d in pairs}
+    return {
+        a.arg: (_annotation(a.annotation), None if d is None else _value(d, path))
+        for a, d in pairs
+    }
+
+
+def loader_options(name: str) -> dict[str, Any]:
+    """The keyword options of dataset `name`'s loader with their defaults (`loader_signature`);
+    equal to ``fairdg.data.dataset_options(name)`` where the defaults are constants (tested)."""
+    return {option: default for option, (_, default) in loader_signature(name).items()}
+
+
+def check_loader_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` of dataset `name` typed by its loader's annotations; an unknown option (or a
+    value of the wrong type) is an error naming it and the valid ones, before torch loads.
+    ``image_size`` is every image dataset's option (`fairdg.data.load_dataset`)."""
+    signature = loader_signature(name)
+    valid = sorted({*signature, "image_size"})
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], valid, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"unknown option(s) {', '.join(map(repr, unknown))} for dataset {name!r}{hint}; "
+            f"valid options: {', '.join(valid)}"
+        )
+    return {
+        key: coerce(value, signature.get(key, (typing.Any,))[0], f"data option {key!r}")
+        for key, value in options.items()
+    }
+
+
+def _annotation(node: ast.expr | None) -> Any:
+    """An annotation evaluated among a few builtin names (`typing.Any` when it names more)."""
+    if node is None:
+        return typing.Any
+    try:
+        return eval(ast.unparse(node), {"__builtins__": {}}, dict(_ANNOTATION_NAMES))
+    except Exception:  # noqa: BLE001 - a library type (a DataFrame): passed on as it is
+        return typing.Any
 
 
 def _value(node: ast.expr, path: Path) -> Any:
-    """A literal default, or a module-level constant named in `path` (followed through
-    ``from fairdg... import NAME``)."""
+    """A literal default, a module-level constant named in `path` (followed through ``from
+    fairdg... import NAME``), or else the expression's source text."""
     if not isinstance(node, ast.Name):
-        return ast.literal_eval(node)
+        try:
+            return ast.literal_eval(node)
+        except ValueError:
+            return Expression(ast.unparse(node))
     for stmt in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(stmt, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == node.id for t in stmt.targets
@@ -383,15 +457,18 @@ def _value(node: ast.expr, path: Path) -> Any:
                 if (alias.asname or alias.name) == node.id:
                     source = Path(__file__).parent.joinpath(*stmt.module.split(".")[1:])
                     return _value(ast.Name(id=alias.name), source.with_suffix(".py"))
-    raise ValueError(f"{path}: cannot read the default {node.id!r}")
+    return Expression(node.id)
 
 
 __all__ = [
     "DATASET_INFO",
     "LOCATION_OPTIONS",
     "DatasetInfo",
+    "Expression",
     "cache_dir",
+    "check_loader_options",
     "loader_options",
+    "loader_signature",
     "search_dirs",
     "without_location",
 ]

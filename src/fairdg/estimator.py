@@ -1,13 +1,19 @@
 """`FairClassifier`: any fairdg algorithm as a scikit-learn classifier, over `train()`.
 
 ``FairClassifier(algorithm="erm").fit(X, y, sensitive_features=s, domains=d)`` encodes the
-columns of X with a fitted scikit-learn ``ColumnTransformer`` (one-hot for text, categorical and
-boolean columns, standardisation for numbers), builds a `MultiDomainDataset` (one domain per
-value of `domains`, or one), and trains with `fairdg.train` exactly as ``fairdg run`` does: a
+columns of X with fairdg's one table encoder (`fairdg.data.tabular`, as the ``csv`` dataset and
+``fairdg predict`` do: one-hot for text, categorical and boolean columns, numbers standardised
+with the training split's statistics), builds a `MultiDomainDataset` (one domain per value of
+`domains`, or one), and trains with `fairdg.train` exactly as ``fairdg run`` does: a
 train / validation / test split per domain (60 / 20 / 20, stratified by target and group), an
 evaluation every ``eval_every`` steps and the checkpoint chosen by ``selection`` on the
 validation rows. ``record_`` holds that run's summary record (metrics of the selected step,
-undefined values with their reasons), ``model_`` the selected model.
+undefined values with their reasons), ``model_`` the selected model. With ``output_dir`` the run
+folder also predicts from the command line (``fairdg predict``, `fairdg.load_model`).
+
+Inputs are checked as scikit-learn checks them: ``y``, ``sensitive_features`` and ``domains``
+need one value per row of X, and no value of theirs or of X may be missing (the message gives
+the count, the first rows and the column).
 
 It composes with fairlearn (``MetricFrame`` on its predictions, ``ThresholdOptimizer(
 estimator=clf, prefit=True, predict_method="predict_proba")``) but does not need it.
@@ -16,6 +22,7 @@ estimator=clf, prefit=True, predict_method="predict_proba")``) but does not need
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,15 +30,25 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.training.config import RunConfig
+from fairdg.data.tabular import (
+    as_text,
+    check_finite,
+    encode_rows,
+    fit_encoding,
+    missing_rows,
+    numeric_features,
+)
+from fairdg.metrics.degenerate import DegeneratePredictorWarning
+from fairdg.training.config import RunConfig, build_config
+from fairdg.training.evaluate import degenerate_line
 from fairdg.training.evaluate import predict_proba as _predict_proba
-from fairdg.training.loop import train
+from fairdg.training.loop import preprocessing, train
+
+_IMPUTE = "impute them before fit/predict (FairClassifier takes no missing values)"
 
 __all__ = ["FairClassifier"]
 
@@ -64,13 +81,16 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         Columns to one-hot encode although they hold numbers (codes).
     max_groups : int
         Refuse `sensitive_features` with more distinct values (a continuous column: bin it).
+    run_options : dict or None
+        Any other `fairdg.training.RunConfig` field, e.g. ``{"min_positive_rate": 0.05}``.
 
     Attributes
     ----------
     classes_ : ndarray
         The class labels (sorted), as in scikit-learn.
-    preprocessor_ : sklearn.compose.ColumnTransformer
-        The fitted column encoding.
+    encoding_ : dict
+        The fitted column encoding, with the training split's standardisation: the format of
+        a run's ``preprocessing.json`` (`fairdg.data.tabular.fit_encoding`).
     model_ : fairdg.algorithms.Algorithm
         The trained model (the selected checkpoint), on the CPU, in eval mode.
     record_ : dict
@@ -84,14 +104,15 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         algorithm: str = "erm",
         hparams: Mapping[str, Any] | None = None,
         steps: int = 500,
-        eval_every: int | None = None,
-        selection: str = "val.accuracy",
-        seed: int = 0,
-        min_group_size: int = 30,
-        device: str = "cpu",
+        eval_every: int | None = RunConfig.eval_every,
+        selection: str = RunConfig.selection,
+        seed: int = RunConfig.seed,
+        min_group_size: int = RunConfig.min_group_size,
+        device: str = RunConfig.device,
         output_dir: str | None = None,
         categorical: list[str] | None = None,
         max_groups: int = 20,
+        run_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.algorithm = algorithm
         self.hparams = hparams
@@ -104,6 +125,7 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         self.output_dir = output_dir
         self.categorical = categorical
         self.max_groups = max_groups
+        self.run_options = run_options
 
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, *, sensitive_features: Any, domains: Any = None):
@@ -119,28 +141,25 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             Domain (environment) of each row; None: one domain.
         """
         frame = self._frame(X, fitting=True, y=y)
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
         n = len(frame)
-        parts = {"sensitive_features": sensitive_features, "domains": domains}
-        for name, values in parts.items():
-            if values is not None and len(values) != n:
-                raise ValueError(f"{name} has {len(values)} rows, X has {n}")
+        y = column_or_1d(_column(y, "y", n), warn=True)
+        check_classification_targets(y)
+        z = _column(sensitive_features, "sensitive_features", n)
         self.classes_, y_ids = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y has 1 class ({self.classes_[0]!r}); FairClassifier needs at least two"
             )
-        groups, z_ids = np.unique(np.asarray(sensitive_features).astype(str), return_inverse=True)
+        groups, z_ids = np.unique(z.astype(str), return_inverse=True)
         if len(groups) > self.max_groups:
             raise ValueError(
                 f"sensitive_features has {len(groups)} distinct values, more than max_groups="
                 f"{self.max_groups}; a continuous attribute is not a group label: bin it "
                 "(e.g. pandas.cut) or raise max_groups"
             )
-        self.preprocessor_ = self._preprocessor(frame).fit(frame)
-        x = torch.from_numpy(self._transform(frame))
-        labels = np.full(n, "all") if domains is None else np.asarray(domains).astype(str)
+        x, spec = self._encode_new(frame)
+        labels = np.full(n, "all") if domains is None else _column(domains, "domains", n)
+        labels = labels.astype(str)
         dataset = MultiDomainDataset(
             name="estimator",
             domains=[
@@ -156,27 +175,76 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             class_names=[str(c) for c in self.classes_],
             group_names=[str(g) for g in groups],
             sensitive_name="sensitive_features",
+            standardize=numeric_features(spec),
+            feature_names=list(spec["feature_names"]),
             default_steps=int(self.steps),
+            preprocessing={
+                "format": spec["format"],
+                "columns": spec["columns"],
+                "feature_names": spec["feature_names"],
+                "class_names": [str(c) for c in self.classes_],
+                "group_names": [str(g) for g in groups],
+            },
         )
         with tempfile.TemporaryDirectory(prefix="fairdg-estimator-") as tmp:
-            config = RunConfig(
-                dataset="estimator",
-                algorithm=self.algorithm,
-                hparams=dict(self.hparams or {}),
-                seed=int(self.seed),
-                steps=int(self.steps),
-                eval_every=self.eval_every,
-                selection=self.selection,
-                min_group_size=int(self.min_group_size),
-                device=self.device,
-                output_dir=self.output_dir or tmp,
-                quiet=True,
-                save_model=self.output_dir is not None,
-            )
+            config = self._config(self.output_dir or tmp)
             result = train(config, dataset=dataset, force=True)
         self.model_ = result.algorithm.cpu().eval()
         self.record_ = result.record
+        self.encoding_ = preprocessing(dataset, result.split)  # with the split's statistics
+        self.sensitive_groups_ = groups
+        line = degenerate_line(self.record_["metrics"])
+        if line:  # a constant model is "fair" by every measure: say so, in one line
+            warnings.warn(
+                f"FairClassifier({self.algorithm!r}) on {line}",
+                DegeneratePredictorWarning,
+                stacklevel=2,
+            )
         return self
+
+    def _config(self, output_dir: str) -> RunConfig:
+        """The run's `RunConfig`, through the one builder (unknown `run_options` keys name the
+        closest field); the fields set from the estimator's own parameters are not options."""
+        own = {"dataset", "data_options", "test_domains", "output_dir", "save_model"}
+        own |= {"algorithm", "hparams", "seed", "steps", "eval_every", "selection"}
+        own |= {"min_group_size", "device"}
+        taken = sorted(own & set(self.run_options or {}))
+        if taken:
+            raise ValueError(f"run_options: {taken} are set by FairClassifier's own parameters")
+        values = {
+            "algorithm": self.algorithm,
+            "hparams": dict(self.hparams or {}),
+            "seed": int(self.seed),
+            "steps": int(self.steps),
+            "eval_every": self.eval_every,
+            "selection": self.selection,
+            "min_group_size": int(self.min_group_size),
+            "device": self.device,
+            "output_dir": output_dir,
+            "save_model": self.output_dir is not None,
+            **(self.run_options or {}),
+        }
+        base = RunConfig(dataset="estimator", quiet=True)
+        return build_config(values, base, what="FairClassifier run option")
+
+    def _encode_new(self, frame: pd.DataFrame) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Encoded (not yet standardised) features of the training rows and their encoding;
+        numeric dtypes are numbers unless listed in ``categorical``, other dtypes categories."""
+        text = as_text(frame)
+        missing_rows(text, list(text.columns), "X", "error", _IMPUTE)
+        forced = set(self.categorical or ())
+        numeric = [
+            str(c)
+            for c in frame.columns
+            if c not in forced
+            and pd.api.types.is_numeric_dtype(frame[c])
+            and frame[c].dtype != bool
+        ]
+        check_finite(text, numeric, "X")
+        categorical = [c for c in text.columns if c not in numeric]
+        spec = fit_encoding(text, list(text.columns), categorical, None)
+        x, _ = encode_rows(text, spec, "X", "error", _IMPUTE)
+        return torch.from_numpy(np.ascontiguousarray(x)), spec
 
     def _frame(self, X: Any, fitting: bool, y: Any = None) -> pd.DataFrame:
         """X as a DataFrame, checked as scikit-learn checks it (names, width, sparse, empty)."""
@@ -193,36 +261,52 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             arr = validate_data(self, X, reset=False, dtype=np.float64)
         return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
-    def _preprocessor(self, frame: pd.DataFrame) -> ColumnTransformer:
-        forced = set(self.categorical or ())
-        text = [
-            c
-            for c in frame.columns
-            if c in forced or not pd.api.types.is_numeric_dtype(frame[c]) or frame[c].dtype == bool
-        ]
-        numbers = [c for c in frame.columns if c not in text]
-        return ColumnTransformer(
-            [
-                ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), text),
-                ("numeric", StandardScaler(), numbers),
-            ],
-            verbose_feature_names_out=False,
-        )
-
     def _transform(self, frame: pd.DataFrame) -> np.ndarray:
-        x = np.asarray(self.preprocessor_.transform(frame), dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise ValueError("X holds missing or infinite values; impute them before fit/predict")
-        return np.ascontiguousarray(x)
+        x, _ = encode_rows(as_text(frame), self.encoding_, "X", "error", _IMPUTE)
+        return np.ascontiguousarray(x, dtype=np.float32)
 
     # -- prediction ----------------------------------------------------------------------------
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
+    def predict_proba(self, X: Any, *, sensitive_features: Any = None) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``. `sensitive_features` is
+        needed only by algorithms that decide with each row's group (``fairlearn-threshold``,
+        post-processing), as in fairlearn's ``ThresholdOptimizer.predict``."""
         check_is_fitted(self)
         x = torch.from_numpy(self._transform(self._frame(X, fitting=False)))
-        return _predict_proba(self.model_, x).numpy().astype(np.float64)
+        z = None if sensitive_features is None else self._group_ids(sensitive_features, len(x))
+        return _predict_proba(self.model_, x, z=z).numpy().astype(np.float64)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, *, sensitive_features: Any = None) -> np.ndarray:
         """The most probable class of each row (a label of ``classes_``)."""
-        probabilities = self.predict_proba(X)
+        probabilities = self.predict_proba(X, sensitive_features=sensitive_features)
         return self.classes_[probabilities.argmax(axis=1)]
+
+    def _group_ids(self, sensitive_features: Any, n: int) -> torch.Tensor:
+        """The ids of the groups seen in `fit` (an unseen group is an error naming it)."""
+        values = np.asarray(sensitive_features).astype(str)
+        if len(values) != n:
+            raise ValueError(f"sensitive_features has {len(values)} rows, X has {n}")
+        index = {g: i for i, g in enumerate(self.sensitive_groups_)}
+        unseen = sorted(set(values) - set(index))
+        if unseen:
+            raise ValueError(
+                f"sensitive_features holds group(s) {unseen[:5]} not seen in fit; known: "
+                f"{list(self.sensitive_groups_)}"
+            )
+        return torch.tensor([index[v] for v in values], dtype=torch.long)
+
+
+def _column(values: Any, name: str, n: int) -> np.ndarray:
+    """`values` as an array of one value per row of X, none missing; otherwise a one-line
+    error with the count, the first rows and the column's name."""
+    if getattr(values, "name", None) is not None:
+        name = f"{name} (column {values.name!r})"
+    array = np.asarray(values)
+    if len(array) != n:
+        raise ValueError(f"{name} has {len(array)} rows but X has {n}; give one per row of X")
+    holes = np.flatnonzero(pd.isna(array).reshape(len(array), -1).any(axis=1))
+    if len(holes):
+        raise ValueError(
+            f"{name} holds {len(holes)} missing value(s) (first rows {holes[:5].tolist()}); "
+            "drop those rows or fill them in (FairClassifier takes no missing values)"
+        )
+    return array

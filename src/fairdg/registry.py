@@ -6,9 +6,11 @@ their package's ``__init__`` (no import side effects, no ``globals()`` lookups).
 
 from __future__ import annotations
 
+import ast
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -63,10 +65,7 @@ class Registry:
         return self.entry(name).obj
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(str(name).lower(), self._entries, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        valid = ", ".join(self._entries)
-        return f"unknown {self.kind} {name!r}.{hint} Valid {self.kind}s: {valid}"
+        return unknown_name_message(self.kind, name, self._entries)
 
     def names(self) -> list[str]:
         return list(self._entries)
@@ -82,3 +81,34 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def close_match(name: str, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the valid name closest to `name`, or ``""``."""
+    close = difflib.get_close_matches(str(name).lower(), list(valid), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_name_message(kind: str, name: str, valid: Iterable[str]) -> str:
+    """The one error sentence for a name missing from a registry of `kind` entries."""
+    valid = list(valid)
+    close = difflib.get_close_matches(str(name).lower(), valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"unknown {kind} {name!r}.{hint} Valid {kind}s: {', '.join(valid)}"
+
+
+def declared_names(path: Path, list_name: str = "_ENTRIES") -> list[str]:
+    """The names of a registry's explicit entry list, read from its source without importing
+    it (so without torch): the first string of each tuple in ``list_name = [...]``."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    for node in tree.body:
+        targets = (
+            [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
+        )
+        if any(isinstance(t, ast.Name) and t.id == list_name for t in targets):
+            return [
+                item.elts[0].value
+                for item in node.value.elts
+                if isinstance(item, ast.Tuple) and isinstance(item.elts[0], ast.Constant)
+            ]
+    raise ValueError(f"{path}: no entry list {list_name!r}")

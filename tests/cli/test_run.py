@@ -71,4 +71,4 @@ def test_compare_none_and_unknown_compare(capsys, tmp_path):
 
 def test_interpret_missing_run_folder(capsys, tmp_path):
     assert main(["interpret", str(tmp_path / "nope")]) == 2
-    assert "config.json not found" in capsys.readouterr().err
+    assert "nope not found: give a finished run folder" in capsys.readouterr().err

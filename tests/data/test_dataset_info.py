@@ -1,13 +1,14 @@
 """`DatasetInfo`: typed, matches the loaded data, and run identity ignores where data live."""
 
+import ast
 import shutil
 from pathlib import Path
 
 import pytest
 
-from fairdg import records
+from fairdg import datasets_info, records
 from fairdg.data import DATASETS, DatasetInfo, dataset_info, dataset_options, load_dataset
-from fairdg.datasets_info import DATASET_INFO, loader_options
+from fairdg.datasets_info import DATASET_INFO, Expression, loader_options
 from fairdg.experiments.protocol import registered_domains
 from fairdg.training import RunConfig, train
 
@@ -29,7 +30,19 @@ def test_the_torch_free_table_is_the_registry():
         loader = DATASETS.get(name)
         assert DATASET_INFO[name].loader == f"{loader.__module__.split('.')[-1]}:{loader.__name__}"
         assert DATASETS.entry(name).description == DATASET_INFO[name].description
-        assert loader_options(name) == dataset_options(name), name
+        listed, loaded = loader_options(name), dataset_options(name)
+        assert list(listed) == list(loaded), name
+        assert all(v == loaded[k] for k, v in listed.items() if not isinstance(v, Expression))
+
+
+def test_a_default_that_is_no_constant_is_listed_as_its_expression(tmp_path):
+    """Loader defaults need not be literals: the torch-free listing shows the expression."""
+    module = tmp_path / "loader.py"
+    module.write_text("SIZE = 4\n\ndef load(root=None, size=SIZE, n=2 * SIZE, f=len):\n    pass\n")
+    node = ast.parse(module.read_text()).body[1]
+    values = [datasets_info._value(d, module) for d in node.args.defaults[1:]]
+    assert values == [4, "2 * SIZE", "len"] and isinstance(values[1], Expression)
+    assert repr(values[1]) == "2 * SIZE"  # how `fairdg datasets` prints it
 
 
 @pytest.mark.parametrize("name", ["adult", "digits", "synthetic"])

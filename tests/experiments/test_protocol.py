@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fairdg.experiments.protocol import SweepSpec, expand, held_out_sets
-from fairdg.training.config import RunConfig
+from fairdg.training.config import SWEEP_BASE, RunConfig
 
 DOMAINS = ["d0", "d1", "d2"]
 
@@ -79,9 +79,7 @@ def test_expand_counts_seeds_and_overrides():
         algorithms=("erm",),
         n_hparams=2,
         n_trials=3,
-        steps=5,
-        hparams={"lr": 0.01},
-        output_dir="out",
+        base=SWEEP_BASE.replace(steps=5, hparams={"lr": 0.01}, output_dir="out"),
     )
     configs = expand(spec, lookup)
     assert len(configs) == 3 * 2 * 3
@@ -92,7 +90,7 @@ def test_expand_counts_seeds_and_overrides():
     assert all(c.hparams == {"lr": 0.01} and c.steps == 5 for c in configs)
     assert expand(spec, lookup) == configs  # deterministic order
     with pytest.raises(ValueError, match="declared by none"):
-        expand(SweepSpec(datasets=("tiny",), hparams={"nope": 1}), lookup)
+        expand(SweepSpec(datasets=("tiny",), base=RunConfig(hparams={"nope": 1})), lookup)
     with pytest.raises(ValueError, match="n_trials"):
         SweepSpec(datasets=("tiny",), n_trials=0)
     with pytest.raises(ValueError, match="unknown algorithm"):
@@ -100,5 +98,6 @@ def test_expand_counts_seeds_and_overrides():
 
 
 def test_expand_registered_dataset_all_domains():
-    configs = expand(SweepSpec(datasets=("adult",), data_options={"domain": "age"}, n_trials=1))
+    base = SWEEP_BASE.replace(data_options={"domain": "age"})
+    configs = expand(SweepSpec(datasets=("adult",), base=base))
     assert sorted(c.test_domains for c in configs) == [("age30-44",), ("age45+",), ("age<30",)]

@@ -16,6 +16,7 @@ from fairdg.experiments.protocol import SweepSpec, expand
 from fairdg.experiments.sweep import plan, run_state, run_sweep
 from fairdg.records import load_jsonl, read_json
 from fairdg.runlock import is_locked
+from fairdg.training.config import SWEEP_BASE
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -25,9 +26,7 @@ def tiny_configs(dataset, output, n_trials=2, steps=6, **changes):
         datasets=(dataset.name,),
         n_trials=n_trials,
         test_domains=("d0",),
-        steps=steps,
-        output_dir=str(output),
-        **changes,
+        base=SWEEP_BASE.replace(steps=steps, output_dir=str(output), **changes),
     )
     return expand(spec, lambda name, options: dataset.domain_names)
 
@@ -92,12 +91,13 @@ sys.path.insert(0, {tests!r})
 from conftest import make_tiny
 from fairdg.experiments.protocol import SweepSpec, expand
 from fairdg.experiments.sweep import run_sweep
+from fairdg.training.config import SWEEP_BASE
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
     dataset = make_tiny()
-    spec = SweepSpec(datasets=("tiny",), n_trials=6, test_domains=("d0",), steps={steps},
-                     eval_every=20, output_dir={output!r})
+    spec = SweepSpec(datasets=("tiny",), n_trials=6, test_domains=("d0",),
+                     base=SWEEP_BASE.replace(steps={steps}, eval_every=20, output_dir={output!r}))
     configs = expand(spec, lambda name, options: dataset.domain_names)
     result = run_sweep(configs, sys.argv[1], workers=1, datasets={{"tiny": dataset}},
                        progress=False)
@@ -145,9 +145,7 @@ def test_killed_sweep_resumes_every_run_exactly_once(tmp_path):
             datasets=("tiny",),
             n_trials=6,
             test_domains=("d0",),
-            steps=200,
-            eval_every=20,
-            output_dir=str(output),
+            base=SWEEP_BASE.replace(steps=200, eval_every=20, output_dir=str(output)),
         )
     ]
     configs = expand(configs[0], lambda name, options: ["d0", "d1", "d2"])

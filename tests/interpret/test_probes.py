@@ -107,7 +107,7 @@ def test_load_run_restores_the_selected_model(tiny_run):
 
 
 def test_load_run_missing_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="config.json"):
+    with pytest.raises(FileNotFoundError, match="holds no model.pt"):
         load_run(tmp_path)
 
 

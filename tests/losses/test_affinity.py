@@ -8,8 +8,7 @@ import math
 import pytest
 import torch
 
-from fairdg.losses import MemoryBank, affinity_loss
-from fairdg.losses import affinity as affinity_module
+from fairdg.losses import MemoryBank, affinity_loss, neighbours
 
 
 def _dist(u: torch.Tensor, v: torch.Tensor, distance: str) -> float:
@@ -212,7 +211,7 @@ def test_row_blocks_give_the_same_loss(monkeypatch):
     same = (y[:, None] == y[None, :]) & (z[:, None] != z[None, :])
     nn = parts.masked_fill(~same, float("inf")).min(1).values
     expected = 0.5 * (nn[z == 0].mean() + nn[z == 1].mean())
-    monkeypatch.setattr(affinity_module, "_BLOCK", 7)
+    monkeypatch.setattr(neighbours, "BLOCK", 7)
     assert affinity_loss(rep, y, z).item() == pytest.approx(expected.item(), rel=1e-5)
 
 

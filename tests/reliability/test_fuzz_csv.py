@@ -14,8 +14,9 @@ import math
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from run_helpers import fuzz_settings
 
 from fairdg.cli import main
 from fairdg.data import load_dataset
@@ -68,13 +69,7 @@ def _write(data: bytes, folder: str) -> str:
     return str(path)
 
 
-@settings(
-    max_examples=200,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: bounded CI time
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings(200)
 @given(csv_files())
 def test_csv_loader_loads_or_raises_one_line(case):
     data, options = case
@@ -101,13 +96,7 @@ def _nan_metrics(record: dict) -> list[str]:
     ]
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: bounded CI time
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@fuzz_settings(40)
 @given(csv_files())
 def test_fairdg_run_exits_0_or_2_with_one_line(case):
     data, options = case

@@ -10,13 +10,13 @@ import shutil
 import threading
 
 import pytest
+from run_helpers import interrupt_at_evaluation
 
 from fairdg import records
 from fairdg.experiments.sweep import run_state, run_sweep
 from fairdg.reporting.collect import collect
 from fairdg.runlock import RunLockedError, is_locked, lock_path, run_lock
 from fairdg.training import RunConfig, train
-from fairdg.training import loop as loop_module
 
 
 def _config(tmp_path, **kw):
@@ -82,25 +82,12 @@ def test_sweep_skips_a_locked_run(tmp_path, tiny_tabular):
     assert not (tmp_path / config.run_id()).exists()
 
 
-def _interrupt_at_evaluation(monkeypatch, n):
-    real = loop_module.evaluate_split
-    calls = []
-
-    def evaluate(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(loop_module, "evaluate_split", evaluate)
-
-
 @pytest.mark.kill_resume
 def test_interrupted_force_rerun_loses_nothing(tmp_path, tiny_tabular, monkeypatch):
     config = _config(tmp_path)
     run_dir = train(config, dataset=tiny_tabular).run_dir
     before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
-    _interrupt_at_evaluation(monkeypatch, 3)
+    interrupt_at_evaluation(monkeypatch, 3)
     with pytest.raises(KeyboardInterrupt):
         train(config, dataset=tiny_tabular, force=True)
     monkeypatch.undo()
@@ -129,7 +116,7 @@ def test_replacement_cut_between_its_renames_is_completed(tmp_path, tiny_tabular
 @pytest.mark.kill_resume
 def test_resume_reports_unreadable_history_lines(tmp_path, tiny_tabular, monkeypatch, caplog):
     config = _config(tmp_path)
-    _interrupt_at_evaluation(monkeypatch, 4)  # checkpoint after 3 evaluations
+    interrupt_at_evaluation(monkeypatch, 4)  # checkpoint after 3 evaluations
     with pytest.raises(KeyboardInterrupt):
         train(config, dataset=tiny_tabular)
     monkeypatch.undo()

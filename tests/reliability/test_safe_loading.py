@@ -17,7 +17,7 @@ from fairdg.checkpoint import (
     save_checkpoint,
 )
 from fairdg.cli import main
-from fairdg.reproductions.fddg_protocol import NEEDS_T
+from fairdg.reproductions.fddg import NEEDS_T
 from fairdg.training import RunConfig, train
 from fairdg.training.loop import _save_state, prepare
 from fairdg.training.sampler import DomainSampler
@@ -61,6 +61,11 @@ def test_crafted_model_file_is_refused_by_interpret(tmp_path, tiny_tabular, caps
     _evil(result.run_dir / "model.pt", tmp_path / "ran", model={})
     from fairdg.interpret.runs import load_run
 
+    # its sha256 is not the one recorded: refused before a byte is unpickled
+    with pytest.raises(CorruptCheckpointError, match="model.pt is damaged: its sha256"):
+        load_run(result.run_dir, dataset=tiny_tabular)
+    # a run recorded before fairdg kept the sha256: refused as unsafe when unpickled
+    (result.run_dir / "model.pt.sha256").unlink()
     with pytest.raises(UnsafeCheckpointError, match="model.pt was refused"):
         load_run(result.run_dir, dataset=tiny_tabular)
     assert not (tmp_path / "ran").exists()
@@ -101,7 +106,7 @@ def test_every_algorithm_checkpoint_loads_weights_only(name, tmp_path, tiny_tabu
     if ALGORITHMS.get(name).USES_TRANSFORMATION:  # FDDG, MBDG, DDG, FATDM and variants
         config = config.replace(transformation=_transformation(name, tiny_tabular, tmp_path))
     _, split, hparams, algorithm = prepare(config, tiny_tabular)
-    sampler = DomainSampler(split.train(), int(hparams["batch_size"]), 0, "cpu")
+    sampler = DomainSampler(split.train(), int(hparams.get("batch_size", 8)), 0, "cpu")
     takes_step = "step" in inspect.signature(algorithm.update).parameters
     algorithm.update(sampler(), *([0] if takes_step else []))
     best = {"value": 0.5, "step": 1, "metrics": {"val": {"accuracy": 0.5}}}

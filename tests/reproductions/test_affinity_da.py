@@ -4,6 +4,7 @@ training methods and both reproductions end to end on fake files."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,8 +14,9 @@ from fairdg.data.sources import DataNotFoundError
 from fairdg.data.transforms import rotate
 from fairdg.networks import MLP
 from fairdg.networks.svhn_cnn import SVHNCNN
-from fairdg.reproductions import ReproOptions, affinity_da, affinity_da_svhn, run_reproduction
+from fairdg.reproductions import ReproOptions, affinity_da
 from fairdg.reproductions.affinity_da import DAData, DASettings, train_one
+from fairdg.reproductions.protocol import run_reproduction
 
 
 def _mark(n: int = 6) -> torch.Tensor:
@@ -118,15 +120,15 @@ def test_rotated_reproduction_on_fake_mnist(tmp_path, fake_digit_files, monkeypa
         "per_class": [1, 2],
     }
     options = ReproOptions(output=str(tmp_path / "out"), quick=True, quiet=True, extra=extra)
-    report = run_reproduction("affinity-da-rotated", options)
+    report = run_reproduction("affinity-da-rotated", replace(options, workers=2))
     assert "## Table 6" in report and "## Figure 7" in report
     assert "only source" in report and "data augmentation" in report
     folder = tmp_path / "out" / "affinity-da-rotated-quick"
     assert (folder / "figure7.png").stat().st_size > 1000
-    runs = json.loads((folder / "runs.json").read_text())["runs"]
+    runs = [json.loads(p.read_text())["result"] for p in folder.glob("runs/*/done.json")]
     # table (20 per class): 2 source sizes x 5 methods; figure: k = 1, 2 x 2 methods
     assert len(runs) == 10 + 4
-    assert all(0.0 <= r["target"] <= 1.0 for r in runs.values())
+    assert all(0.0 <= r["target"] <= 1.0 for r in runs)
 
     def fail(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
@@ -139,13 +141,13 @@ def test_rotated_reproduction_on_fake_mnist(tmp_path, fake_digit_files, monkeypa
 def test_svhn_reproduction_on_fake_files(tmp_path, fake_digit_files, monkeypatch):
     mnist_root, svhn_root = fake_digit_files
     extra = {"root": str(svhn_root), "mnist_root": str(mnist_root), "steps": 1}
+    extra |= {"n_source": 150, "n_test": 50}
     options = ReproOptions(output=str(tmp_path), quick=True, quiet=True, extra=extra)
-    monkeypatch.setitem(affinity_da_svhn.QUICK, "n_source", 150)
-    monkeypatch.setitem(affinity_da_svhn.QUICK, "n_test", 50)
     report = run_reproduction("affinity-da-svhn", options)
     assert "## Table 7" in report and "(0.85)" in report and "(0.74)" in report
-    runs = json.loads((tmp_path / "affinity-da-svhn-quick" / "runs.json").read_text())["runs"]
-    assert len(runs) == 6 and all(set(r) == {"svhn", "mnist"} for r in runs.values())
+    folder = tmp_path / "affinity-da-svhn-quick"
+    runs = [json.loads(p.read_text())["result"] for p in folder.glob("runs/*/done.json")]
+    assert len(runs) == 6 and all(set(r) == {"svhn", "mnist"} for r in runs)
 
 
 def test_svhn_reproduction_without_files_says_where_to_put_them(tmp_path, monkeypatch):

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from fairdg.reproductions import ReproOptions, run_reproduction
+from fairdg.reproductions import ReproOptions
+from fairdg.reproductions.protocol import run_reproduction
 
 
 def _row(report: str, label: str) -> list[str]:

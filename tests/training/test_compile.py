@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fairdg.algorithms import build_algorithm
-from fairdg.cli import build_parser
+from fairdg.cli import build_parser, flags
 from fairdg.training import RunConfig
 from fairdg.training import compiled as compiled_module
 from fairdg.training.compiled import CompileUnavailableError, check_compiler, compile_networks
@@ -22,8 +22,8 @@ def test_compile_stays_out_of_the_run_id():
 
 def test_run_flag_reaches_the_config():
     args = build_parser("run").parse_args(["run", "--compile"])
-    assert args.compile is True
-    assert build_parser("run").parse_args(["run"]).compile is False
+    assert flags.config_of(args, RunConfig()).compile is True
+    assert flags.config_of(build_parser("run").parse_args(["run"]), RunConfig()).compile is False
 
 
 def test_networks_are_compiled_in_place_with_the_same_state_keys(monkeypatch):

@@ -1,5 +1,5 @@
 """Data-parallel training: 2 gloo processes (torchrun) end where one process on the full batch
-ends; only rank 0 writes; the bf16 flag is refused without CUDA."""
+ends; only rank 0 writes; bf16 autocast also runs on the CPU."""
 
 from __future__ import annotations
 
@@ -59,8 +59,11 @@ def test_two_gloo_processes_match_one_process(tmp_path):
         torch.testing.assert_close(ddp[name], value, rtol=1e-5, atol=1e-6, msg=name)
 
 
-def test_bf16_needs_cuda(tmp_path):
-    config = RunConfig(dataset="synthetic", steps=1, precision="bf16", output_dir=str(tmp_path))
-    with pytest.raises(ValueError, match="bf16 needs a CUDA device"):
-        train(config)
-    assert not Path(tmp_path).joinpath(config.run_id()).exists()
+def test_bf16_autocast_trains_on_the_cpu_and_other_precisions_are_refused(tmp_path):
+    config = RunConfig(dataset="synthetic", steps=2, precision="bf16", output_dir=str(tmp_path))
+    record = train(config).record
+    assert 0.0 <= record["metrics"]["test"]["accuracy"] <= 1.0
+    with pytest.raises(ValueError, match="precision must be one of"):
+        config.replace(precision="fp16", output_dir=str(tmp_path / "bad"))
+    assert not Path(tmp_path / "bad").exists()
+    assert config.run_id() != config.replace(precision="fp32").run_id()  # bf16: another run

@@ -101,6 +101,7 @@ class AdversarialBase(FeaturizerClassifier):
             lr=self.hparams["lr"],
             weight_decay=self.hparams["weight_decay"],
             betas=(self.hparams["dann_beta1"], 0.9),
+            **self.adam_implementation(),
         )
 
     def disc_loss(
@@ -147,7 +148,7 @@ class AdversarialBase(FeaturizerClassifier):
         disc = self.disc_loss(features, y, d)
         loss = nll - self.hparams["dann_lambda"] * disc
         stats = {"loss": nll.item(), "gen_loss": loss.item(), "disc_loss": disc.item()}
-        loss = self.add_fairness(loss, logits, pooled.z, stats)
+        loss = self.add_fairness(loss, logits, pooled.z, stats, pooled.y)
         loss.backward()
         self.optimizer.step()
         return stats

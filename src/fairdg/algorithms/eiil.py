@@ -161,7 +161,7 @@ class EIIL(FeaturizerClassifier):
         ce = F.cross_entropy(logits, batch.y)
         loss = ce + self.hparams["eiil_l2"] * squared_weights(self.reference)
         stats = {"loss": loss.item(), "ref_ce": ce.item()}
-        total = self.add_fairness(loss, logits, batch.z, stats)
+        total = self.add_fairness(loss, logits, batch.z, stats, batch.y)
         self.ref_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.ref_optimizer.step()
@@ -191,7 +191,7 @@ class EIIL(FeaturizerClassifier):
         stats = {"loss": loss.item(), "nll": nll.item(), "penalty": penalty.item()}
         stats["penalty_weight"] = weight
         stats["env1_share"] = envs.float().mean().item()
-        total = self.add_fairness(loss, logits, z, stats)
+        total = self.add_fairness(loss, logits, z, stats, y)
         self.step(total)
         self.update_count += 1
         return stats

@@ -194,7 +194,7 @@ class FarconVAE(Algorithm):
         logits = self.evaluator(features)
         loss = F.cross_entropy(logits, y)
         stats = {"loss": loss.item(), "eval_ce": loss.item()}
-        total = self.add_fairness(loss, logits, z, stats)
+        total = self.add_fairness(loss, logits, z, stats, y)
         self.eval_optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.eval_optimizer.step()
@@ -233,7 +233,7 @@ class FarconVAE(Algorithm):
             "contrast": contrast.item(),
             "swap": swap.item(),
         }
-        total = self.add_fairness(loss, logits, z, stats)
+        total = self.add_fairness(loss, logits, z, stats, y)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()

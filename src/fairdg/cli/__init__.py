@@ -16,7 +16,9 @@ import os
 import sys
 import warnings
 
-from fairdg import __version__
+from fairdg.cli import flags
+from fairdg.records import NoSpaceError
+from fairdg.version import __version__
 
 # command -> (module that defines it, one-line help shown by ``fairdg --help``); a module may
 # define several commands (listing: datasets and algorithms). tests/cli check that these lines
@@ -37,10 +39,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class UsageError(ValueError):
-    """A command-line mistake reported as one line with exit code 2."""
-
-
 def command_module(command: str):
     """The module defining `command` (imported now: torch and the like load here)."""
     try:
@@ -59,7 +57,8 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
         description="Accurate, fair and shift-robust models: affinity loss, FDDG, DG baselines.",
     )
     parser.add_argument("--version", action="version", version=f"fairdg {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    flags.verbose(parser, default=False)
+    flags.quiet(parser, default=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = COMMANDS if command == "*" else [command] if command in COMMANDS else []
     loaded: set[str] = set()
@@ -68,6 +67,8 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
         if module not in loaded:
             loaded.add(module)
             command_module(name).add_parser(sub)
+    for name in sub.choices:  # -v / -q also after the command (and its sub-commands)
+        _verbosity(sub.choices[name])
     for name, (_module, help_text) in COMMANDS.items():
         if name not in sub.choices:
             sub.add_parser(name, help=help_text, add_help=False)
@@ -76,10 +77,22 @@ def build_parser(command: str | None = "*") -> argparse.ArgumentParser:
     return parser
 
 
+def _verbosity(parser: argparse.ArgumentParser) -> None:
+    """Add ``-v`` and ``-q`` to a command's parser (and its sub-commands') where missing."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _verbosity(child)
+    if "-v" not in parser._option_string_actions:
+        flags.verbose(parser)
+    if "-q" not in parser._option_string_actions:
+        flags.quiet(parser)
+
+
 def _command_of(argv: list[str]) -> str | None:
     """The command named in `argv` (the first argument that is not a global option)."""
     for arg in argv:
-        if arg in ("-v", "--verbose"):
+        if arg in ("-v", "--verbose", "-q", "--quiet"):
             continue
         return arg if arg in COMMANDS else None
     return None
@@ -87,7 +100,9 @@ def _command_of(argv: list[str]) -> str | None:
 
 def one_line(err: BaseException) -> str:
     """A user-facing error as one line, with the file and the fix for the OS errors."""
-    if isinstance(err, OSError) and not isinstance(err, FileNotFoundError) and err.filename:
+    if isinstance(err, NoSpaceError):  # its own sentence: the file, nothing lost, the fix
+        text = str(err)
+    elif isinstance(err, OSError) and not isinstance(err, FileNotFoundError) and err.filename:
         what = err.strerror or type(err).__name__
         hint = OS_HINTS.get(type(err), "check the path and its permissions")
         text = f"{what}: {err.filename}; {hint}"

@@ -9,6 +9,7 @@ from fairdg.cli import flags
 from fairdg.cli.common import fmt, print_table
 from fairdg.datasets_info import DATASET_INFO, DatasetInfo, loader_options, search_dirs
 from fairdg.hparams import describe
+from fairdg.registry import unknown_name_message
 
 # The registries import torch: they are imported inside the command functions (deliberate lazy
 # imports), so that the parser (``fairdg algorithms --help``) does not. The dataset listing
@@ -33,7 +34,7 @@ def add_parser(sub) -> None:
     )
     flags.dataset(p, help="the dataset --show loads (--dataset alone implies --show)")
     flags.data_options(p, help="for --show")
-    p.add_argument("--json", action="store_true", help="print --show's summary as JSON")
+    flags.json(p, help="print --show's summary as JSON")
     p.set_defaults(func=datasets_command)
     p = sub.add_parser("algorithms", help="list algorithms and their hyperparameters")
     p.add_argument("names", nargs="*", help="only these algorithms")
@@ -66,11 +67,9 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 
 def _info(name: str) -> DatasetInfo:
-    if name not in DATASET_INFO:  # the registry's error names the closest valid name
-        from fairdg.data import DATASETS
-
-        DATASETS.entry(name)
-    return DATASET_INFO[name]
+    if name.lower() not in DATASET_INFO:  # the closest valid name, without torch
+        raise ValueError(unknown_name_message("dataset", name, DATASET_INFO))
+    return DATASET_INFO[name.lower()]
 
 
 def data_location(info: DatasetInfo) -> str:

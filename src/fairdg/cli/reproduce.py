@@ -8,7 +8,7 @@ from pathlib import Path
 from fairdg.cli import flags
 from fairdg.hparams import parse_assignments
 from fairdg.records import atomic_write_text
-from fairdg.reproductions import REPRODUCTIONS, ReproOptions, run_reproduction
+from fairdg.reproductions import REPRODUCTIONS, ReproOptions
 
 
 def add_parser(sub) -> None:
@@ -23,19 +23,19 @@ def add_parser(sub) -> None:
     flags.seeds(p)
     flags.output(p, default="fairdg-runs/reproduce", help="output folder")
     flags.device(p)
-    flags.quiet(p)
     flags.workers(
         p,
         default=1,
-        help="training processes at once, one torch thread each (fddg-ccmnist, "
-        "fddg-nysf-synthetic; default 1: one process with all of torch's threads)",
+        help="training processes at once, one torch thread each (default 1: one process "
+        "with all of torch's threads)",
     )
     p.add_argument(
         "--option",
         action="append",
         metavar="KEY=VALUE",
         default=[],
-        help="reproduction-specific option, repeatable",
+        help="the reproduction's option, or a RunConfig field for all its runs "
+        "(e.g. min_group_size=50), repeatable; a typo names the closest",
     )
     p.set_defaults(func=reproduce_command)
 
@@ -45,7 +45,9 @@ def reproduce_command(args: argparse.Namespace) -> int:
         for entry in REPRODUCTIONS.entries():
             print(f"{entry.name:24s} {entry.description} [{entry.paper}]")
         return 0
-    REPRODUCTIONS.entry(args.name)
+    REPRODUCTIONS.entry(args.name)  # before torch
+    from fairdg.reproductions.protocol import run_reproduction
+
     options = ReproOptions(
         output=args.output,
         quick=args.quick,

@@ -1,23 +1,41 @@
 """``fairdg run``: train one algorithm on one dataset and print its metrics next to a baseline.
 
 With no arguments: Affinity (the affinity loss, lambda 0.01, rep 20) on the bundled UCI Adult
-data, compared with ERM trained on the same data, split and seed.
+data, compared with ERM trained on the same data, split and seed. ``--config RUN_DIR`` (or its
+``config.json``) runs a recorded run again: the same configuration, hence the same run id.
+
+Every name, option and selection is checked before torch is imported; the hyperparameters right
+after (they are declared beside the algorithms' torch code), before any data load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+import time
+from pathlib import Path
 
-from fairdg.algorithms import ALGORITHMS
+from fairdg import records
 from fairdg.cli import flags
-from fairdg.cli.common import add_run_flags, config_kwargs, print_table
+from fairdg.cli.common import fmt, print_table
+from fairdg.metrics.catalogue import CATALOGUE
 from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
+from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE
 from fairdg.records import variant_name
-from fairdg.training import RunConfig, train
-from fairdg.training.distributed import is_main
+from fairdg.registry import unknown_name_message
+from fairdg.training.config import RunConfig, algorithm_names, check_registered
 
+SETS = ("val", "test", "oracle")
+DAGGER = "†"  # as in the report tables (fairdg.reporting.tables)
+RUN_NOTE = (
+    f"constant predictor (positive rate outside [{DEFAULT_MIN_POSITIVE_RATE:g}, "
+    f"{1 - DEFAULT_MIN_POSITIVE_RATE:g}] or no score spread): its fairness figures describe a "
+    "model that does not decide, not a fair one"
+)
 DEFAULT_ALGORITHM = "affinity"
 DEFAULT_COMPARE = "erm"
+BASE = RunConfig(algorithm=DEFAULT_ALGORITHM)
 
 
 def add_parser(sub) -> None:
@@ -28,92 +46,175 @@ def add_parser(sub) -> None:
         "next to those of a baseline trained on the same split and seed (--compare). With no "
         "arguments: Affinity on the bundled UCI Adult data, compared with ERM.",
     )
-    add_run_flags(p, algorithm=DEFAULT_ALGORITHM)
+    flags.run_config(p, BASE)
+    p.add_argument(
+        "--config",
+        metavar="RUN_DIR",
+        help="run a recorded run again: its folder or its config.json (same configuration, "
+        "same run id; written beside it unless --output says otherwise; no --compare unless "
+        "given); flags given as well change it",
+    )
     p.add_argument(
         "--compare",
-        default=DEFAULT_COMPARE,
+        default=flags.UNSET,
         metavar="ALGORITHM",
         help=f"also train this algorithm with the same flags and print both (default: "
         f"{DEFAULT_COMPARE}; 'none' to skip); each receives the --hparam keys it declares",
     )
-    flags.compile(p)
+    flags.json(
+        p, help="print each run's final record (done.json) as one JSON line, and nothing else"
+    )
     flags.force(p, help="rerun even if an identical run is already complete")
     p.set_defaults(func=run_command)
 
 
-def _compare_config(config: RunConfig, name: str) -> tuple[RunConfig, list[str]]:
-    """`config` for algorithm `name`, with the transformation model only when it uses one."""
-    if config.transformation is None or ALGORITHMS.get(name).USES_TRANSFORMATION:
-        return config.replace(algorithm=name), []
-    return config.replace(algorithm=name, transformation=None), ["--transformation"]
+def replayed(path: str) -> RunConfig:
+    """The `RunConfig` recorded in a run folder's ``config.json`` (`path`: the folder or the
+    file), written to the folder that holds the run; its run id must still be the recorded one.
+    """
+    file = Path(path) / "config.json" if Path(path).is_dir() else Path(path)
+    stored = records.read_json(file)  # a clear error for a missing or unreadable file
+    if not isinstance(stored, dict):
+        raise ValueError(f"--config {file}: not a run's config.json")
+    recorded = stored.pop("run_id", None)
+    config = RunConfig.from_dict(stored).replace(output_dir=str(file.parent.parent))
+    if recorded is not None and recorded != config.run_id():
+        raise ValueError(
+            f"--config {file}: recorded as run {recorded}, but this fairdg version computes "
+            f"run id {config.run_id()} for it; it cannot be replayed as the same run"
+        )
+    return config
 
 
-def _with_declared_hparams(configs: list[RunConfig]) -> list[RunConfig]:
-    """Each config with the --hparam keys its algorithm declares (a note for what is left out);
-    a key that none of the algorithms declares is an error before anything trains."""
+def _configs(args: argparse.Namespace) -> list[RunConfig]:
+    """The run and its comparison, every name checked (no torch yet)."""
+    config = flags.config_of(args, replayed(args.config) if args.config else BASE)
+    check_registered(config)
+    configs = [config]
+    compare = getattr(args, "compare", "none" if args.config else DEFAULT_COMPARE)
+    compare = str(compare).lower()
+    same = compare == config.algorithm.lower() and variant_name(compare, config.hparams) == compare
+    if compare not in ("none", "") and not same:  # erm+fair_lambda: compared with plain erm
+        if compare not in algorithm_names():
+            raise ValueError(unknown_name_message("algorithm", compare, algorithm_names()))
+        configs.append(config.replace(algorithm=compare))
+    return configs
+
+
+def _with_declared_hparams(configs: list[RunConfig], notes) -> list[RunConfig]:
+    """Each config with the --hparam keys its algorithm declares (a note for what is left out)
+    and the transformation model only when it uses one; a key that none of the algorithms
+    declares, or a value a knob refuses, is an error before any data load."""
+    from fairdg.algorithms import ALGORITHMS  # torch: after every name is checked
+    from fairdg.hparams import check_overrides
+
     overrides = configs[0].hparams
     per_algorithm = flags.split_hparams([c.algorithm for c in configs], overrides)
     kept = []
-    for config in configs:
+    for n, config in enumerate(configs):
         hparams = per_algorithm[config.algorithm]
         dropped = sorted(set(overrides) - set(hparams))
         if dropped:
-            print(
-                f"note: {config.algorithm} runs without --hparam {', '.join(dropped)} "
-                "(not its hyperparameters)"
-            )
-        kept.append(config.replace(hparams=hparams))
+            notes(f"note: {config.algorithm} runs without --hparam {', '.join(dropped)}")
+        config = config.replace(hparams=hparams)
+        if n:  # the baseline is the plain algorithm
+            config = _plain(config, notes)
+        cls = ALGORITHMS.get(config.algorithm)
+        if n and config.transformation is not None and not cls.USES_TRANSFORMATION:
+            notes(f"note: {config.algorithm} runs without --transformation (not its option)")
+            config = config.replace(transformation=None)
+        check_overrides(cls.declared_hparams(), config.hparams)
+        kept.append(config)
     return kept
 
 
-def _plain(config: RunConfig) -> RunConfig:
-    """The baseline is the plain algorithm: the -FC penalty (``fair_lambda``) is not passed on."""
-    if "fair_lambda" not in config.hparams:
+# The knobs that make a run a fairness variant of its algorithm (`records.variant_name`).
+FAIRNESS_KNOBS = ("fair_lambda", "fair_tolerance", "fair_dual_step", "fair_rate_ema")
+
+
+def _plain(config: RunConfig, notes=print) -> RunConfig:
+    """The baseline is the plain algorithm: the fairness penalty or constraint is not passed on
+    (nor ``fair_metric``, which only says what they measure, unless it is the baseline's own
+    constraint, as for the fairlearn models)."""
+    from fairdg.algorithms import ALGORITHMS  # torch: after every name is checked
+
+    knobs = list(FAIRNESS_KNOBS)
+    if "fair_lambda" in ALGORITHMS.get(config.algorithm).declared_hparams():
+        knobs.append("fair_metric")
+    dropped = [k for k in knobs if k in config.hparams]
+    if not dropped:
         return config
-    print(f"note: {config.algorithm} (the baseline) runs without --hparam fair_lambda")
-    hparams = {k: v for k, v in config.hparams.items() if k != "fair_lambda"}
+    notes(f"note: {config.algorithm} (the baseline) runs without --hparam {', '.join(dropped)}")
+    hparams = {k: v for k, v in config.hparams.items() if k not in dropped}
     return config.replace(hparams=hparams)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    config = RunConfig(**config_kwargs(args))
-    configs = [config]
-    compare = str(args.compare).lower()
-    same = compare == config.algorithm.lower() and variant_name(compare, config.hparams) == compare
-    if compare not in ("none", "") and not same:  # erm-fc is compared with plain erm
-        ALGORITHMS.entry(compare)  # unknown name: error before any training
-        other, dropped = _compare_config(config, compare)
-        if dropped:
-            print(f"note: {compare} runs without {', '.join(dropped)} (not its options)")
-        configs.append(other)
-    configs = _with_declared_hparams(configs)
-    configs[1:] = [_plain(c) for c in configs[1:]]
+    def notes(text: str) -> None:  # with --json, stdout holds the records alone
+        print(text, file=sys.stderr if args.json else sys.stdout)
+
+    configs = _configs(args)
+    configs = _with_declared_hparams(configs, notes)
+    from fairdg.training import train  # torch and the data: after every check
+    from fairdg.training.distributed import is_main
+
+    results = [train(config, force=args.force) for config in configs]
+    if not is_main():  # torchrun: rank 0 reports
+        return 0
+    if args.json:
+        for result in results:
+            print(json.dumps(result.record, sort_keys=True))
+        return 0
+    _print_results(results)
+    return 0
+
+
+def _print_results(results) -> None:
+    from fairdg.training.evaluate import degenerate_line
+
     rows, notes = [], []
-    for cfg in configs:
-        result = train(cfg, force=args.force)
-        if not is_main():  # torchrun: rank 0 reports
-            continue
+    for result in results:
         record = result.record
         name = variant_name(record["algorithm"], record.get("hparams"))
         print(
             f"{name} on {record['dataset']}: {record['steps']} steps, "
             f"selected step {record['selected_step']} by {record['selection']}, "
-            f"{record['wall_seconds']:.1f} s; run folder {result.run_dir}"
+            f"{_timing(result)}; run folder {result.run_dir}"
         )
-        for s, values in record["metrics"].items():
-            if s in ("val", "test", "oracle"):
-                reasons = values.get("undefined") or {}
-                rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
-                notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
-    if not is_main():
-        return 0
+        if record.get("selection_note"):
+            print(f"note: {name}: {record['selection_note']}")
+        line = degenerate_line(record["metrics"])
+        if line:  # a constant model is "fair" by every measure: say so
+            print(f"fairdg: warning: {name} on {line}", file=sys.stderr)
+        for s in (s for s in SETS if s in record["metrics"]):  # done.json sorts its keys
+            values = record["metrics"][s]
+            reasons = values.get("undefined") or {}
+            rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
+            notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
     print()
     print_table(["algorithm", "set", *TABLE_METRICS], rows)
     if notes:
         print("\n– undefined: " + "\n  ".join(dict.fromkeys(notes)))
-    return 0
+    if any(DAGGER in str(cell) for row in rows for cell in row):
+        print(f"\n{DAGGER} {RUN_NOTE}")
+
+
+def _timing(result) -> str:
+    """The wall time of a run trained now, or when a reused run was trained."""
+    if not getattr(result, "reused", False):
+        return f"{result.record['wall_seconds']:.1f} s"
+    done = result.run_dir / "done.json"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(done.stat().st_mtime))
+    return f"reused (trained {when})"
 
 
 def _cell(values: dict, reasons: dict, metric: str) -> object:
-    """The metric, or "–" when the record marks it undefined."""
-    return "–" if metric in reasons else values.get(metric)
+    """The metric, "–" when the record marks it undefined, and a dagger on the fairness figures
+    of a set whose predictions are degenerate (a constant predictor)."""
+    if metric in reasons:
+        return "–"
+    value = values.get(metric)
+    found = CATALOGUE.get(metric)
+    if values.get("degenerate") and found is not None and found.fairness and value is not None:
+        return f"{fmt(value)}{DAGGER}"
+    return value

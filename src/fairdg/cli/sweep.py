@@ -6,6 +6,13 @@ import argparse
 import os
 
 from fairdg.cli import flags
+from fairdg.datasets_info import DATASET_INFO
+from fairdg.experiments.spec import SweepSpec, held_out_sets
+from fairdg.training.config import SWEEP_BASE, check_registered
+
+# The axes of a sweep (its own flags) and the RunConfig fields they vary.
+SWEPT = ("dataset", "algorithm", "hparams_seed", "seed", "test_domains", "quiet")
+ALIASES = {"save_model": ("--save-models",)}
 
 
 def add_parser(sub) -> None:
@@ -44,10 +51,8 @@ def add_parser(sub) -> None:
         help="also run each (target, source) pair held out, which "
         "leave-one-domain-out selection needs (more runs)",
     )
-    flags.steps(p)
-    flags.eval_every(p)
-    flags.data_options(p, help="for every dataset, e.g. domain=age")
-    flags.hparams(p)
+    # every other RunConfig field, for every run of the sweep
+    flags.run_config(p, SWEEP_BASE, skip=SWEPT, per_worker=True, aliases=ALIASES)
     p.add_argument(
         "--launcher",
         choices=["local", "processes", "ray"],
@@ -80,13 +85,6 @@ def add_parser(sub) -> None:
         default=None,
         help="GPUs per Ray task (default: 1 when the cluster has GPUs, else 0)",
     )
-    flags.device(p, per_worker=True)
-    flags.output(p, default="fairdg-runs/sweep", help="folder of run folders")
-    p.add_argument(
-        "--save-models",
-        action="store_true",
-        help="keep each run's selected model (model.pt); off by default in sweeps",
-    )
     p.add_argument(
         "--retry-failed",
         action="store_true",
@@ -97,14 +95,10 @@ def add_parser(sub) -> None:
         action="store_true",
         help="print how many runs are done, failed, interrupted and new; run nothing",
     )
-    flags.quiet(p)
     p.set_defaults(func=sweep_command)
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from fairdg.experiments.protocol import SweepSpec, expand
-    from fairdg.experiments.sweep import plan, run_sweep
-
     spec = SweepSpec(
         datasets=tuple(args.datasets),
         algorithms=tuple(args.algorithms),
@@ -112,20 +106,23 @@ def sweep_command(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         test_domains=tuple(args.test_domains),
         lodo=args.lodo,
-        data_options=flags.data_options_of(args),
-        hparams=flags.hparams_of(args),
-        steps=args.steps,
-        eval_every=args.eval_every,
-        device=args.device,
-        output_dir=args.output,
-        quiet=True,
-        save_model=args.save_models,
+        base=flags.config_of(args, SWEEP_BASE).replace(quiet=True),
     )
+    for dataset in spec.datasets:  # every name before torch loads
+        for algorithm in spec.algorithms:
+            check_registered(spec.base.replace(dataset=dataset, algorithm=algorithm))
+        domains = DATASET_INFO[dataset.lower()].domains_for(spec.base.data_options)
+        if domains is not None:  # else the data tell, once loaded
+            held_out_sets(domains, spec.test_domains, spec.lodo)
+    from fairdg.experiments.protocol import expand  # torch
+    from fairdg.experiments.sweep import plan, run_sweep
+
     configs = expand(spec)
+    output = spec.base.output_dir
     if args.dry_run:
         groups = plan(configs)
         print(
-            f"{sum(map(len, groups.values()))} runs in {args.output}: "
+            f"{sum(map(len, groups.values()))} runs in {output}: "
             + ", ".join(f"{len(v)} {k}" for k, v in groups.items())
         )
         return 0
@@ -138,10 +135,10 @@ def sweep_command(args: argparse.Namespace) -> int:
         ray_address=args.ray_address,
         ray_cpus_per_task=args.ray_cpus,
         ray_gpus_per_task=args.ray_gpus,
-        progress=None if not args.quiet else False,
+        progress=not args.quiet,
     )
     print(result.summary())
     for outcome in result.failed[:10]:
         print(f"  failed {outcome['run_id']}: {outcome['error']}")
-    print(f"tables: fairdg report {args.output}")
+    print(f"tables: fairdg report {output}")
     return 0 if result.ok else 1

@@ -32,15 +32,8 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.tabular import ProxyWarning, encode, fit_encoding, proxy_columns
+from fairdg.data.tabular import ProxyWarning, encode, fit_encoding, proxy_columns, read_table
 from fairdg.datasets_info import DATASET_INFO
-
-_READ = {
-    "dtype": str,
-    "keep_default_na": False,
-    "skipinitialspace": True,
-    "na_values": ["", "NA", "NaN", "nan", "?"],
-}
 
 
 def _names(value: Sequence[str] | str | None, what: str) -> list[str]:
@@ -62,7 +55,7 @@ def _read(
     """The table as strings (NaN for missing); a DataFrame is parsed exactly like a file."""
     if isinstance(path, pd.DataFrame):
         file = Path("DataFrame")
-        frame = _parse(io.StringIO(path.to_csv(index=False, sep=sep)), file, sep, encoding)
+        frame = parse_table(io.StringIO(path.to_csv(index=False, sep=sep)), file, sep, encoding)
     else:
         if not path:
             raise ValueError("csv: option path is required (--data-option path=FILE)")
@@ -76,19 +69,17 @@ def _read(
             )
         if not file.is_file():
             raise FileNotFoundError(f"csv: file {str(file)!r} not found (option path={path!r})")
-        frame = _parse(file, file, sep, encoding)
+        frame = parse_table(file, file, sep, encoding)
     if frame.empty:
         raise ValueError(f"csv: {file} holds no rows")
     return frame, file
 
 
-def read_table(source: Any, sep: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
-    """Read a CSV file (or buffer) as strings, with fairdg's missing-value markers."""
-    return pd.read_csv(source, sep=sep, encoding=encoding, **_READ)
-
-
-def _parse(source: Any, file: Path, sep: str, encoding: str) -> pd.DataFrame:
-    """`read_table` with each parsing failure as one line naming the file and the fix."""
+def parse_table(
+    source: Any, file: Path, sep: str, encoding: str, option: str = "--data-option "
+) -> pd.DataFrame:
+    """`read_table` with each parsing failure as one line naming the file and the fix
+    (`option` spells the command's encoding option: ``--data-option encoding=...``)."""
     try:
         return read_table(source, sep, encoding)
     except pd.errors.EmptyDataError:
@@ -96,7 +87,7 @@ def _parse(source: Any, file: Path, sep: str, encoding: str) -> pd.DataFrame:
     except UnicodeDecodeError as err:
         raise ValueError(
             f"csv: {file} is not {encoding} text (byte {err.object[err.start]:#04x} at offset "
-            f"{err.start}); pass its encoding, e.g. --data-option encoding=latin-1"
+            f"{err.start}); pass its encoding, e.g. {option}encoding=latin-1"
         ) from None
     except LookupError:
         raise ValueError(f"csv: unknown encoding {encoding!r} (e.g. utf-8, latin-1)") from None
@@ -343,7 +334,8 @@ def load_csv(
         frame = frame[~holes.any(axis=1).to_numpy()].reset_index(drop=True)
 
     y, class_names = _target_ids(frame[target], target, positive)
-    groups = _map_values(frame[sensitive], parse_mapping(sensitive_map, "sensitive_map"))
+    group_mapping = parse_mapping(sensitive_map, "sensitive_map")
+    groups = _map_values(frame[sensitive], group_mapping)
     _check_groups(groups, sensitive, max_groups)
     z, group_names = _ids(groups, "sensitive", sensitive)
     spec = fit_encoding(frame, columns, forced, max_categories)
@@ -396,6 +388,7 @@ def load_csv(
             "domain": domain,
             "class_names": class_names,
             "group_names": group_names,
+            "sensitive_map": group_mapping,  # new rows' groups (post-processing models)
             "include_sensitive": include_sensitive,
         },
     )

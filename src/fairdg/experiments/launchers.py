@@ -5,6 +5,10 @@ as soon as it is known (the sweep's progress bar and tallies). `execute` never r
 failing run: it writes ``failed.json`` (error and traceback) into the run folder and returns
 a ``"failed"`` outcome, so one crash does not stop a sweep. Interrupting a launcher stops its
 workers; the runs in flight resume from their last checkpoint next time.
+
+A task is a run (``RunConfig.to_dict()``, plain data that crosses processes cheaply) or a
+`fairdg.experiments.tasks.Task`. In-memory datasets are passed by name, or by `dataset_key`
+where two share a name (a dataset and a view of it with other options).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from typing import Any
 import torch
 
 from fairdg import records
-from fairdg.data import load_dataset
+from fairdg.data import load_dataset, without_location
+from fairdg.experiments.tasks import Task
 from fairdg.records import canonical_json
 from fairdg.runlock import RunLockedError
 from fairdg.training import RunConfig, train
@@ -45,11 +50,25 @@ _DATASET_CACHE: dict[str, Any] = {}
 _INHERITED: dict[str, Any] = {}
 
 
+def dataset_key(name: str, data_options: Mapping[str, Any] | None = None) -> str:
+    """The key of an in-memory dataset that shares its name with another: name and options."""
+    return canonical_json([name, without_location(data_options or {})])
+
+
+def _provided(datasets: Mapping[str, Any] | None, task: Any) -> Any:
+    """The in-memory dataset of a run, if one is given (by `dataset_key`, else by name)."""
+    if not datasets or isinstance(task, Task):
+        return None
+    found = datasets.get(dataset_key(task["dataset"], task.get("data_options")))
+    return found if found is not None else datasets.get(task["dataset"])
+
+
 def _dataset_for(config, provided):
     if provided is not None:
         return provided
-    if config.dataset in _INHERITED:
-        return _INHERITED[config.dataset]
+    inherited = _provided(_INHERITED, config.to_dict())
+    if inherited is not None:
+        return inherited
     key = canonical_json([config.dataset, config.data_options])
     if key not in _DATASET_CACHE:
         _DATASET_CACHE.clear()
@@ -63,13 +82,24 @@ def _resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
-    """Run one configuration to completion; record a crash in ``failed.json`` instead of raising.
+def _work(task: dict[str, Any] | Task, dataset: Any) -> tuple[Any, Any]:
+    """The run (or task) of `task` and the function that does its work."""
+    if isinstance(task, Task):
+        return task, task.execute
+    config = RunConfig.from_dict(task)
+    config = config.replace(device=_resolve_device(config.device))
+    return config, lambda: train(config, dataset=_dataset_for(config, dataset))
+
+
+def execute(task: dict[str, Any] | Task, dataset: Any = None) -> Outcome:
+    """Run one configuration (or task) to completion; record a crash in ``failed.json``
+    instead of raising.
 
     Parameters
     ----------
-    config_dict
-        ``RunConfig.to_dict()`` (plain data, so it crosses process boundaries cheaply).
+    task
+        ``RunConfig.to_dict()`` (plain data, so it crosses process boundaries cheaply), or a
+        `Task`.
     dataset
         An in-memory dataset to use instead of loading ``config.dataset`` by name.
 
@@ -79,12 +109,11 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
         ``{"run_id", "status": "done" | "failed" | "locked", "seconds", "error"}``; "locked":
         another process is training the run (it is skipped).
     """
-    config = RunConfig.from_dict(config_dict)
+    config, work = _work(task, dataset)
     run_dir = Path(config.output_dir) / config.run_id()
     started = time.perf_counter()
     try:
-        config = config.replace(device=_resolve_device(config.device))
-        train(config, dataset=_dataset_for(config, dataset))
+        work()
     except RunLockedError as err:  # another process trains it: not ours to record or redo
         return {
             "run_id": config.run_id(),
@@ -98,7 +127,7 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
             run_dir / "failed.json",
             {
                 "run_id": config.run_id(),
-                "config": config.to_dict(),
+                "config": config.to_dict() if isinstance(config, RunConfig) else None,
                 "error": error,
                 "traceback": traceback.format_exc(),
                 "host": platform.node(),
@@ -121,9 +150,10 @@ def execute(config_dict: dict[str, Any], dataset: Any = None) -> Outcome:
     }
 
 
-def _lost(config_dict: dict[str, Any], why: str) -> Outcome:
+def _lost(task: dict[str, Any] | Task, why: str) -> Outcome:
+    config = task if isinstance(task, Task) else RunConfig.from_dict(task)
     return {
-        "run_id": RunConfig.from_dict(config_dict).run_id(),
+        "run_id": config.run_id(),
         "status": "lost",
         "error": why,
         "seconds": 0.0,
@@ -143,7 +173,7 @@ def launch_local(
         torch.set_num_threads(threads)
     try:
         for task in tasks:
-            on_result(execute(task, (datasets or {}).get(task["dataset"])))
+            on_result(execute(task, _provided(datasets, task)))
     finally:
         torch.set_num_threads(before)
 
@@ -184,7 +214,13 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 def longest_first(tasks: Sequence[dict]) -> list[dict]:
     """The tasks by decreasing number of steps (a dataset's default, ``None``, first), ties in
     their given order: a pool that starts the longest runs first does not end on one."""
-    return sorted(tasks, key=lambda task: -(task.get("steps") or float("inf")))
+    return sorted(tasks, key=lambda task: -(_steps(task) or float("inf")))
+
+
+def _steps(task: dict | Task) -> int | None:
+    if isinstance(task, Task):
+        return task.params.get("steps")
+    return task.get("steps")
 
 
 def start_method(tasks: Sequence[dict]) -> str:
@@ -194,7 +230,7 @@ def start_method(tasks: Sequence[dict]) -> str:
     again (seconds each)."""
     if "fork" not in multiprocessing.get_all_start_methods() or platform.system() != "Linux":
         return "spawn"
-    if any(str(task.get("device", "cpu")) != "cpu" for task in tasks):
+    if any(not isinstance(task, Task) and task.get("device", "cpu") != "cpu" for task in tasks):
         return "spawn"
     return "spawn" if torch.cuda.is_initialized() else "fork"
 
@@ -202,10 +238,11 @@ def start_method(tasks: Sequence[dict]) -> str:
 def _preload(tasks: Sequence[dict]) -> None:
     """Load the dataset of the sweep into this process's cache before forking (when the tasks
     share one), so that every worker inherits it instead of loading it again."""
-    keys = {canonical_json([task["dataset"], task.get("data_options", {})]) for task in tasks}
-    if len(keys) == 1 and tasks[0]["dataset"] not in _INHERITED:
+    runs = [task for task in tasks if not isinstance(task, Task)]
+    keys = {canonical_json([task["dataset"], task.get("data_options", {})]) for task in runs}
+    if len(keys) == 1 and _provided(_INHERITED, runs[0]) is None:
         try:
-            _dataset_for(RunConfig.from_dict(tasks[0]), None)
+            _dataset_for(RunConfig.from_dict(runs[0]), None)
         except Exception:  # noqa: BLE001 - each run reports its own loading error
             _DATASET_CACHE.clear()
 
@@ -246,8 +283,7 @@ def launch_processes(
         with warnings.catch_warnings():  # Python >= 3.12 warns on fork with torch's threads
             warnings.simplefilter("ignore", DeprecationWarning)
             futures = {
-                pool.submit(execute, task, (datasets or {}).get(task["dataset"])): task
-                for task in tasks
+                pool.submit(execute, task, _provided(datasets, task)): task for task in tasks
             }
         for future in as_completed(futures):
             try:
@@ -318,7 +354,7 @@ def launch_ray(
         shared = {name: ray.put(data) for name, data in (datasets or {}).items()}
         threads = max(1, int(cpus_per_task))
         for task in longest_first(tasks):
-            ref = remote.remote(task, shared.get(task["dataset"]), threads)
+            ref = remote.remote(task, _provided(shared, task), threads)
             pending[ref] = task
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

@@ -13,6 +13,7 @@ import contextlib
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,14 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from fairdg.experiments import launchers
+from fairdg.experiments.tasks import Task
 from fairdg.runlock import is_locked
 from fairdg.training.config import RunConfig
 
 STATES = ("done", "failed", "locked", "partial", "new")
 
 
-def run_state(config: RunConfig) -> str:
+def run_state(config: RunConfig | Task) -> str:
     """``"done"``, ``"failed"``, ``"locked"`` (another process trains it: skipped),
     ``"partial"`` (interrupted; resumes) or ``"new"``."""
     folder = Path(config.output_dir) / config.run_id()
@@ -91,7 +93,26 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def plan(configs: Sequence[RunConfig]) -> dict[str, list[RunConfig]]:
+def run_line(outcome: dict[str, Any], n: int, total: int, result: SweepResult, started) -> str:
+    """``run 3/20 done (a1b2c3d4e5f6 failed, 12.3 s); 1 failed; ETA 4 min``: one line per
+    finished run, for logs (the ETA assumes the runs left take as long as those done)."""
+    elapsed = time.perf_counter() - started
+    status = outcome["status"]
+    text = f"run {n}/{total} done ({outcome['run_id']} {status}, {outcome['seconds']:.1f} s)"
+    bad = len(result.failed) + len(result.lost)
+    text += f"; {bad} failed" if bad else ""
+    if n < total:
+        text += f"; ETA {_duration(elapsed / n * (total - n))}"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def plan(configs: Sequence[RunConfig | Task]) -> dict[str, list[RunConfig | Task]]:
     """Group the (deduplicated) runs of a sweep by state."""
     unique = {c.run_id(): c for c in configs}
     groups: dict[str, list[RunConfig]] = {state: [] for state in STATES}
@@ -101,7 +122,7 @@ def plan(configs: Sequence[RunConfig]) -> dict[str, list[RunConfig]]:
 
 
 def run_sweep(
-    configs: Sequence[RunConfig],
+    configs: Sequence[RunConfig | Task],
     launcher: str = "local",
     *,
     workers: int = 2,
@@ -112,14 +133,14 @@ def run_sweep(
     ray_cpus_per_task: float = 1.0,
     ray_gpus_per_task: float | None = None,
     ray_init: Mapping[str, Any] | None = None,
-    progress: bool | None = None,
+    progress: bool | None = True,
 ) -> SweepResult:
     """Run every configuration that is not done yet.
 
     Parameters
     ----------
     configs
-        The runs (duplicates by run id are run once).
+        The runs (duplicates by run id are run once), or tasks (`fairdg.experiments.tasks`).
     launcher
         ``"local"`` (sequential, this process), ``"processes"`` (`workers` spawned processes,
         one torch thread each) or ``"ray"`` (Ray tasks; see `launchers.launch_ray`).
@@ -132,7 +153,8 @@ def run_sweep(
     datasets
         In-memory datasets by name, used instead of loading ``config.dataset``.
     progress
-        Show a progress bar over runs (default: when stderr is a terminal).
+        Show progress (default True): a bar over runs on a terminal, else one line per
+        finished run on stderr (done / total, failures, ETA); False: nothing.
 
     Returns
     -------
@@ -150,10 +172,15 @@ def run_sweep(
     )
     if not todo:
         return result
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(todo), desc=f"sweep ({launcher})", unit="run", disable=not show)
+    show = progress is not False
+    tty = sys.stderr.isatty()
+    bar = tqdm(
+        total=len(todo), desc=f"sweep ({launcher})", unit="run", disable=not show or not tty
+    )
+    started, finished = time.perf_counter(), [0]
 
     def on_result(outcome: dict[str, Any]) -> None:
+        finished[0] += 1
         if outcome["status"] == "done":
             result.completed += 1
         elif outcome["status"] == "locked":  # taken by another process after planning
@@ -162,8 +189,11 @@ def run_sweep(
             (result.failed if outcome["status"] == "failed" else result.lost).append(outcome)
         bar.update(1)
         bar.set_postfix(failed=len(result.failed), refresh=False)
+        if show and not tty:
+            print(f"fairdg: {run_line(outcome, finished[0], len(todo), result, started)}",
+                  file=sys.stderr, flush=True)  # fmt: skip
 
-    tasks = [c.to_dict() for c in todo]
+    tasks = [c.to_dict() if isinstance(c, RunConfig) else c for c in todo]
     try:
         with _sigterm_as_interrupt():
             if launcher == "local":

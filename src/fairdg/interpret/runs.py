@@ -1,4 +1,9 @@
-"""Load a finished run folder back into a trained algorithm and its data split."""
+"""A finished run folder back as its trained algorithm and its data split.
+
+The model comes from `fairdg.load_model`, fairdg's one loader of finished runs: rebuilt from
+the hyperparameters the run stored (not today's defaults) and checked file by file. The data
+split is recomputed from the run's seed (splits are deterministic).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairdg import records
 from fairdg.algorithms import Algorithm
-from fairdg.checkpoint import load_checkpoint
+from fairdg.data import load_dataset
 from fairdg.data.base import MultiDomainDataset, Split
-from fairdg.training import RunConfig, prepare
+from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
+from fairdg.predict import load_model
+from fairdg.training import RunConfig
 
 
 @dataclass
@@ -32,28 +38,23 @@ def load_run(
     dataset: MultiDomainDataset | None = None,
     **extra: Any,
 ) -> LoadedRun:
-    """Rebuild the algorithm of `run_dir` (``config.json``) and load its ``model.pt``.
+    """The algorithm of `run_dir` (`fairdg.load_model`) with its dataset and data split.
 
-    The data split is recomputed from the run's seed (splits are deterministic). `dataset`
-    skips reloading the data; `extra` goes to the algorithm's constructor as in `train`.
+    `dataset` skips reloading the data; `extra` goes to the algorithm's constructor as in
+    `train`.
 
     Raises
     ------
     FileNotFoundError
-        When the folder has no ``config.json`` or no ``model.pt`` (run with model saving).
+        When the folder has no ``model.pt`` (run with model saving) or no ``done.json``.
+    fairdg.records.CorruptRunError
+        A damaged or inconsistent run file, named with its field.
     """
-    run_dir = Path(run_dir)
-    for name in ("config.json", "model.pt"):
-        if not (run_dir / name).is_file():
-            raise FileNotFoundError(
-                f"{run_dir / name} not found: run_dir must be a finished run folder "
-                "(fairdg-runs/<run id>/) trained with model saving on"
-            )
-    stored = records.read_json(run_dir / "config.json")
-    stored.pop("run_id", None)
-    config = RunConfig.from_dict(stored).replace(device=device)
-    dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
-    state = load_checkpoint(run_dir / "model.pt", map_location=device)
-    algorithm.load_state_dict(state["model"])
-    algorithm.eval()
-    return LoadedRun(run_dir, config, dataset, split, hparams, algorithm)
+    model = load_model(run_dir, device=device, **extra)
+    config = model.config.replace(device=device)
+    if dataset is None:
+        dataset = load_dataset(config.dataset, **config.data_options)
+    if uses_feature_cache(model.hparams, dataset.input_shape):  # trained on frozen features
+        dataset = frozen_features(dataset, model.hparams, device, quiet=config.quiet)
+    split = dataset.split(config.seed, config.test_domains)
+    return LoadedRun(Path(run_dir), config, dataset, split, dict(model.hparams), model.algorithm)

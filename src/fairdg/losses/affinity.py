@@ -15,34 +15,28 @@ Our choices where the paper is silent (see ``docs/affinity.md``):
   skipped and counted. With ``paper_normalisation=True`` the sum over valid anchors of a pair is
   instead divided by ``|Y| * |X_a|`` (classes present in the batch times all anchors of ``a``),
   the literal factor of equation (3); this rescales the effective lambda by about ``1 / |Y|``.
-- The gradient flows through the anchor and its neighbour. The nearest neighbour is searched
-  without autograd, for each pair of groups, from one distance matrix between the two groups
-  (every class at once, the pairs of different classes masked out) computed in row blocks (its
-  row minima serve one direction, its column minima the other); the selected distances are then
-  recomputed with autograd: the gradient is that of ``min`` and the memory is
-  ``O(block * N + B * k)``, never ``B x B x k``.
+- The gradient flows through the anchor and its neighbour. The nearest neighbours are searched
+  without autograd (`fairdg.losses.neighbours`: candidates sorted by group and class, distance
+  matrices per pair of groups in row blocks, one kernel or another chosen by a cost model);
+  the selected distances are then recomputed with autograd: the gradient is that of ``min``,
+  the backward is ``O(B * k)`` and the memory ``O(block * N + B * k)``, never ``B x B x k``.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from fairdg.losses.neighbours import cell_layout, nearest_terms
+
 DISTANCES = ("l1", "l2", "cosine")
 MATCHINGS = ("nearest", "sorted")
-_BLOCK = 1024  # anchor rows per block of the no-grad distance matrix
-
-
-def _pairwise(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
-    """Distance matrix ``(len(a), len(b))``."""
-    if distance == "l1":
-        return torch.cdist(a, b, p=1.0)
-    if distance == "l2":  # through a matrix product (BLAS); only the argmin is used
-        return torch.cdist(a, b, p=2.0, compute_mode="use_mm_for_euclid_dist")
-    return 1.0 - F.normalize(a, dim=1) @ F.normalize(b, dim=1).T
 
 
 def _rowwise(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
@@ -130,91 +124,8 @@ def _check(rep, y, z, distance) -> None:
             raise ValueError(f"{name} must be a tensor of shape ({rep.shape[0]},), got {got}")
 
 
-def _block_argmin(a, b, ya, yb, n_rows, n_cols, want_cols, distance):
-    """Nearest row of `b` of the same class for each of the first `n_rows` rows of `a`, and
-    (when `want_cols`) nearest row of `a` of the same class for each of the first `n_cols` rows
-    of `b`, from one distance matrix computed in row blocks of `a`, the pairs of different
-    classes (`ya`, `yb`) masked out. Returns ``(rows, row_found, cols, col_found)``: indices and
-    whether a neighbour exists (a class absent from the other side has none)."""
-    stop = len(a) if want_cols else n_rows
-    row_idx, row_ok = [], []
-    col_val = torch.full((n_cols,), float("inf"), dtype=a.dtype, device=a.device)
-    col_idx = torch.zeros(n_cols, dtype=torch.long, device=a.device)
-    for start in range(0, stop, _BLOCK):
-        end = min(start + _BLOCK, stop)
-        dist = _pairwise(a[start:end], b, distance)
-        dist.masked_fill_(ya[start:end, None] != yb[None, :], float("inf"))
-        if start < n_rows:
-            val, idx = dist[: n_rows - start].min(dim=1)
-            row_idx.append(idx)
-            row_ok.append(val < float("inf"))
-        if want_cols and n_cols:
-            val, idx = dist[:, :n_cols].min(dim=0)
-            if start == 0:
-                col_val, col_idx = val, idx
-            else:
-                better = val < col_val
-                col_val = torch.where(better, val, col_val)
-                col_idx = torch.where(better, idx + start, col_idx)
-    if row_idx:
-        rows, rows_ok = torch.cat(row_idx), torch.cat(row_ok)
-    else:
-        rows, rows_ok = col_idx[:0], col_val[:0] < 0
-    return rows, rows_ok, col_idx, col_val < float("inf")
-
-
-def _nearest(cand, cand_y, cand_zi, batch, n_groups, symmetric, distance):
-    """For each anchor (one of the first `batch` candidates) and each target group b: the index
-    of the nearest candidate of group b with the anchor's class (``cand_y``; the unconditional
-    loss has a single class; ``cand_zi``: group codes 0, 1, ...).
-
-    Candidates are sorted by (group, batch rows first), so every group is a slice; for each
-    pair of groups a < b one distance matrix between the two groups, pairs of different
-    classes masked out, serves both directions (row minima: anchors of a, column minima:
-    anchors of b) -- one pass for two groups, whatever the number of classes. No autograd.
-    Returns ``(anchor, target_group, neighbour)`` index tensors of the valid terms; an anchor
-    whose class has no candidate in b gives no term.
-    """
-    is_bank = (torch.arange(len(cand_zi), device=cand_zi.device) >= batch).long()
-    order = torch.argsort(cand_zi * 2 + is_bank, stable=True)
-    counts = torch.bincount(cand_zi, minlength=n_groups).tolist()
-    in_batch = torch.bincount(cand_zi[:batch], minlength=n_groups).tolist()
-    starts = [0]
-    for n in counts[:-1]:
-        starts.append(starts[-1] + n)
-    pool, pool_y = cand.detach()[order], cand_y[order]
-    anchors, targets, neighbours, valid = [], [], [], []
-
-    def add(a, b, b_group, found, ok):
-        anchors.append(order[starts[a] : starts[a] + in_batch[a]])
-        targets.append(torch.full_like(found, b_group))
-        neighbours.append(order[starts[b] + found])
-        valid.append(ok)
-
-    with torch.no_grad():
-        for a in range(n_groups):
-            for b in range(a + 1, n_groups):
-                n_a, n_b = in_batch[a], in_batch[b]
-                if not counts[a] or not counts[b] or not (n_a or (symmetric and n_b)):
-                    continue
-                ga = slice(starts[a], starts[a] + counts[a])
-                gb = slice(starts[b], starts[b] + counts[b])
-                rows, rows_ok, cols, cols_ok = _block_argmin(
-                    pool[ga], pool[gb], pool_y[ga], pool_y[gb], n_a, n_b, symmetric, distance
-                )
-                if n_a:
-                    add(a, b, b, rows, rows_ok)
-                if symmetric and n_b:
-                    add(b, a, a, cols, cols_ok)
-    if not anchors:
-        empty = torch.zeros(0, dtype=torch.long, device=cand.device)
-        return empty, empty, empty
-    ok = torch.cat(valid)
-    return torch.cat(anchors)[ok], torch.cat(targets)[ok], torch.cat(neighbours)[ok]
-
-
 def _sorted_matching(
-    rep: torch.Tensor, yi: torch.Tensor, zi: torch.Tensor, n_groups: int, projections: int
+    rep: torch.Tensor, y: torch.Tensor | None, z: torch.Tensor, projections: int
 ) -> tuple[torch.Tensor, int, int]:
     """Sliced one-to-one matching (``matching="sorted"``, ours): for each class and each pair
     of groups, both cells are projected on the same `projections` random unit directions, each
@@ -231,24 +142,34 @@ def _sorted_matching(
         torch.randn(rep.shape[1], projections, device=rep.device, dtype=rep.dtype), dim=0
     )
     proj = rep @ directions
+    layout = cell_layout(y, z, len(z))
+    n_groups, n_classes = len(layout.size), len(layout.size[0]) if layout.size else 0
+    cells = proj.index_select(0, layout.order).split(sum(layout.size, []))
     losses, terms = [], 0
-    for c in torch.unique(yi).tolist():
-        in_class = yi == c
-        cells = [proj[in_class & (zi == g)] for g in range(n_groups)]
-        for a in range(n_groups):
-            for b in range(a + 1, n_groups):
-                pa, pb = cells[a], cells[b]
-                if not len(pa) or not len(pb):
-                    continue
-                m = max(len(pa), len(pb))
-                grid = torch.arange(m, device=rep.device, dtype=rep.dtype) + 0.5
-                qa = pa.sort(dim=0).values[(grid * len(pa) / m).long()]
-                qb = pb.sort(dim=0).values[(grid * len(pb) / m).long()]
-                losses.append((qa - qb).abs().mean())
-                terms += m
+    for c in range(n_classes):
+        for a, b in itertools.combinations(range(n_groups), 2):
+            pa, pb = cells[a * n_classes + c], cells[b * n_classes + c]
+            if not len(pa) or not len(pb):
+                continue
+            m = max(len(pa), len(pb))
+            qa, qb = pa.sort(dim=0).values, pb.sort(dim=0).values
+            if len(pa) < m:  # the larger cell is read whole: its quantile i is its row i
+                qa = qa[_quantile_rows(len(pa), m, rep.dtype, rep.device)]
+            if len(pb) < m:
+                qb = qb[_quantile_rows(len(pb), m, rep.dtype, rep.device)]
+            losses.append((qa - qb).abs().mean())
+            terms += m
     if not losses:
         return rep.sum() * 0.0, 0, 0
     return torch.stack(losses).mean(), terms, len(losses)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quantile_rows(n: int, m: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Rows of a sorted cell of `n` read at the `m` quantiles ``(i + 0.5) / m`` (computed in
+    `dtype`, as they always were; cached: the same few sizes recur batch after batch)."""
+    grid = torch.arange(m, device=device, dtype=dtype) + 0.5
+    return (grid * n / m).long()
 
 
 def affinity_loss(
@@ -277,6 +198,7 @@ def affinity_loss(
         regression, autoencoders).
     z : Tensor (B,)
         Group labels (sensitive attribute, or domain index for domain adaptation), any number.
+        Labels (``y`` and ``z``) are integers in ``[-2**31, 2**31)``.
     distance : {"l1", "l2", "cosine"}
         ``d`` of equation (3): L1 (the paper's), Euclidean, or ``1 - cosine similarity``.
     class_conditional : bool
@@ -321,9 +243,9 @@ def affinity_loss(
             raise ValueError("matching='sorted' does not use a memory bank: pass bank=None")
         if isinstance(projections, bool) or not isinstance(projections, int) or projections < 1:
             raise ValueError(f"projections must be a positive integer, got {projections!r}")
-        groups, zi = torch.unique(z, return_inverse=True)
-        yi = torch.unique(y, return_inverse=True)[1]
-        loss, n_terms, n_pairs = _sorted_matching(rep, yi, zi, len(groups), projections)
+        loss, n_terms, n_pairs = _sorted_matching(
+            rep, y if class_conditional else None, z, projections
+        )
         if scale_invariant and n_pairs:
             loss = loss / _spread(rep, y, distance).clamp_min(1e-8)
         if not return_stats:
@@ -339,53 +261,46 @@ def affinity_loss(
     stored = bank.tensors() if bank is not None else None
     if stored is not None:
         b_rep, b_y, b_z = (t.to(rep.device) for t in stored)
-        if not class_conditional:
-            b_y = torch.zeros_like(b_y)
         cand = torch.cat([rep, b_rep.to(rep.dtype)])
         cand_y, cand_z = torch.cat([y, b_y]), torch.cat([z, b_z])
-    # codes 0, 1, ... of the groups (values may be any integers); classes are only compared
-    groups, cand_zi = torch.unique(cand_z, return_inverse=True)
-    n_groups, batch = len(groups), len(z)
-    zi = cand_zi[:batch]  # the batch comes first among the candidates
-    # ordered pairs (a, b) of groups whose anchors count
-    n_anchors = torch.bincount(zi, minlength=n_groups)
-    a_code = torch.arange(n_groups, device=z.device)
-    allowed = (a_code[:, None] != a_code[None, :]) & (n_anchors[:, None] > 0)
-    if not symmetric:
-        allowed &= a_code[:, None] < a_code[None, :]
-    allowed = allowed.flatten()
-    zero = rep.sum() * 0.0
-    if not bool(allowed.any()):
-        stats = {"terms": 0.0, "skipped": 0.0, "pairs": 0.0, "mean_distance": float("nan")}
-        return (zero, stats) if return_stats else zero
-
-    anchor, target, neighbour = _nearest(
-        cand, cand_y, cand_zi, batch, n_groups, symmetric, distance
+    found = nearest_terms(
+        cand, cand_y if class_conditional else None, cand_z, len(z), symmetric, distance
     )
+    return _nearest_loss(
+        rep, cand, found, distance, paper_normalisation, scale_invariant, y, return_stats
+    )
+
+
+def _nearest_loss(rep, cand, found, distance, paper_normalisation, scale_invariant, y, stats):
+    """Equation (3) from the terms found: one scalar per ordered group pair (the sum of its
+    terms over its normaliser), then their mean; autograd through anchor and neighbour."""
+    slots = sorted(found.terms)
+    total = sum(found.anchors.values())
+    n_terms = sum(found.terms.values())
+    if not slots:
+        zero = rep.sum() * 0.0
+        empty = {"terms": 0.0, "skipped": float(total), "pairs": 0.0, "mean_distance": math.nan}
+        return (zero, empty) if stats else zero
+    anchor, neighbour = found.anchor, found.neighbour
     dists = _rowwise(rep.index_select(0, anchor), cand.index_select(0, neighbour), distance)
-    # one scalar per ordered group pair: sum of its terms / its normaliser, then their mean
-    pair = zi[anchor] * n_groups + target
-    sums = torch.zeros(n_groups * n_groups, dtype=rep.dtype, device=rep.device)
-    sums = sums.index_add(0, pair, dists)
-    counts = torch.bincount(pair, minlength=n_groups * n_groups)
-    used = counts > 0
+    sums = torch.zeros(found.n_groups**2, dtype=rep.dtype, device=rep.device)
+    sums = sums.index_add(0, found.slot, dists)  # in term order: the sum of each pair
     if paper_normalisation:
-        n_classes = len(torch.unique(y))
-        norm = (n_classes * n_anchors).repeat_interleave(n_groups).to(rep.dtype)
+        norm = [found.batch_classes * found.anchors[s] for s in slots]
     else:
-        norm = counts.to(rep.dtype)
-    n_pairs = int(used.sum())
-    loss = (sums[used] / norm[used]).mean() if n_pairs else zero
-    if scale_invariant and n_pairs:
+        norm = [found.terms[s] for s in slots]
+    if len(slots) == 1:  # the mean of one pair is the pair (bit for bit)
+        loss = sums[slots[0]] / float(norm[0])
+    else:
+        used = torch.tensor(slots, device=rep.device)
+        loss = (sums[used] / torch.tensor(norm, dtype=rep.dtype, device=rep.device)).mean()
+    if scale_invariant:
         loss = loss / _spread(rep, y, distance).clamp_min(1e-8)
-    if not return_stats:
+    if not stats:
         return loss
-    total = int((n_anchors.repeat_interleave(n_groups) * allowed).sum())
-    n_terms = len(anchor)
-    stats = {
+    return loss, {
         "terms": float(n_terms),
         "skipped": float(total - n_terms),
-        "pairs": float(n_pairs),
-        "mean_distance": dists.detach().mean().item() if n_terms else float("nan"),
+        "pairs": float(len(slots)),
+        "mean_distance": dists.detach().mean().item(),
     }
-    return loss, stats

@@ -1,14 +1,13 @@
 """Reproductions of the papers' tables: ``fairdg reproduce NAME [--quick]``.
 
-A reproduction is a function ``(options: ReproOptions) -> str`` that runs the experiments of a
-table, writes its outputs under ``options.output`` and returns a markdown report (our numbers next
-to the paper's). Each lives in its own module; add it with one line in `_ENTRIES`.
+Each is one module defining ``Spec`` (its options), ``plan(spec)`` and ``report(results, spec)``
+on the shared protocol (`fairdg.reproductions.protocol`), and one line in `_ENTRIES`. A module
+is imported only when its reproduction runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 
 from fairdg.registry import Registry
@@ -16,12 +15,9 @@ from fairdg.registry import Registry
 
 @dataclass(frozen=True)
 class ReproOptions:
-    """Options shared by every reproduction.
-
-    ``quick`` runs a small version (one seed, few steps, a subsample) for CI; ``seeds`` overrides
-    the number of seeds; ``workers`` runs that many training processes at once (the
-    reproductions in `PARALLEL`); ``extra`` holds reproduction-specific ``KEY=VALUE`` options.
-    """
+    """The options of ``fairdg reproduce``: where, how small, how many seeds, on what device,
+    how many training processes at once (``workers``), and ``extra`` (``--option KEY=VALUE``:
+    the reproduction's own options, or RunConfig fields for all its runs)."""
 
     output: str = "fairdg-runs/reproduce"
     quick: bool = False
@@ -34,63 +30,31 @@ class ReproOptions:
 
 REPRODUCTIONS = Registry("reproduction")
 
-# name, "module:function", description, paper. Modules are imported only when run.
+# name, module, description, paper
 _ENTRIES: list[tuple[str, str, str, str]] = [
-    (
-        "affinity-adult",
-        "fairdg.reproductions.affinity_adult:reproduce",
-        "Adult: Tables 2 and 3, re-attachment, lambda sweep",
-        "affinity 3.2",
-    ),
-    (
-        "affinity-da-rotated",
-        "fairdg.reproductions.affinity_da_rotated:reproduce",
-        "MNIST -> MNIST-R few-shot adaptation: Table 6, figure 7",
-        "affinity 4",
-    ),
-    (
-        "affinity-da-svhn",
-        "fairdg.reproductions.affinity_da_svhn:reproduce",
-        "SVHN -> MNIST few-shot adaptation: Table 7 (needs the SVHN .mat files)",
-        "affinity 4",
-    ),
-    (
-        "affinity-mnist",
-        "fairdg.reproductions.affinity_mnist:reproduce",
-        "MNIST/MNIST-I: Tables 1a (lambda) and 1b (representation size), t-SNE",
-        "affinity 2.1",
-    ),
-    (
-        "affinity-celeba",
-        "fairdg.reproductions.affinity_celeba:reproduce",
-        "CelebA, frozen VGG19 + 124-unit fair layer: Tables 4, 5, figure 6 (fixture here)",
-        "affinity 3.3",
-    ),
-    (
-        "fddg-ccmnist",
-        "fairdg.reproductions.fddg_ccmnist:run",
-        "colour ccMNIST: 17 baselines, ablations, FDDG, each domain held out",
-        "FDDG Tables 6, 10",
-    ),
-    (
-        "fddg-nysf-synthetic",
-        "fairdg.reproductions.fddg_nysf:run",
-        "NYSF (or synthetic stand-in): 16 baselines, ablations, FDDG",
-        "FDDG Tables 9, 13",
-    ),
-]
-# The reproductions whose runs go through the sweeps' launchers (``--workers N``).
-PARALLEL = frozenset({"fddg-ccmnist", "fddg-nysf-synthetic"})
-for _name, _target, _description, _paper in _ENTRIES:
-    REPRODUCTIONS.register(_name, _target, _description, _paper)
+    ("affinity-adult", "affinity_adult", "Adult: Tables 2 and 3, re-attachment, lambda sweep",
+     "affinity 3.2"),
+    ("affinity-da-rotated", "affinity_da_rotated",
+     "MNIST -> MNIST-R few-shot adaptation: Table 6, figure 7", "affinity 4"),
+    ("affinity-da-svhn", "affinity_da_svhn",
+     "SVHN -> MNIST few-shot adaptation: Table 7 (needs the SVHN .mat files)", "affinity 4"),
+    ("affinity-mnist", "affinity_mnist",
+     "MNIST/MNIST-I: Tables 1a (lambda) and 1b (representation size), t-SNE", "affinity 2.1"),
+    ("affinity-celeba", "affinity_celeba",
+     "CelebA, frozen VGG19 + 124-unit fair layer: Tables 4, 5, figure 6 (fixture here)",
+     "affinity 3.3"),
+    ("fddg-ccmnist", "fddg_ccmnist",
+     "colour ccMNIST: 17 baselines, ablations, FDDG, each domain held out", "FDDG Tables 6, 10"),
+    ("fddg-ccmnist-cpu", "fddg_ccmnist_cpu",
+     "ccMNIST CPU regime: all 22 rows, the paper's selection, FDDG - ERM verdict with intervals",
+     "FDDG Table 6, issue 24"),
+    ("fairness-adult", "fairness_adult",
+     "Adult (sex; age domains held out): penalty, tolerance, fairlearn, side by side",
+     "docs/fairness.md"),
+    ("fddg-nysf-synthetic", "fddg_nysf",
+     "NYSF (or synthetic stand-in): 16 baselines, ablations, FDDG", "FDDG Tables 9, 13"),
+]  # fmt: skip
+for _name, _module, _description, _paper in _ENTRIES:
+    REPRODUCTIONS.register(_name, f"fairdg.reproductions.{_module}", _description, _paper)
 
-
-def run_reproduction(name: str, options: ReproOptions) -> str:
-    """Run a registered reproduction and return its markdown report."""
-    if options.workers != 1 and name not in PARALLEL:
-        raise ValueError(
-            f"--workers: {name} runs its trainings one after another; drop --workers "
-            f"(it applies to {', '.join(sorted(PARALLEL))})"
-        )
-    module_name, _, function = REPRODUCTIONS.get(name).partition(":")
-    return getattr(import_module(module_name), function)(options)
+__all__ = ["REPRODUCTIONS", "ReproOptions"]

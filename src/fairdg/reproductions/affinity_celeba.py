@@ -2,11 +2,6 @@
 pretrained network. Table 4 (lambda), Table 5 (with / without z, z reattached), figure 6
 (histograms of the re-attachment's r per group).
 
-``fairdg reproduce affinity-celeba [--quick] [--seeds N] [--option weights=vgg19.pth]
-[--option root=DIR] [--option target=Attractive] [--option sensitive=Male]
-[--option lambda=0.07] [--option steps=2000] [--option image_size=224] [--option figures=true]
-[--option fixture=true] [--option n=2000]``
-
 Setting (paper): a fixed ImageNet-pretrained VGG19 and one trainable hidden layer of 124 units
 (the representation, trained with the affinity loss) under a linear head; y = Attractive,
 z = Male. The VGG19 is frozen, so its 4,096 features (second fully connected layer) are computed
@@ -25,65 +20,64 @@ paper's setting.
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, replace
 
 import torch
 
-from fairdg import records as records_io
 from fairdg.data import load_dataset
 from fairdg.data.celeba import FILES
 from fairdg.data.celeba_fixture import write_celeba_fixture
 from fairdg.data.sources import DataNotFoundError, locate
-from fairdg.interpret import linear_probes, plot_r_histograms, reattach
+from fairdg.experiments.launchers import dataset_key
 from fairdg.networks.feature_cache import frozen_features
-from fairdg.reproductions import ReproOptions
-from fairdg.reproductions.affinity_celeba_report import report
-from fairdg.reproductions.protocol import check_options, progress, seeds_for, train_and_load
+from fairdg.reproductions.protocol import (
+    BaseSpec,
+    Plan,
+    Results,
+    markdown_table,
+    mean_std,
+    option,
+    paper_cell,
+    probe_runs,
+    r_hist_png,
+    write_results,
+)
 
 HPARAMS = {"mlp_depth": 0, "rep_dim": 124, "batch_size": 128, "lr": 1e-3}
-LAMBDAS = (0.05, 0.07, 0.1)
-FULL = {"steps": 2000, "seeds": 3, "lambdas": LAMBDAS, "fixture_n": 2000, "fixture_size": 64}
-QUICK = {"steps": 150, "seeds": 1, "lambdas": (0.07,), "fixture_n": 300, "fixture_size": 32}
-KNOWN = {
-    "root", "fixture", "weights", "backbone", "target", "sensitive", "lambda", "steps",
-    "image_size", "max_per_domain", "figures", "n",
-}  # fmt: skip
 
 
-def _settings(options: ReproOptions) -> dict[str, Any]:
-    base = dict(QUICK if options.quick else FULL)
-    extra = dict(options.extra)
-    check_options("affinity-celeba", extra, KNOWN)
-    main = float(extra.get("lambda", 0.07))
-    fixture = str(extra.get("fixture", "false")).lower() in ("1", "true", "yes")
-    root = extra.get("root")
-    if not fixture and root is None:
-        try:
-            locate("celeba", FILES)
-        except DataNotFoundError:
-            fixture = True
-    real_size = 224  # VGG19's ImageNet input size
-    max_rows = extra.get("max_per_domain")
-    return {
-        "steps": int(extra.get("steps", base["steps"])),
-        "seeds": seeds_for(options, base["seeds"]),
-        "lambdas": sorted(set(base["lambdas"]) | {main}),
-        "lambda": main,
-        "fixture": fixture,
-        "fixture_n": int(extra.get("n", base["fixture_n"])),
-        "root": None if fixture or root is None else str(root),
-        "weights": str(extra.get("weights", "")),
-        "backbone": str(extra.get("backbone", "vgg19")),
-        "target": str(extra.get("target", "Attractive")),
-        "sensitive": str(extra.get("sensitive", "Male")),
-        "image_size": int(extra.get("image_size", base["fixture_size"] if fixture else real_size)),
-        "max_per_domain": None if max_rows is None else int(max_rows),
-        "figures": str(extra.get("figures", not options.quick)).lower() in ("1", "true", "yes"),
-        "quick": options.quick,
-    }
+@dataclass(frozen=True)
+class Spec(BaseSpec):
+    """The options of ``affinity-celeba``."""
+
+    seeds: int = option(3, 1, "trials")
+    steps: int = option(2000, 150, "training steps")
+    lambdas: list[float] = option([0.05, 0.07, 0.1], [0.07], "Table 4")
+    lambda_: float = option(0.07, help="the lambda of Table 5")
+    root: str = option("", help="folder of CelebA (default: $FAIRDG_DATA/celeba)")
+    fixture: bool = option(False, help="the generated stand-in (also without CelebA's files)")
+    n: int = option(2000, 300, "images of the generated stand-in")
+    weights: str = option("", help="the backbone's ImageNet weights (.pth or .safetensors)")
+    backbone: str = option("vgg19", help="the frozen network")
+    target: str = option("Attractive", help="the attribute to predict")
+    sensitive: str = option("Male", help="the sensitive attribute")
+    image_size: int = option(0, help="pixels (default: 224 on CelebA, 64 / 32 on the fixture)")
+    max_per_domain: int | None = option(None, help="images per domain at most")
+    figures: bool = option(True, False, "figure 6")
+
+    def __post_init__(self) -> None:
+        if not self.fixture and not self.root:  # without CelebA's files: the stand-in
+            try:
+                locate("celeba", FILES)
+            except DataNotFoundError:
+                object.__setattr__(self, "fixture", True)
+        if not self.image_size:  # VGG19's ImageNet input size on CelebA
+            size = (32 if self.quick else 64) if self.fixture else 224
+            object.__setattr__(self, "image_size", size)
+
+    @property
+    def sweep(self) -> list[float]:
+        return sorted(set(self.lambdas) | {self.lambda_})
 
 
 def _with_z(dataset):
@@ -94,101 +88,158 @@ def _with_z(dataset):
     return replace(dataset, domains=domains, input_shape=(dataset.input_shape[0] + 1,))
 
 
-def _features(options: ReproOptions, out: Path, s: dict[str, Any]):
-    root = s["root"]
-    if s["fixture"]:
-        root = str(write_celeba_fixture(out / f"celeba-fixture-{s['fixture_n']}", s["fixture_n"]))
+def plan(spec: Spec) -> Plan:
+    """The frozen network's features once (cached), then ERM with and without z and the
+    affinity loss at each lambda on them."""
+    root = None if spec.fixture or not spec.root else spec.root
+    if spec.fixture:
+        root = str(write_celeba_fixture(spec.out / f"celeba-fixture-{spec.n}", spec.n))
     images = load_dataset(
-        "celeba",
-        root=root,
-        target=s["target"],
-        sensitive=s["sensitive"],
-        image_size=s["image_size"],
-        max_per_domain=s["max_per_domain"],
-    )
-    hp = {"backbone": s["backbone"], "pretrained": s["weights"], "freeze": "all"}
-    features = frozen_features(images, hp, options.device, quiet=options.quiet)
-    identity = {
-        "target": s["target"],
-        "sensitive": s["sensitive"],
-        "image_size": s["image_size"],
-        "features": features.meta["features"].split(" ")[1].strip("(),"),
-        "fixture": s["fixture_n"] if s["fixture"] else None,
-        "max_per_domain": s["max_per_domain"],
-    }
-    return features, identity
-
-
-def reproduce(options: ReproOptions) -> str:
-    """Run Tables 4 and 5 (and figure 6) and return the markdown report."""
-    s = _settings(options)
-    out = Path(options.output) / ("affinity-celeba-quick" if options.quick else "affinity-celeba")
-    features, identity = _features(options, out, s)
-    features_z = _with_z(features)
-
-    def run(kind: str, seed: int, lam: float | None, load: bool):
-        hp = dict(HPARAMS) if lam is None else {**HPARAMS, "affinity_lambda": lam}
-        return train_and_load(
-            options,
-            out,
-            features_z if kind == "erm+z" else features,
-            algorithm="affinity" if lam is not None else "erm",
-            hparams=hp,
-            seed=seed,
-            steps=s["steps"],
-            data_options={**identity, "with_z": kind == "erm+z"},
-            load=load,
-        )
-
-    plan = [("erm", seed, None) for seed in s["seeds"]]
-    plan += [("affinity", seed, lam) for lam in s["lambdas"] for seed in s["seeds"]]
-    records = {}
-    for kind, seed, lam in progress(plan, options, "affinity-celeba runs"):
-        records[(kind, seed, lam)] = run(kind, seed, lam, load=False)[0]
-    analyses: dict[str, list[dict]] = {"erm+z": [], "erm": [], "affinity": [], "reattached": []}
-    fits: dict[str, list] = {"erm": [], "affinity": []}
-    for seed in progress(s["seeds"], options, "probes"):
-        for kind, lam in (("erm+z", None), ("erm", None), ("affinity", s["lambda"])):
-            record, loaded = run(kind, seed, lam, load=True)
-            probes = linear_probes(loaded.algorithm, loaded.split)
-            analyses[kind].append({**record["metrics"]["test"], **probes})
-            if kind in fits:
-                fit = reattach(loaded.algorithm, loaded.split)
-                fits[kind].append(fit)
-                if kind == "affinity":
-                    analyses["reattached"].append({**fit.metrics, **fit.sensitive_probe})
-    figure = _figure(out, fits, s, features) if s["figures"] else None
-    _dump(out, s, records, analyses, fits)
-    return report(s, records, analyses, fits, figure, features.group_names)
-
-
-def _figure(out: Path, fits, s, dataset) -> Path:
-    """Figure 6: histograms of r (eq. 4) per group, baseline vs affinity, first seed."""
-    return plot_r_histograms(
-        [
-            ("baseline", fits["erm"][0].r_test, fits["erm"][0].z_test),
-            (f"affinity (lambda {s['lambda']:g})", fits["affinity"][0].r_test,
-             fits["affinity"][0].z_test),
-        ],
-        out / "r_hist.png",
-        group_names=dataset.group_names,
+        "celeba", root=root, target=spec.target, sensitive=spec.sensitive,
+        image_size=spec.image_size, max_per_domain=spec.max_per_domain,
     )  # fmt: skip
-
-
-def _dump(out: Path, s, records, analyses, fits) -> None:
-    data = {
-        "settings": s,
-        "runs": [
-            {"kind": k, "seed": seed, "lambda": lam, "run_id": r["run_id"],
-             "test": r["metrics"]["test"]}
-            for (k, seed, lam), r in records.items()
-        ],
-        "analyses": analyses,
-        "reattachment": {
-            k: [{"w_r": f.w_r, "w_z": f.w_z, "b": f.b} for f in v] for k, v in fits.items()
-        },
+    hp = {"backbone": spec.backbone, "pretrained": spec.weights, "freeze": "all"}
+    features = frozen_features(images, hp, spec.device, quiet=True)
+    identity = {
+        "target": spec.target, "sensitive": spec.sensitive, "image_size": spec.image_size,
+        "features": features.meta["features"].split(" ")[1].strip("(),"),
+        "fixture": spec.n if spec.fixture else None, "max_per_domain": spec.max_per_domain,
     }  # fmt: skip
-    records_io.write_json(out / "results.json", json.loads(json.dumps(data, default=float)))
+    result = Plan(notes={"group_names": features.group_names, "features": features})
+    for with_z, data in ((False, features), (True, _with_z(features))):
+        result.datasets[dataset_key(data.name, {**identity, "with_z": with_z})] = data
+    runs = [("erm", seed, None) for seed in range(spec.seeds)]
+    runs += [("erm+z", seed, None) for seed in range(spec.seeds)]
+    runs += [("affinity", seed, lam) for lam in spec.sweep for seed in range(spec.seeds)]
+    for kind, seed, lam in runs:
+        result.runs[(kind, seed, lam)] = spec.config(
+            dataset=features.name, data_options={**identity, "with_z": kind == "erm+z"},
+            algorithm="affinity" if lam is not None else "erm", seed=seed, steps=spec.steps,
+            hparams=dict(HPARAMS) if lam is None else {**HPARAMS, "affinity_lambda": lam},
+            eval_every=spec.steps, output_dir=str(spec.out / "runs"),
+        )  # fmt: skip
+    return result
 
 
-__all__ = ["reproduce"]
+def report(results: Results, spec: Spec) -> str:
+    """Tables 4 and 5 (probes and re-attachment of the reloaded models) and figure 6."""
+    records = {key: results.record(key) for key in results.plan.runs}
+    analyses, fits, _ = probe_runs(results, spec.seeds, spec.lambda_)
+    group_names = results.plan.notes["group_names"]
+    named = {
+        "baseline": fits["erm"][0],
+        f"affinity (lambda {spec.lambda_:g})": fits["affinity"][0],
+    }
+    figure = r_hist_png(spec.out / "r_hist.png", named, group_names) if spec.figures else None
+    runs = [
+        {"kind": k, "seed": seed, "lambda": lam, "run_id": r["run_id"],
+         "test": r["metrics"]["test"]}
+        for (k, seed, lam), r in records.items() if k != "erm+z"
+    ]  # fmt: skip
+    write_results(spec, fits, runs=runs, analyses=analyses)
+    return _text(spec, records, analyses, fits, figure, group_names)
+
+
+# -- the report (the paper's layout) -----------------------------------------------------------
+PAPER_TABLE4 = {  # accuracy, parity gap, equality gap
+    "baseline": (0.73, 0.47, 0.31),
+    0.05: (0.64, 0.23, 0.25),
+    0.07: (0.62, 0.22, 0.23),
+    0.1: (0.55, 0.0038, 0.018),
+}
+QUADRIANTO = {"fair": (0.8, None, 0.19), "baseline": (0.8, None, 0.34)}  # quoted by the paper
+PAPER_TABLE5 = {  # baseline with z, without z, affinity (lambda 0.07), z reattached
+    "accuracy": (0.73, 0.74, 0.62, 0.7),
+    "parity gap": (0.47, 0.49, 0.22, 0.63),
+    "equality gap": (0.31, 0.32, 0.23, 0.59),
+    "probe accuracy female": (0.86, 0.84, 0.88, 1.0),
+    "probe accuracy male": (0.83, 0.85, 0.25, 1.0),
+}
+ROWS4 = (("accuracy", "accuracy"), ("parity gap", "dp_diff"), ("equality gap", "eopp_diff"))
+
+
+def _header(spec: Spec) -> list[str]:
+    lines = ["# Debiasing a frozen pretrained network on CelebA (affinity paper, section 3.3)", ""]
+    if spec.fixture:
+        lines += [
+            "**Data: the GENERATED CelebA fixture** (`fairdg.data.celeba_fixture`, "
+            f"{spec.n} synthetic images in CelebA's file formats), not CelebA: these "
+            "numbers only show that the pipeline runs; they are not comparable with the paper's "
+            "(in parentheses).",
+            "",
+        ]
+    if not spec.weights:
+        lines += [
+            f"**Backbone: {spec.backbone} with RANDOM weights** (no `--option weights=PATH`); "
+            "the paper uses ImageNet-pretrained VGG19 weights.",
+            "",
+        ]
+    paper = not spec.fixture and spec.weights and spec.backbone == "vgg19"
+    paper = paper and (spec.target, spec.sensitive) == ("Attractive", "Male")
+    lines += [
+        f"{spec.seeds} seed(s), {spec.steps} steps, frozen {spec.backbone} at "
+        f"{spec.image_size} px (features cached) + Linear(124) ReLU (the representation) + "
+        f"linear head; y = {spec.target}, z = {spec.sensitive}. Test split: CelebA partition 2. "
+        + ("Paper's setting." if paper else "Not the paper's setting (see above)."),
+        "",
+    ]
+    return lines
+
+
+def _table4(spec: Spec, records) -> list[str]:
+    cols = [("baseline", "erm", None)]
+    cols += [(f"lambda = {lam:g}", "affinity", lam) for lam in spec.sweep]
+    rows = []
+    for index, (label, key) in enumerate(ROWS4):
+        row = [label]
+        for _, kind, lam in cols:
+            runs = [records[(kind, seed, lam)]["metrics"]["test"] for seed in range(spec.seeds)]
+            paper = PAPER_TABLE4.get("baseline" if lam is None else lam)
+            ours = mean_std([r.get(key) for r in runs])
+            row.append(paper_cell(ours, None if paper is None else f"{paper[index]:g}"))
+        for name in ("fair", "baseline"):
+            value = QUADRIANTO[name][index]
+            row.append("-" if value is None else f"({value:g})")
+        rows.append(row)
+    header = ["", *(c[0] for c in cols), "Quadrianto'18 fair", "Quadrianto'18 baseline"]
+    return ["## Table 4: lambda", "", markdown_table(header, rows), ""]
+
+
+def _table5(spec: Spec, analyses, group_names) -> list[str]:
+    cols = ("erm+z", "erm", "affinity", "reattached")
+    keys = dict(ROWS4)
+    female, male = group_names[0], group_names[-1]
+    keys["probe accuracy female"] = f"sensitive_accuracy/{female}"
+    keys["probe accuracy male"] = f"sensitive_accuracy/{male}"
+    rows = []
+    for label, key in keys.items():
+        paper = PAPER_TABLE5[label]
+        name = label.replace("female", female).replace("male", male) if "probe" in label else label
+        rows.append(
+            [name, *(paper_cell(mean_std([a.get(key) for a in analyses[c]]), f"{p:g}")
+                     for c, p in zip(cols, paper, strict=True))]
+        )  # fmt: skip
+    header = ["", "baseline with z", "baseline without z", f"affinity (lambda {spec.lambda_:g})",
+              "affinity, z reattached"]  # fmt: skip
+    return [
+        "## Table 5: the sensitive attribute's influence",
+        "",
+        "Probe rows: a linear probe refitted on the frozen representation (train split) to "
+        f"predict z, its test accuracy within each group ({female} / {male}).",
+        "",
+        markdown_table(header, rows),
+        "",
+    ]
+
+
+def _text(spec: Spec, records, analyses, fits, figure, group_names) -> str:
+    """The markdown report: header, Tables 4 and 5, re-attachment weights, figure 6."""
+    lines = _header(spec) + _table4(spec, records) + _table5(spec, analyses, group_names)
+    for kind in ("erm", "affinity"):
+        w_r = mean_std([f.w_r for f in fits[kind]], 2)
+        w_z = mean_std([next(iter(f.w_z.values())) for f in fits[kind]], 2)
+        lines.append(f"- re-attachment (eq. 4), {kind}: w_r {w_r}, w_z {w_z}")
+    lines.append("- paper (affinity on CelebA): w_z about 1.5, w_r about 0.7")
+    if figure:
+        lines += ["", f"Figure 6 (histograms of r per group): `{figure}`"]
+    return "\n".join(lines) + "\n"

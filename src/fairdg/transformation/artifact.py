@@ -9,6 +9,7 @@ a corrupt file or a model trained on a held-out domain is a clear error.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -127,5 +128,5 @@ def check_compatible(
             f"the transformation model was trained on domain(s) {sorted(seen)} "
             f"that this run holds out (test domains {list(test_domains)}): the "
             f"held-out data would leak into training; train T with "
-            f"--test-domains {' '.join(test_domains)}"
+            f"--test-domains {shlex.join(test_domains)}"
         )

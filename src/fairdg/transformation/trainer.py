@@ -25,11 +25,11 @@ from collections.abc import Iterator, Sequence
 import torch
 from tqdm.auto import tqdm
 
-import fairdg
 from fairdg.data.base import MultiDomainDataset
 from fairdg.transformation.config import TransformationConfig
 from fairdg.transformation.model import TransformationModel
 from fairdg.transformation.objective import discriminator_loss, generator_loss
+from fairdg.version import __version__
 
 log = logging.getLogger("fairdg")
 
@@ -227,7 +227,7 @@ def fit_transformation(
         "val_metrics": metrics,
         "history": history,
         "wall_seconds": time.perf_counter() - started,
-        "fairdg_version": fairdg.__version__,
+        "fairdg_version": __version__,
     }
     log.info("transformation trained in %.1f s: %s", model.meta["wall_seconds"], metrics)
     return model.eval()
