@@ -63,11 +63,6 @@ def test_undefined_metrics_are_skipped():
     assert "0.50 ± 0.00" in fddg.results_table(rows, ["erm"], ["a", "b"], {})
 
 
-def test_plot_is_written(tmp_path):
-    path = fddg.plot_dp_vs_dependence(_rows(), {"a": 0.1, "b": 0.9}, tmp_path / "p.png")
-    assert path.stat().st_size > 0
-
-
 def test_grayscale_view_keeps_labels_and_drops_colour(tiny_image):
     gray = grayscale(tiny_image)
     assert gray.input_shape == (1, 8, 8) and gray.name == "ccmnist-gray"

@@ -29,7 +29,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,8 +44,11 @@ from fairdg.experiments.tasks import Task
 from fairdg.losses import affinity_loss
 from fairdg.networks import MLP
 from fairdg.networks.svhn_cnn import SVHNCNN
-from fairdg.records import write_atomically
+from fairdg.reporting.figures import metric_label, new_figure, save, scaled, styled
 from fairdg.reproductions.protocol import BaseSpec, option
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 METHODS = ("source", "target", "augment", "affinity", "augment-only")
 # lambda of the affinity method: picked on 3,000 rotated MNIST *training* images (not the test
@@ -253,29 +256,37 @@ def plot_figure7(
     title: str,
     reference: tuple[str, float] | None = None,
 ) -> Path:
-    """Target accuracy (mean and min-max band over seeds) against labelled target samples per
-    class, one line per method, log-scaled x axis, and an optional horizontal `reference`
-    ``(label, accuracy)``; written through matplotlib's Agg canvas."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """`figure7` written as PNG and PDF (`path` with each suffix); the PNG's path."""
+    return save(figure7(per_class, curves, title, reference), path)
 
-    fig = Figure(figsize=(5.5, 3.8))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
+
+@styled
+def figure7(
+    per_class: list[int],
+    curves: dict[str, list[list[float]]],
+    title: str,
+    reference: tuple[str, float] | None = None,
+) -> Figure:
+    """Target accuracy in % (mean and min-max band over seeds) against labelled target samples
+    per class, one line per method, log-scaled x axis, and an optional horizontal `reference`
+    ``(label, accuracy)``; one paper column wide."""
+    fig, axes = new_figure(1, 1, panel_height=2.6)
+    ax = axes[0, 0]
     for method, runs in curves.items():
-        means = [sum(r) / len(r) for r in runs]
+        means = scaled("accuracy", [sum(r) / len(r) for r in runs])
         ax.plot(per_class, means, marker="o", label=LABELS.get(method, method))
-        ax.fill_between(per_class, [min(r) for r in runs], [max(r) for r in runs], alpha=0.2)
+        band = [scaled("accuracy", [bound(r) for r in runs]) for bound in (min, max)]
+        ax.fill_between(per_class, *band, alpha=0.2)
     if reference is not None:
-        ax.axhline(reference[1], color="grey", linestyle="--", label=reference[0])
+        ax.axhline(
+            float(scaled("accuracy", reference[1])), color="grey", ls="--", label=reference[0]
+        )
     ax.set_xscale("log")
-    ax.set_xticks(per_class)
-    ax.set_xticklabels([str(k) for k in per_class])
+    ax.set_xticks(per_class, [str(k) for k in per_class])
+    ax.minorticks_off()
     ax.set_xlabel("labelled target samples per class")
-    ax.set_ylabel("target test accuracy")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return write_atomically(path, functools.partial(fig.savefig, dpi=120))
+    ax.set_ylabel(metric_label("accuracy", "target test"))
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return fig

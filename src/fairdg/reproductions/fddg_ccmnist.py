@@ -52,9 +52,8 @@ from fairdg.reproductions.protocol import Plan, Results, option
 from fairdg.transformation import load_transformation
 from fairdg.transformation.diagnostics import (
     augmentation_report,
-    figure_grid,
     fit_probes,
-    save_png,
+    save_grid,
 )
 
 # Hue diagnostic: styles from T's prior N(0, I), then from N(0, 4 I) and N(0, 16 I)
@@ -201,7 +200,7 @@ def diagnose(data, t_paths: dict[str, Path], folder: Path, probe_steps: int) -> 
             )
         grid_rows = cat(sets["source val"], "x")[::97][:8]  # spread over both sources
         grid_z = cat(sets["source val"], "z")[::97][:8]
-        save_png(figure_grid(model, grid_rows, grid_z), str(folder / f"grid-{slug}.png"))
+        save_grid(model, grid_rows, folder / f"grid-{slug}.png", grid_z, data.group_names)
         if colour:
             sources = [p.x[:500] for p in sets["source val"]]
             z = torch.cat([p.z[:500] for p in sets["source val"]])
