@@ -56,5 +56,5 @@ def load_run(
         dataset = load_dataset(config.dataset, **config.data_options)
     if uses_feature_cache(model.hparams, dataset.input_shape):  # trained on frozen features
         dataset = frozen_features(dataset, model.hparams, device, quiet=config.quiet)
-    split = dataset.split(config.seed, config.test_domains)
+    split = config.split_data(dataset)
     return LoadedRun(Path(run_dir), config, dataset, split, dict(model.hparams), model.algorithm)

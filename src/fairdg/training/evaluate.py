@@ -84,7 +84,10 @@ def evaluation_sets(split: Split) -> tuple[list[Pair], dict[str, list[Pair]]]:
         pooled["oracle"] = [(n, "val") for n in split.test_domains]
     else:
         pooled["test"] = [(n, "test") for n in split.train_domains]
-    return pairs, pooled
+    # a part without rows (a run with test_fraction=0 has no test rows) is not evaluated
+    rows = {pair: len(split.parts[pair[0]][pair[1]].y) for pair in pairs}
+    pooled = {k: v for k, v in pooled.items() if any(rows[m] for m in v)}
+    return [p for p in pairs if rows[p]], {k: [m for m in v if rows[m]] for k, v in pooled.items()}
 
 
 def evaluate_split(
@@ -190,12 +193,12 @@ def small_group_warnings(metrics: dict[str, dict], sets=("val", "test", "oracle"
     return lines
 
 
-def check_evaluable(split: Split) -> None:
-    """Refuse a split whose pooled validation or test set is empty (every metric would be
-    NaN), before training."""
+def check_evaluable(split: Split, test: bool = True) -> None:
+    """Refuse a split whose pooled validation set (or, with `test`, test set) is empty (every
+    metric would be NaN), before training."""
     _, pooled = evaluation_sets(split)
-    for key in ("val", "test"):
-        if not sum(len(split.parts[n][p].y) for n, p in pooled[key]):
+    for key in ("val", "test") if test else ("val",):
+        if key not in pooled:
             rows = {n: sum(len(d.y) for d in split.parts[n].values()) for n in split.parts}
             raise ValueError(
                 f"dataset {split.dataset.name!r} has too few rows for a {key} set (rows per "

@@ -127,11 +127,11 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
     check_overrides(ALGORITHMS.get(config.algorithm).declared_hparams(), config.hparams)
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)
-    split = dataset.split(config.seed, config.test_domains)
+    split = config.split_data(dataset)
     hparams = resolve_hparams(config, dataset)
     if uses_feature_cache(hparams, dataset.input_shape):  # frozen backbone: features once
         dataset = frozen_features(dataset, hparams, config.device, quiet=config.quiet)
-        split = dataset.split(config.seed, config.test_domains)
+        split = config.split_data(dataset)
     if config.transformation is not None and "transformation" not in extra:
         extra["transformation"] = load_run_transformation(config, dataset, split)
     torch.manual_seed(config.seed)
@@ -317,7 +317,7 @@ def _train(
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
-    check_evaluable(split)
+    check_evaluable(split, test=config.test_fraction > 0 or bool(config.test_domains))
     check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
     eval_every = config.eval_every or max(1, steps // 10)
