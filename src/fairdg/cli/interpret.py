@@ -79,11 +79,15 @@ def interpret_command(args: argparse.Namespace) -> int:
         )
         print(f"t-SNE written to {path}")
     if args.hist:
-        fits = [(name, results[name][1]) for name, _ in named if results[name][1] is not None]
+        fits = [(name, fit) for name, _ in named if (fit := results[name][1]) is not None]
         if not fits:
             raise ValueError("--hist needs a binary target (the re-attachment's r)")
-        panels = [(name, fit.r_test, fit.z_test) for name, fit in fits]
-        path = plot_r_histograms(panels, output / "r_hist.png", group_names=dataset.group_names)
+        hist = [
+            (n, f.r_test, f.z_test)
+            for n, f in fits
+            if f.r_test is not None and f.z_test is not None
+        ]
+        path = plot_r_histograms(hist, output / "r_hist.png", group_names=dataset.group_names)
         print(f"histograms written to {path}")
     return 0
 

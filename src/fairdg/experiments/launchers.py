@@ -38,6 +38,7 @@ from fairdg.runlock import RunLockedError
 from fairdg.training import RunConfig, train
 
 Outcome = dict[str, Any]
+Work = dict[str, Any] | Task  # a run (its RunConfig as a dict) or another task
 OnResult = Callable[[Outcome], None]
 LAUNCHERS = ("local", "processes", "ray")
 
@@ -162,7 +163,7 @@ def _lost(task: dict[str, Any] | Task, why: str) -> Outcome:
 
 # -- local -------------------------------------------------------------------------------------
 def launch_local(
-    tasks: Sequence[dict],
+    tasks: Sequence[Work],
     on_result: OnResult,
     datasets: Mapping[str, Any] | None = None,
     threads: int | None = None,
@@ -211,7 +212,7 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def longest_first(tasks: Sequence[dict]) -> list[dict]:
+def longest_first(tasks: Sequence[Work]) -> list[Work]:
     """The tasks by decreasing number of steps (a dataset's default, ``None``, first), ties in
     their given order: a pool that starts the longest runs first does not end on one."""
     return sorted(tasks, key=lambda task: -(_steps(task) or float("inf")))
@@ -223,7 +224,7 @@ def _steps(task: dict | Task) -> int | None:
     return task.get("steps")
 
 
-def start_method(tasks: Sequence[dict]) -> str:
+def start_method(tasks: Sequence[Work]) -> str:
     """``"fork"`` where it is safe and available (Linux-like systems, CPU runs, CUDA not
     initialised in this process), else ``"spawn"``. Forked workers start in milliseconds with
     this process's imports and loaded datasets; spawned ones import torch and load the data
@@ -235,7 +236,7 @@ def start_method(tasks: Sequence[dict]) -> str:
     return "spawn" if torch.cuda.is_initialized() else "fork"
 
 
-def _preload(tasks: Sequence[dict]) -> None:
+def _preload(tasks: Sequence[Work]) -> None:
     """Load the dataset of the sweep into this process's cache before forking (when the tasks
     share one), so that every worker inherits it instead of loading it again."""
     runs = [task for task in tasks if not isinstance(task, Task)]
@@ -248,7 +249,7 @@ def _preload(tasks: Sequence[dict]) -> None:
 
 
 def launch_processes(
-    tasks: Sequence[dict],
+    tasks: Sequence[Work],
     on_result: OnResult,
     workers: int = 2,
     datasets: Mapping[str, Any] | None = None,
@@ -316,7 +317,7 @@ def import_ray():
 
 
 def launch_ray(
-    tasks: Sequence[dict],
+    tasks: Sequence[Work],
     on_result: OnResult,
     address: str | None = None,
     cpus_per_task: float = 1.0,
@@ -346,7 +347,7 @@ def launch_ray(
             log_to_driver=False,
             **dict(init_options or {}),
         )
-    pending: dict[Any, dict] = {}
+    pending: dict[Any, Work] = {}
     try:
         if gpus_per_task is None:
             gpus_per_task = 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0

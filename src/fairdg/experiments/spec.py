@@ -56,7 +56,7 @@ def held_out_sets(
         if len(spec) > 1:
             raise ValueError(f"test_domains: 'all' and 'none' stand alone, got {spec}")
         single = ALL in spec and len(domains) > 1
-        sets = [(name,) for name in domains] if single else [()]
+        sets: list[tuple[str, ...]] = [(name,) for name in domains] if single else [()]
     else:
         sets = [canonical(item.split(JOINT)) for item in spec]
     for held in sets:

@@ -133,8 +133,8 @@ def r_histograms_figure(
     rs = [np.asarray(r, dtype=float) for _, r, _ in panels]
     pooled = np.concatenate(rs)
     edges = np.linspace(np.percentile(pooled, 0.5), np.percentile(pooled, 99.5), bins + 1)
-    for ax, (title, _, z), r in zip(axes[0], panels, rs, strict=True):
-        z = np.asarray(z)
+    for ax, (title, _, groups), r in zip(axes[0], panels, rs, strict=True):
+        z = np.asarray(groups)
         for g, name in enumerate(group_names):
             if (z == g).any():
                 ax.hist(

@@ -51,6 +51,8 @@ def load_run(
         A damaged or inconsistent run file, named with its field.
     """
     model = load_model(run_dir, device=device, **extra)
+    if model.config is None:
+        raise FileNotFoundError(f"{run_dir} holds no config.json: not a run folder")
     config = model.config.replace(device=device)
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)

@@ -99,7 +99,8 @@ class MemoryBank:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.capacity = int(state["capacity"])
-        self.cells = {tuple(int(v) for v in k.split(",")): r for k, r in state["cells"].items()}
+        cells = {tuple(int(v) for v in k.split(",")): r for k, r in state["cells"].items()}
+        self.cells = {(c, g): r for (c, g), r in cells.items()}
 
 
 def _spread(rep: torch.Tensor, y: torch.Tensor, distance: str) -> torch.Tensor:

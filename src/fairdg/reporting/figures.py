@@ -16,7 +16,7 @@ import functools
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from fairdg.records import write_atomically
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "ONE_COLUMN",
@@ -47,7 +48,7 @@ ONE_COLUMN = 3.4
 TWO_COLUMNS = 7.0
 
 # 8 pt text at print size: the papers' body is 9-10 pt, figure text a little smaller.
-STYLE: dict[str, Any] = {
+STYLE: dict[RcKeyType, Any] = {
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -65,6 +66,7 @@ STYLE: dict[str, Any] = {
     "savefig.dpi": 300,
 }
 
+Share = bool | Literal["none", "all", "row", "col"]  # matplotlib's sharex / sharey
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -101,16 +103,24 @@ def new_figure(
     *,
     width: float | None = None,
     panel_height: float = 2.2,
-    sharex: bool | str = False,
-    sharey: bool | str = False,
+    sharex: Share = False,
+    sharey: Share = False,
+    packed: bool = False,
 ) -> tuple[Figure, np.ndarray]:
     """A figure of ``nrows x ncols`` panels (a 2-D array of axes), `width` inches wide (default
     `width_for(ncols)`) and `panel_height` inches per row, laid out by matplotlib's constrained
-    layout. Call it inside a `styled` function."""
+    layout (`packed`: nearly no space between panels, for image grids). Call it inside a
+    `styled` function."""
     from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     width = width_for(ncols) if width is None else width
-    fig = Figure(figsize=(width, panel_height * nrows), layout="constrained")
+    layout = (
+        ConstrainedLayoutEngine(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
+        if packed
+        else ConstrainedLayoutEngine()
+    )
+    fig = Figure(figsize=(width, panel_height * nrows), layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=sharex, sharey=sharey)
     return fig, axes
 

@@ -72,7 +72,7 @@ def _predict(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Te
 
 
 def fit_probes(
-    train: tuple[torch.Tensor, ...],
+    train: Sequence[torch.Tensor],
     num_classes: int,
     num_groups: int,
     steps: int = 300,
@@ -89,8 +89,8 @@ def fit_probes(
 @torch.no_grad()
 def augmentation_report(
     model: TransformationModel,
-    train: tuple[torch.Tensor, ...] | None,
-    test: tuple[torch.Tensor, ...],
+    train: Sequence[torch.Tensor] | None,
+    test: Sequence[torch.Tensor],
     num_classes: int,
     num_groups: int,
     probe_steps: int = 300,
@@ -101,6 +101,8 @@ def augmentation_report(
     given ``probes``, from `fit_probes`)."""
     x, y, z = test
     if probes is None:
+        if train is None:
+            raise ValueError("augmentation_report needs the training rows or fitted probes")
         with torch.enable_grad():
             probes = fit_probes(train, num_classes, num_groups, probe_steps, seed)
     probe_y, probe_z = probes
@@ -185,7 +187,7 @@ def grid_figure(
     header, each row named by its sensitive group where `z` is given; one paper column wide."""
     columns = grid_columns(model, x, z, samples, seed)
     cell = ONE_COLUMN / len(columns)
-    fig, axes = new_figure(len(x), len(columns), width=ONE_COLUMN, panel_height=cell)
+    fig, axes = new_figure(len(x), len(columns), width=ONE_COLUMN, panel_height=cell, packed=True)
     for j, (header, images) in enumerate(columns):
         axes[0, j].set_title(header)
         for i in range(len(x)):
@@ -195,10 +197,8 @@ def grid_figure(
                               vmin=0, vmax=1, interpolation="nearest")  # fmt: skip
             axes[i, j].set(xticks=[], yticks=[])
             axes[i, j].grid(False)
-    for i in range(len(x) if z is not None else 0):
-        group = int(z[i])
+    for i, group in enumerate(z.tolist() if z is not None else []):
         axes[i, 0].set_ylabel(group_names[group] if group_names else f"z = {group}", fontsize=6)
-    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
     return fig
 
 
