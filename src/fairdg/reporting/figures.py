@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
@@ -167,19 +167,36 @@ def save(fig: Figure, path: str | Path) -> Path:
     return png
 
 
-def legend_below(fig: Figure, ax: Axes, ncols: int = 3) -> None:
+def legend_below(fig: Figure, axes: Axes | Iterable[Axes], ncols: int = 3) -> None:
     """One legend for the whole figure, below its panels (nothing drawn under it), from the
-    entries of `ax`; no legend where `ax` has no labelled artist."""
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(ncols, len(handles)))
+    entries of `axes` (each label once, in the order first met); none without an entry."""
+    from matplotlib.axes import Axes
+
+    entries: dict[str, Any] = {}
+    for ax in [axes] if isinstance(axes, Axes) else axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    if entries:
+        fig.legend(
+            list(entries.values()),
+            list(entries),
+            loc="outside lower center",
+            ncols=min(ncols, len(entries)),
+        )
 
 
 def hide_unused(axes: np.ndarray, used: int) -> list[Axes]:
-    """Turn off the panels of `axes` (row-major) beyond the first `used`; the panels left off."""
+    """Turn off the panels of a grid `axes` (row-major) beyond the first `used`, and give the
+    panel above each of them the x tick labels and x label a shared axis had left to it; the
+    panels turned off."""
     spare = list(axes.flat[used:])
     for ax in spare:
         ax.set_axis_off()
+        row, column = divmod(list(axes.flat).index(ax), axes.shape[1])
+        if row > 0 and (row - 1) * axes.shape[1] + column < used:
+            above = axes[row - 1, column]
+            above.xaxis.set_tick_params(labelbottom=True)
+            above.set_xlabel(axes[-1, 0].get_xlabel())  # the bottom row is labelled
     return spare
 
 

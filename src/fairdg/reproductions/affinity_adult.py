@@ -172,7 +172,11 @@ def _threshold_curve(run) -> list[tuple[float, float, float, float]]:
     curve = []
     for t in np.linspace(0.05, 0.95, 19):
         m = evaluate_metrics(
-            y.numpy(), scores, sensitive=z.numpy(), threshold=float(t), on_undefined="ignore"
+            y.numpy(),
+            scores,
+            sensitive_features=z.numpy(),
+            threshold=float(t),
+            on_undefined="ignore",
         )
         curve.append((float(t), m["accuracy"], m["dp_diff"], m["eopp_diff"]))
     return curve

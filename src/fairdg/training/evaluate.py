@@ -150,7 +150,11 @@ def _metrics(
             out["positive_rate"] = float((probs[:, 1] > 0.5).double().mean())
     else:
         results, reasons = evaluate_with_reasons(
-            y.numpy(), probs.numpy(), sensitive=groups, min_group_size=min_group_size, where=where
+            y.numpy(),
+            probs.numpy(),
+            sensitive_features=groups,
+            min_group_size=min_group_size,
+            where=where,
         )
         out = dict(results)
         if reasons:
