@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from fairdg import records, replacement
+from fairdg import records, replacement, tracking
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import (
     CorruptCheckpointError,
@@ -340,6 +340,7 @@ def _train(
         (run_dir / "results.jsonl").unlink(missing_ok=True)
         remove_checkpoint(ckpt_path)
     distributed.barrier()
+    tracker = tracking.start(config, resumed_at=step) if main else tracking.Tracker()
 
     # -- training ----------------------------------------------------------------------------
     # a terminal gets a bar; a pipe or a log file one line per evaluation (`progress_line`)
@@ -383,6 +384,7 @@ def _train(
                 "wall_seconds": time.perf_counter() - started,
             }
             records.append_jsonl(run_dir / "results.jsonl", record)
+            tracker.evaluation(record)
             n_evals += 1
             if lines:
                 progress_line(evaluation_line(run_dir.name, step, steps, running, metrics, record))
@@ -417,6 +419,7 @@ def _train(
         _append_summary(config, record, replace=False)
     remove_checkpoint(ckpt_path)
     records.write_json(run_dir / "done.json", record)
+    tracker.finish(record)
     distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
