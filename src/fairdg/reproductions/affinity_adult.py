@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 HPARAMS = {"batch_size": 512, "mlp_width": 128, "mlp_depth": 1, "rep_dim": 20, "lr": 1e-3}
 METRICS = ("accuracy", "dp_diff", "eopp_diff", "tnr_diff")
 ACCURACY_LEVEL = 0.81
-Z = {"include_sensitive": True}  # the data of "baseline with z"
+Z: dict[str, Any] = {"include_sensitive": True}  # the data of "baseline with z"
 # Variants of the loss tried (full mode, first two seeds): name: (hyperparameters, lambdas)
 VARIANT_LAMBDAS = (0.1, 1.0)
 SORTED_LAMBDAS = (1.0, 3.0, 10.0)  # the sliced matching is ~sqrt(rep_dim) smaller than L1

@@ -40,6 +40,7 @@ from fairdg.algorithms.affinity import FORMS, Affinity, loss_options
 from fairdg.algorithms.augment import random_affine
 from fairdg.data import load_dataset
 from fairdg.data import svhn as svhn_data
+from fairdg.data.base import Domain
 from fairdg.experiments.tasks import Task
 from fairdg.losses import affinity_loss
 from fairdg.networks import MLP
@@ -97,6 +98,7 @@ class DASpec(BaseSpec):
     lambda_: float = option(LAMBDA, help="the affinity loss's weight")
     form: str = option("eq3", help="the affinity loss's form", choices=tuple(FORMS))
     root: str = option("", help="folder of the data files (default: $FAIRDG_DATA/...)")
+    steps: int = option(2000, 800, "Adam steps")  # each reproduction sets its own
 
     def task(self, table, method, n_source, per_class, seed, n_test, **where) -> Task:
         """One run: what changes its result is in its id (the old ``runs.json`` key); `where`
@@ -126,7 +128,7 @@ def _draw(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
 def train_one(
     data: DAData,
     method: str,
-    make_featurizer: Callable[[], nn.Module],
+    make_featurizer: Callable[[], MLP | SVHNCNN],
     settings: DASettings,
     seed: int,
 ) -> nn.Module:
@@ -192,6 +194,7 @@ def da_run(table, method, seed, root=None, mnist_root=None, device="cpu", **p) -
         degrees=p["degrees"] or 15.0, translate=p["translate"] or 0.1, device=device,
     )  # fmt: skip
     key = (p["n_source"], p["per_class"], seed, p["n_test"])
+    make: Callable[[], MLP | SVHNCNN]
     if table == "rotated":
         data, make = _rotated(root, *key), lambda: MLP(784, 20, 128, 2, 0.0)
     else:
@@ -207,15 +210,23 @@ def _rotated(root, n_source: int, per_class: int, seed: int, n_test: int | None)
         flatten=False, seed=seed,
     )  # fmt: skip
     (d,) = ds.domains
-    test = d.test_mask.nonzero().flatten()
+    test_mask, train_mask = _masks(d)
+    test = test_mask.nonzero().flatten()
     if n_test is not None:
         g = torch.Generator().manual_seed(seed)
         test = test[torch.randperm(len(test), generator=g)[:n_test]]
-    source = ((d.z == 0) & ~d.test_mask).nonzero().flatten()
-    target = d.train_mask.nonzero().flatten()
+    source = ((d.z == 0) & ~test_mask).nonzero().flatten()
+    target = train_mask.nonzero().flatten()
     return DAData(
         d.x[source], d.y[source], d.x[target], d.y[target], {"target": (d.x[test], d.y[test])}
     )
+
+
+def _masks(d: Domain) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed test rows and the labelled target rows of an adaptation dataset's domain."""
+    if d.test_mask is None or d.train_mask is None:
+        raise ValueError(f"domain {d.name!r} lacks its test rows or labelled target rows")
+    return d.test_mask, d.train_mask
 
 
 @functools.lru_cache(maxsize=1)
@@ -240,9 +251,10 @@ def _svhn(root, mnist_root, n_source, per_class: int, seed: int, n_test) -> DADa
         target_labeled_per_class=per_class, n_test=n_test, seed=seed,
     )  # fmt: skip
     (d,) = ds.domains
+    test_mask, train_mask = _masks(d)
     source = (d.z == 0).nonzero().flatten()
-    target = d.train_mask.nonzero().flatten()
-    test = d.test_mask.nonzero().flatten()
+    target = train_mask.nonzero().flatten()
+    test = test_mask.nonzero().flatten()
     return DAData(
         d.x[source], d.y[source], d.x[target], d.y[target],
         {"svhn": _svhn_test(root, n_test), "mnist": (d.x[test], d.y[test])},

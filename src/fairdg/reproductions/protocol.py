@@ -150,7 +150,11 @@ def parse_spec(spec: type[BaseSpec], name: str, options: ReproOptions) -> BaseSp
 
 
 def _default(f: dataclasses.Field) -> Any:
-    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise TypeError(f"option {f.name} has no default")
 
 
 def positive(values: Sequence[int], what: str) -> tuple[int, ...]:
@@ -179,7 +183,7 @@ class Plan:
         Whatever else the reproduction's report needs from its plan.
     """
 
-    runs: dict[Hashable, RunConfig | Task] = field(default_factory=dict)
+    runs: dict[Any, RunConfig | Task] = field(default_factory=dict)  # keys: tuples, mostly
     datasets: dict[str, MultiDomainDataset] = field(default_factory=dict)
     transformations: dict[Path, Callable[[], None]] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
@@ -216,7 +220,10 @@ class Results:
         if error is not None:
             raise RuntimeError(f"run {self.folder(key)} has no result: {error}")
         if isinstance(self.plan.runs[key], Task):
-            return task_result(self.folder(key))
+            result = task_result(self.folder(key))
+            if result is None:
+                raise RuntimeError(f"task {self.folder(key)} holds no result")
+            return result
         return records.read_json(self.folder(key) / "done.json")
 
     def last(self, key: Hashable) -> dict[str, Any]:
@@ -239,6 +246,8 @@ class Results:
     def load(self, key: Hashable) -> LoadedRun:
         """Run `key`'s trained model, from its folder (`fairdg.interpret.load_run`)."""
         config = self.plan.runs[key]
+        if not isinstance(config, RunConfig):
+            raise TypeError(f"{key!r} is a task, not a training run: it has no model to load")
         return load_run(self.folder(key), device=self.device, dataset=self.plan.dataset(config))
 
 
@@ -332,32 +341,32 @@ def write_results(spec: BaseSpec, fits: dict[str, list] | None = None, **data: A
 
 
 # -- cells and tables --------------------------------------------------------------------------
-def defined(values: Sequence[Any]) -> list[float]:
+def defined(values: Sequence[float | None]) -> list[float]:
     """The values that are numbers (None and NaN, undefined metrics, left out)."""
     return [float(v) for v in values if v is not None and not math.isnan(v)]
 
 
-def mean(values: Sequence[float]) -> float:
+def mean(values: Sequence[float | None]) -> float:
     """The mean of the defined values; NaN when none is defined."""
-    values = defined(values)
-    return statistics.fmean(values) if values else math.nan
+    numbers = defined(values)
+    return statistics.fmean(numbers) if numbers else math.nan
 
 
-def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
+def mean_and_std(values: Sequence[float | None]) -> tuple[float, float]:
     """Mean and sample standard deviation of the defined values (0 for one, NaN for none)."""
-    values = defined(values)
-    if not values:
+    numbers = defined(values)
+    if not numbers:
         return math.nan, math.nan
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+    return statistics.fmean(numbers), statistics.stdev(numbers) if len(numbers) > 1 else 0.0
 
 
-def mean_std(values: Sequence[float], digits: int = 3) -> str:
+def mean_std(values: Sequence[float | None], digits: int = 3) -> str:
     """``"m ± s"`` with the sample standard deviation (``"m"`` for one value, "-" for none)."""
-    values = defined(values)
-    if not values:
+    numbers = defined(values)
+    if not numbers:
         return "-"
-    m, s = mean_and_std(values)
-    return f"{m:.{digits}f}" + (f" ± {s:.{digits}f}" if len(values) > 1 else "")
+    m, s = mean_and_std(numbers)
+    return f"{m:.{digits}f}" + (f" ± {s:.{digits}f}" if len(numbers) > 1 else "")
 
 
 def number(value: Any) -> float:
