@@ -12,17 +12,11 @@ on the validation rows. ``record_`` holds that run's summary record (metrics of 
 undefined values with their reasons), ``model_`` the selected model. With ``output_dir`` the run
 folder also predicts from the command line (``fairdg predict``, `fairdg.load_model`).
 
-Inputs are checked as scikit-learn checks them: ``y``, ``sensitive_features`` and ``domains``
-need one value per row of X, and no value of theirs or of X may be missing (the message gives
-the count, the first rows and the column).
-
-Hyperparameters of the algorithm are flat constructor parameters
-(``FairClassifier(algorithm="erm", lr=1e-3, fair_lambda=1.0)``), held like the parameters of
-scikit-learn's meta-estimators: `get_params` lists them and `set_params`, `clone` and
-``GridSearchCV(clf, {"lr": [1e-3, 1e-2]})`` set them; a name that is no hyperparameter of the
-algorithm is refused by `set_params` (and by `fit`) with the valid names. ``random_state``
-seeds the split, the initialisation and the minibatches (``seed`` and ``hparams={...}`` are the
-names of the previous release, accepted with a `DeprecationWarning`).
+Inputs are checked as scikit-learn checks them (one value per row of X, none missing). The
+algorithm's hyperparameters are flat constructor parameters (``FairClassifier(lr=1e-3,
+fair_lambda=1.0)``) held like a meta-estimator's: `get_params` lists them, `set_params`,
+`clone` and ``GridSearchCV`` set them, and an unknown name is refused with the valid ones.
+``seed=`` and ``hparams={...}`` (the previous release's names) warn with a `DeprecationWarning`.
 
 It composes with fairlearn (``MetricFrame`` on its predictions, ``ThresholdOptimizer(
 estimator=clf, prefit=True, predict_method="predict_proba")``) but does not need it.
@@ -54,8 +48,10 @@ from fairdg.data.tabular import (
     missing_rows,
     numeric_features,
 )
+from fairdg.metrics.degenerate import DegeneratePredictorWarning
 from fairdg.registry import close_match
 from fairdg.training.config import RunConfig, build_config
+from fairdg.training.evaluate import degenerate_line
 from fairdg.training.evaluate import predict_proba as _predict_proba
 from fairdg.training.loop import preprocessing, train
 
@@ -246,39 +242,22 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
             )
         x, spec = self._encode_new(frame)
         labels = np.full(n, "all") if domains is None else _column(domains, "domains", n)
-        labels = labels.astype(str)
-        dataset = MultiDomainDataset(
-            name="estimator",
-            domains=[
-                Domain(
-                    str(d),
-                    x[torch.from_numpy(labels == d)],
-                    torch.from_numpy(y_ids[labels == d].astype(np.int64)),
-                    torch.from_numpy(z_ids[labels == d].astype(np.int64)),
-                )
-                for d in np.unique(labels)
-            ],
-            input_shape=(x.shape[1],),
-            class_names=[str(c) for c in self.classes_],
-            group_names=[str(g) for g in groups],
-            sensitive_name="sensitive_features",
-            standardize=numeric_features(spec),
-            feature_names=list(spec["feature_names"]),
-            default_steps=int(self.steps),
-            preprocessing={
-                "format": spec["format"],
-                "columns": spec["columns"],
-                "feature_names": spec["feature_names"],
-                "class_names": [str(c) for c in self.classes_],
-                "group_names": [str(g) for g in groups],
-            },
-        )
+        names = ([str(c) for c in self.classes_], [str(g) for g in groups])
+        dataset = _dataset(x, spec, (y_ids, z_ids, labels.astype(str)), names, int(self.steps))
         with tempfile.TemporaryDirectory(prefix="fairdg-estimator-") as tmp:
             config = self._config(self.output_dir or tmp)
             result = train(config, dataset=dataset, force=True)
         self.model_ = result.algorithm.cpu().eval()
         self.record_ = result.record
         self.encoding_ = preprocessing(dataset, result.split)  # with the split's statistics
+        self.sensitive_groups_ = groups
+        line = degenerate_line(self.record_["metrics"])
+        if line:  # a constant model is "fair" by every measure: say so, in one line
+            warnings.warn(
+                f"FairClassifier({self.algorithm!r}) on {line}",
+                DegeneratePredictorWarning,
+                stacklevel=2,
+            )
         return self
 
     def _config(self, output_dir: str) -> RunConfig:
@@ -354,16 +333,68 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         return np.ascontiguousarray(x, dtype=np.float32)
 
     # -- prediction ----------------------------------------------------------------------------
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
+    def predict_proba(self, X: Any, *, sensitive_features: Any = None) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``. `sensitive_features` is
+        needed only by algorithms that decide with each row's group (``fairlearn-threshold``,
+        post-processing), as in fairlearn's ``ThresholdOptimizer.predict``."""
         check_is_fitted(self)
         x = torch.from_numpy(self._transform(self._frame(X, fitting=False)))
-        return _predict_proba(self.model_, x).numpy().astype(np.float64)
+        z = None if sensitive_features is None else self._group_ids(sensitive_features, len(x))
+        return _predict_proba(self.model_, x, z=z).numpy().astype(np.float64)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, *, sensitive_features: Any = None) -> np.ndarray:
         """The most probable class of each row (a label of ``classes_``)."""
-        probabilities = self.predict_proba(X)
+        probabilities = self.predict_proba(X, sensitive_features=sensitive_features)
         return self.classes_[probabilities.argmax(axis=1)]
+
+    def _group_ids(self, sensitive_features: Any, n: int) -> torch.Tensor:
+        """The ids of the groups seen in `fit` (an unseen group is an error naming it)."""
+        values = np.asarray(sensitive_features).astype(str)
+        if len(values) != n:
+            raise ValueError(f"sensitive_features has {len(values)} rows, X has {n}")
+        index = {g: i for i, g in enumerate(self.sensitive_groups_)}
+        unseen = sorted(set(values) - set(index))
+        if unseen:
+            raise ValueError(
+                f"sensitive_features holds group(s) {unseen[:5]} not seen in fit; known: "
+                f"{list(self.sensitive_groups_)}"
+            )
+        return torch.tensor([index[v] for v in values], dtype=torch.long)
+
+
+def _dataset(
+    x: torch.Tensor,
+    spec: dict[str, Any],
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    names: tuple[list[str], list[str]],
+    steps: int,
+) -> MultiDomainDataset:
+    """The encoded rows `x` (class ids, group ids and domain labels in `rows`) as a dataset of
+    one domain per label, with the encoding `spec` a run folder keeps."""
+    y_ids, z_ids, labels = rows
+    class_names, group_names = names
+    domains = [
+        Domain(
+            str(d),
+            x[torch.from_numpy(labels == d)],
+            torch.from_numpy(y_ids[labels == d].astype(np.int64)),
+            torch.from_numpy(z_ids[labels == d].astype(np.int64)),
+        )
+        for d in np.unique(labels)
+    ]
+    kept = {k: spec[k] for k in ("format", "columns", "feature_names")}
+    return MultiDomainDataset(
+        name="estimator",
+        domains=domains,
+        input_shape=(x.shape[1],),
+        class_names=class_names,
+        group_names=group_names,
+        sensitive_name="sensitive_features",
+        standardize=numeric_features(spec),
+        feature_names=list(spec["feature_names"]),
+        default_steps=steps,
+        preprocessing={**kept, "class_names": class_names, "group_names": group_names},
+    )
 
 
 def _hyperparameter_names(algorithm: Any) -> set[str] | None:

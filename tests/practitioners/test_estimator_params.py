@@ -13,6 +13,12 @@ from sklearn.model_selection import GridSearchCV
 from fairdg import FairClassifier
 from fairdg.data.tabular import UnknownCategoryWarning
 
+# A few training steps often leave a constant model, which fit names with a warning; these tests
+# are about parameters, and tests/practitioners/test_fairness_cli.py tests that warning.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::fairdg.metrics.degenerate.DegeneratePredictorWarning"
+)
+
 
 @pytest.fixture(scope="module")
 def people():

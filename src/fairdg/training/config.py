@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fairdg.datasets_info import DATASET_INFO, check_loader_options, without_location
+from fairdg.fingerprint import identify
 from fairdg.metrics.catalogue import CATALOGUE
 from fairdg.metrics.catalogue import entry as metric_entry
 from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, check_min_positive_rate
@@ -198,9 +199,13 @@ class RunConfig:
 
     def hashed_dict(self) -> dict[str, Any]:
         """The fields that define what the run computes: not where it runs or writes, nor
-        where its data live (``root`` and ``download`` among the data options)."""
+        where its data live (``root`` and ``download`` among the data options). A data option
+        naming a user's file (the ``csv`` path) enters as the file's content fingerprint."""
         hashed = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
-        hashed["data_options"] = without_location(self.data_options)
+        info = DATASET_INFO.get(self.dataset)
+        # a user's file by its content, not its spelling (fingerprints are cached)
+        options = identify(self.data_options, info.file_options if info else ())
+        hashed["data_options"] = without_location(options)
         for name, default in _HASHED_UNLESS_DEFAULT.items():
             if hashed[name] == default:  # the default keeps the run ids of older versions
                 del hashed[name]
