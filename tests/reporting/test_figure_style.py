@@ -44,7 +44,7 @@ def test_scaled_draws_percent_metrics_times_100():
 def test_widths_and_grid_shapes():
     assert figures.width_for(1) == ONE_COLUMN == 3.4
     assert figures.width_for(3) == TWO_COLUMNS == 7.0
-    assert figures.grid_shape(5) == (2, 4)
+    assert figures.grid_shape(5) == (2, 3) and figures.grid_shape(8) == (2, 4)
     assert figures.grid_shape(2) == (1, 2)
 
 

@@ -201,6 +201,7 @@ def hide_unused(axes: np.ndarray, used: int) -> list[Axes]:
 
 
 def grid_shape(n: int, max_columns: int = 4) -> tuple[int, int]:
-    """Rows and columns for `n` panels, at most `max_columns` side by side."""
-    columns = max(1, min(n, max_columns))
-    return math.ceil(max(n, 1) / columns), columns
+    """Rows and columns for `n` panels, at most `max_columns` side by side and the rows as
+    full as they can be (5 panels: 2 x 3, not 2 x 4)."""
+    rows = math.ceil(max(n, 1) / max_columns)
+    return rows, math.ceil(max(n, 1) / rows)
