@@ -180,5 +180,5 @@ def report_command(args: argparse.Namespace) -> int:
         paths = write_plots(
             evals, out or Path(args.folder) / "report", run_ids, domain_order=order
         )
-        print("plots: " + ", ".join(str(p) for p in paths))
+        print("plots (each also as .pdf): " + ", ".join(str(p) for p in paths))
     return 0
