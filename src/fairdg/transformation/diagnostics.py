@@ -17,6 +17,7 @@ attribute), then augments held-out rows and reports:
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,7 +199,8 @@ def grid_figure(
             axes[i, j].set(xticks=[], yticks=[])
             axes[i, j].grid(False)
     for i, group in enumerate(z.tolist() if z is not None else []):
-        axes[i, 0].set_ylabel(group_names[group] if group_names else f"z = {group}", fontsize=6)
+        name = group_names[group] if group_names else f"z = {group}"
+        axes[i, 0].set_ylabel(textwrap.fill(name, 11), fontsize=6)  # "black\nbackground"
     return fig
 
 
