@@ -163,9 +163,8 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         own = self._get_param_names()
         super().set_params(**{k: v for k, v in params.items() if k in own})
         extra = {k: v for k, v in params.items() if k not in own}
-        valid = _hyperparameter_names(self.algorithm)
-        unknown = sorted(set(extra) - valid) if valid is not None else []
-        if unknown:
+        valid = _hyperparameter_names(self.algorithm)  # None: fit names the unknown algorithm
+        if valid is not None and (unknown := sorted(set(extra) - valid)):
             raise ValueError(_unknown_parameter(unknown[0], self.algorithm, own, valid))
         self._hyperparameters.update(extra)
         return self
@@ -247,6 +246,8 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         with tempfile.TemporaryDirectory(prefix="fairdg-estimator-") as tmp:
             config = self._config(self.output_dir or tmp)
             result = train(config, dataset=dataset, force=True)
+        if result.algorithm is None or result.split is None:  # train(force=True) trains
+            raise RuntimeError(f"training returned no model for run {result.run_dir}")
         self.model_ = result.algorithm.cpu().eval()
         self.record_ = result.record
         self.encoding_ = preprocessing(dataset, result.split)  # with the split's statistics
