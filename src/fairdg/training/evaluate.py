@@ -111,10 +111,7 @@ def evaluation_sets(split: Split) -> tuple[list[Pair], dict[str, list[Pair]]]:
         pooled["oracle"] = [(n, "val") for n in split.test_domains]
     else:
         pooled["test"] = [(n, "test") for n in split.train_domains]
-    # a part without rows (a run with test_fraction=0 has no test rows) is not evaluated
-    rows = {pair: len(split.parts[pair[0]][pair[1]].y) for pair in pairs}
-    pooled = {k: v for k, v in pooled.items() if any(rows[m] for m in v)}
-    return [p for p in pairs if rows[p]], {k: [m for m in v if rows[m]] for k, v in pooled.items()}
+    return pairs, pooled
 
 
 def evaluate_split(
@@ -243,7 +240,7 @@ def check_evaluable(split: Split, test: bool = True) -> None:
     metric would be NaN), before training."""
     _, pooled = evaluation_sets(split)
     for key in ("val", "test") if test else ("val",):
-        if key not in pooled:
+        if not sum(len(split.parts[n][p].y) for n, p in pooled[key]):
             rows = {n: sum(len(d.y) for d in split.parts[n].values()) for n in split.parts}
             raise ValueError(
                 f"dataset {split.dataset.name!r} has too few rows for a {key} set (rows per "
