@@ -186,7 +186,8 @@ def _print_results(results) -> None:
         line = degenerate_line(record["metrics"])
         if line:  # a constant model is "fair" by every measure: say so
             print(f"fairdg: warning: {name} on {line}", file=sys.stderr)
-        for s in (s for s in SETS if s in record["metrics"]):  # done.json sorts its keys
+        # done.json sorts its keys; a set without rows (--test-fraction 0) has no line
+        for s in (s for s in SETS if record["metrics"].get(s, {}).get("n")):
             values = record["metrics"][s]
             reasons = values.get("undefined") or {}
             rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
