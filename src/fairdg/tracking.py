@@ -49,10 +49,17 @@ class TrackerUnavailableError(ImportError, ValueError):
 class RunLike(Protocol):
     """What a tracker reads of a run's configuration (`fairdg.training.RunConfig`)."""
 
-    tracker: str | None
-    output_dir: str
-    algorithm: str
-    dataset: str
+    @property
+    def tracker(self) -> str | None: ...
+
+    @property
+    def output_dir(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    @property
+    def dataset(self) -> str: ...
 
     def run_id(self) -> str: ...
 

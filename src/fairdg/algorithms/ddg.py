@@ -79,7 +79,7 @@ class DDG(PrimalDual):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         width = int(self.hparams["ddg_decoder_width"])
-        style = self.transformation.config.style_dim
+        style = self.fixed_transformation.config.style_dim
         image = len(self.input_shape) == 3
         self.decoder = nn.Sequential(
             nn.Linear(self.featurizer.n_outputs + style, width),
@@ -99,12 +99,12 @@ class DDG(PrimalDual):
         """Per-row L1 error of D(f_sem(x_p), v(x)) against x (model space)."""
         partner = random_partners(y)
         rebuilt = self.decoder(torch.cat([self.featurize(x[partner]), style], dim=1))
-        target = self.transformation.to_model(x).flatten(1)
+        target = self.fixed_transformation.to_model(x).flatten(1)
         return (rebuilt - target).abs().mean(1)
 
     def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         x, y, z, _ = cat(batches)
-        t = self.transformation
+        t = self.fixed_transformation
         logits = self.predict(x)
         ce = F.cross_entropy(logits, y)
         with torch.no_grad():

@@ -24,7 +24,7 @@ reference model until stage 3 starts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -83,6 +83,8 @@ class EIIL(FeaturizerClassifier):
             1e2, LogUniform(-1, 5), "IRM penalty weight on the inferred environments", Interval(0)
         ),
     }
+
+    update_count: torch.Tensor  # a registered buffer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,7 +146,7 @@ class EIIL(FeaturizerClassifier):
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "ref_optimizer": self.ref_optimizer.state_dict()}
 
-    def load_extra(self, state: dict[str, Any]) -> None:
+    def load_extra(self, state: Mapping[str, Any]) -> None:
         super().load_extra(state)
         if "ref_optimizer" in state:
             self.ref_optimizer.load_state_dict(state["ref_optimizer"])

@@ -42,7 +42,9 @@ from fairdg.hparams import Fixed, HParam, Interval, LogUniform
 from fairdg.networks import build_featurizer
 
 
-def gaussian_kl(mu_p, logvar_p, mu_q, logvar_q) -> torch.Tensor:
+def gaussian_kl(
+    mu_p: torch.Tensor, logvar_p: torch.Tensor, mu_q: torch.Tensor, logvar_q: torch.Tensor
+) -> torch.Tensor:
     """Per-row KL(N(mu_p, var_p) || N(mu_q, var_q)) of diagonal Gaussians, over the latent
     size (the code's ``kld_exact`` before its batch mean)."""
     var_p, var_q = logvar_p.exp(), logvar_q.exp()
@@ -117,8 +119,10 @@ class FarconVAE(Algorithm):
         qx2, qs2 = self.encode(x2)
         zx1, zs1, zx2, zs2 = (self.sample(q) for q in (qx1, qs1, qx2, qs2))
         recon = 0.5 * (self.recon_loss(zx1, zs1, x, z) + self.recon_loss(zx2, zs2, x2, z2))
-        prior = [(torch.zeros_like(q[0]), torch.zeros_like(q[1])) for q in (qx1,)]
-        kl = torch.stack([gaussian_kl(*q, *prior[0]).mean() for q in (qx1, qs1, qx2, qs2)]).mean()
+        prior = (torch.zeros_like(qx1[0]), torch.zeros_like(qx1[1]))
+        kl = torch.stack(
+            [gaussian_kl(q[0], q[1], *prior).mean() for q in (qx1, qs1, qx2, qs2)]
+        ).mean()
         logits = self.predictor(zx1)
         pred = 0.5 * (F.cross_entropy(logits, y) + F.cross_entropy(self.predictor(zx2), y))
         contrast = (

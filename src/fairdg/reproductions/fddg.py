@@ -199,19 +199,20 @@ def _selected(results: Results, rows: list[dict], rule: str) -> list[dict[str, A
     for method in {r["method"] for r in rows}:
         ids = {c.run_id() for k, c in results.plan.runs.items() if k[1] == method}
         mine = evals[evals["run_id"].isin(ids)] if len(evals) else evals
-        chosen = {}
+        chosen: dict[tuple[Any, int], tuple[str, Any]] = {}
         for name in dict.fromkeys(("training", rule)):  # the rule, where it finds something
             for _, pick in select(mine, name).iterrows() if len(mine) else ():
                 chosen[(pick["target"], int(pick["trial"]))] = (name, pick)
         for row in rows:
             if row["method"] != method or "error" in row:
                 continue
-            name, pick = chosen.get((row["target"], row["seed"]), (None, None))
-            if pick is None:
+            found = chosen.get((row["target"], row["seed"]))
+            if found is None:
                 row["error"] = "no complete run to select from"
                 continue
+            by, pick = found
             row.update({m: number(pick.get(f"test.{m}")) for m in CELL})
-            row.update(selected_by=name, hparams_seed=int(pick["hparams_seed"]))
+            row.update(selected_by=by, hparams_seed=int(pick["hparams_seed"]))
             row.update(step=int(pick["step"]), run_id=pick["run_id"])
     return rows
 
@@ -239,7 +240,8 @@ def results_table(
     header = ["method", *(f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets), "Avg"]
     paper, lines = dict(paper or {}), []
     for method in methods:
-        cells, means = [], {m: [] for m in CELL}
+        cells: list[str] = []
+        means: dict[str, list[float]] = {m: [] for m in CELL}
         for target in targets:
             sel = [r for r in rows if r["method"] == method and r["target"] == target]
             parts = []
@@ -357,7 +359,9 @@ def dp_vs_dependence_figure(
     ax = axes[0, 0]
     ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="DP ratio of the true labels")
     for i, method in enumerate(methods):
-        xs, ys, es = [], [], []
+        xs: list[float] = []
+        ys: list[float] = []
+        es: list[float] = []
         for target, score in dependence.items():
             m, s = mean_and_std(
                 [r["dp_ratio"] for r in rows if r["method"] == method and r["target"] == target]

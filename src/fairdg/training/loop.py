@@ -118,6 +118,8 @@ def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, spli
             f"algorithm {config.algorithm!r} uses no transformation model; "
             "drop --transformation (RunConfig.transformation)"
         )
+    if config.transformation is None:
+        raise ValueError("RunConfig.transformation names no transformation model")
     model = load_transformation(config.transformation, map_location=config.device)
     check_compatible(model, dataset.name, dataset.input_shape, split.test_domains)
     return model
@@ -338,7 +340,8 @@ def _train(
     ckpt_path = run_dir / "checkpoint.pt"
 
     # -- resume ------------------------------------------------------------------------------
-    step, n_evals, best = 0, 0, {"value": None, "step": None, "metrics": None, "state": None}
+    best: dict[str, Any] = {"value": None, "step": None, "metrics": None, "state": None}
+    step, n_evals = 0, 0
     if ckpt_path.exists() and not fresh:
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
     elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
@@ -470,7 +473,7 @@ def evaluation_line(name, step, steps, running, metrics, record) -> str:
 def preprocessing(dataset: MultiDomainDataset, split: Split) -> dict[str, Any]:
     """The dataset's encoding of raw columns plus the training split's standardisation."""
     spec = dict(dataset.preprocessing or {})
-    if split.mean is not None and dataset.standardize is not None:
+    if split.mean is not None and split.std is not None and dataset.standardize is not None:
         spec = with_statistics(spec, dataset.standardize, split.mean.tolist(), split.std.tolist())
     return spec
 

@@ -132,8 +132,9 @@ class TransformationConfig:
             raise ValueError(f"images must be at least 8 x 8 pixels, got {shape}")
         if self.n_downsample is not None and self.n_downsample not in (1, 2, 3):
             raise ValueError(f"n_downsample must be 1, 2, 3 or None, got {self.n_downsample!r}")
-        if (self.x_low is None) != (self.x_high is None) or (
-            self.x_low is not None and not self.x_high > self.x_low
+        low, high = self.x_low, self.x_high
+        if (low is None) != (high is None) or (
+            low is not None and high is not None and not high > low
         ):
             raise ValueError(
                 f"x_low < x_high (or both None) required, got {self.x_low!r}, {self.x_high!r}"
