@@ -86,6 +86,7 @@ def tiny_plan(dataset, tmp_path, methods=("erm", "fddg"), **changes):
     """Two seeds of 4 steps on domain d2 held out."""
     eval_every = changes.pop("e", 2)
     settings = {"seeds": 2, "steps": 4, "targets": ["d2"], "t_steps": 2, "n_hparams": 1}
+    settings["selection"] = "fair-threshold"  # no pair runs unless a test asks for them
     spec = Spec(name="tiny", folder=str(tmp_path), methods=list(methods), **settings | changes)
     plan = fddg.fddg_plan(
         spec, dataset, {}, methods, hparams={"batch_size": 16}, eval_every=eval_every,
@@ -124,10 +125,15 @@ def test_two_workers_give_the_rows_of_one_process(tiny_tabular, tmp_path):
     serial = fddg.rows_of(execute(one), spec1)
     again = fddg.rows_of(execute(two), spec2)
     assert _strip(parallel) == _strip(serial) == _strip(again)
-    assert all("error" not in r and r["selected_by"] in ("fair", "training") for r in parallel)
+    rules = ("fair-threshold", "training")
+    assert all("error" not in r and r["selected_by"] in rules for r in parallel)
     # a later plan in the same folder selects among its own runs only, not the earlier ones
     short_spec, short = tiny_plan(tiny_tabular, tmp_path / "two", ("erm", "irm"), steps=1, e=1)
-    assert {r["step"] for r in fddg.rows_of(execute(short), short_spec)} == {1}
+    # (a 1-step model may be degenerate on validation: then nothing is selected, never a step
+    # of the earlier runs)
+    short_rows = fddg.rows_of(execute(short), short_spec)
+    assert {r.get("step", 1) for r in short_rows} == {1}
+    assert all("error" not in r for r in short_rows)
 
 
 def test_options_are_checked_before_anything_runs(tmp_path):

@@ -56,8 +56,8 @@ from fairdg.parsing import coerce
 from fairdg.registry import close_match
 from fairdg.reporting.collect import collect
 from fairdg.reproductions import REPRODUCTIONS, ReproOptions
+from fairdg.reproductions.artifacts import fit_transformations
 from fairdg.training.config import FIELDS, RunConfig, build_config
-from fairdg.transformation import load_transformation
 
 # RunConfig fields that a reproduction's plan sets itself (its options set them, if anything);
 # every other field is an ``--option`` applied to all its runs.
@@ -251,24 +251,11 @@ class Results:
         return load_run(self.folder(key), device=self.device, dataset=self.plan.dataset(config))
 
 
-def usable(path: Path) -> bool:
-    """Whether a transformation artifact exists and loads (a corrupt one is deleted)."""
-    if not path.exists():
-        return False
-    try:
-        load_transformation(path)
-    except ValueError:
-        path.unlink()
-        return False
-    return True
-
-
 def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu") -> Results:
-    """The missing transformation models, then the runs not done yet (failed ones again) on
-    the sweep engine: in this process, or in `workers` processes of one torch thread each."""
-    for path, fit in plan.transformations.items():
-        if not usable(path):
-            fit()
+    """The missing transformation models (`fit_transformations`), then the runs not done yet
+    (failed ones again) on the sweep engine: in this process, or in `workers` processes of one
+    torch thread each."""
+    fit_transformations(plan.transformations, workers, device)
     run_sweep(
         list(plan.runs.values()),
         "local" if workers == 1 else "processes",
