@@ -60,7 +60,7 @@ def _target_order(targets: Iterable[str], domain_order: Sequence[str]) -> list[s
     rank = {name: i for i, name in enumerate(domain_order)}
 
     def key(target: str) -> tuple:
-        parts = target.split("+")
+        parts = [target] if target in rank else target.split("+")  # Adult's "age45+"
         return (target != IID, len(parts), [rank.get(p, len(rank)) for p in parts], target)
 
     return sorted(set(targets), key=key)
