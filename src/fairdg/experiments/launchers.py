@@ -314,20 +314,22 @@ def _call(index: int) -> Any:
     return _CALLS[index]()
 
 
-def side_by_side(calls: Sequence[Callable[[], Any]], threads: int = 1) -> list[Any]:
-    """Make the `calls` at once, each in a forked process of its own with `threads` torch
-    threads, and return their results (pickled back) in order.
+def side_by_side(
+    calls: Sequence[Callable[[], Any]], threads: int = 1, workers: int | None = None
+) -> list[Any]:
+    """Make the `calls` in forked processes, `workers` at once (default: all of them), each
+    with `threads` torch threads, and return their results (pickled back) in order.
 
-    For a few short CPU jobs that share this process's imports and loaded data (`fairdg run`
-    and its comparison): forked processes start in milliseconds, and two small models side by
-    side on one thread each train faster than one after the other on two threads. Only where
-    `start_method` allows forking (the caller checks: ``start_method([]) == "fork"``). The
-    first call that raises (in order) has its exception raised here and the others stopped;
-    so does Ctrl-C.
+    For CPU jobs that share this process's imports and loaded data (`fairdg run` and its
+    comparison, a reproduction's transformation models): forked processes start in
+    milliseconds, and small models side by side on one thread each train faster than one after
+    the other on all threads. Only where `start_method` allows forking (the caller checks:
+    ``start_method([]) == "fork"``). The first call that raises (in order) has its exception
+    raised here and the others stopped; so does Ctrl-C.
     """
     _CALLS[:] = calls
     pool = ProcessPoolExecutor(
-        max_workers=len(calls),
+        max_workers=max(1, min(workers or len(calls), len(calls))),
         mp_context=multiprocessing.get_context("fork"),
         initializer=_init_worker,
         initargs=(os.getpid(), threads),

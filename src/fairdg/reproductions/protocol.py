@@ -38,7 +38,7 @@ import pandas as pd
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
-from fairdg.experiments.launchers import dataset_key
+from fairdg.experiments.launchers import dataset_key, side_by_side, start_method, usable_cores
 from fairdg.experiments.sweep import run_sweep
 from fairdg.experiments.tasks import Task, task_result
 from fairdg.interpret import (
@@ -256,9 +256,13 @@ def usable(path: Path) -> bool:
 
 def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu") -> Results:
     """The missing transformation models, then the runs not done yet (failed ones again) on
-    the sweep engine: in this process, or in `workers` processes of one torch thread each."""
-    for path, fit in plan.transformations.items():
-        if not usable(path):
+    the sweep engine: in this process, or in `workers` processes of one torch thread each (the
+    transformation models too, on the CPU)."""
+    fits = [fit for path, fit in plan.transformations.items() if not usable(path)]
+    if workers > 1 and len(fits) > 1 and device == "cpu" and start_method([]) == "fork":
+        side_by_side(fits, threads=1, workers=workers)
+    else:
+        for fit in fits:
             fit()
     run_sweep(
         list(plan.runs.values()),
@@ -271,11 +275,21 @@ def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu
     return Results(plan, device)
 
 
+def default_workers(options: ReproOptions) -> int:
+    """``--workers`` when not given: one process per core, of one torch thread each, for a
+    quick run on the CPU (its small models gain little from a second thread, and the runs are
+    many); 1 otherwise, one process with all of torch's threads, as the full results were
+    measured (a run's last digits depend on its number of threads)."""
+    if options.workers is not None:
+        return options.workers
+    return usable_cores() if options.quick and options.device == "cpu" else 1
+
+
 def run_reproduction(name: str, options: ReproOptions) -> str:
     """Run a registered reproduction and return its markdown report."""
     module = import_module(REPRODUCTIONS.get(name))
     spec = parse_spec(module.Spec, name, options)
-    results = execute(module.plan(spec), options.workers, options.quiet, options.device)
+    results = execute(module.plan(spec), default_workers(options), options.quiet, options.device)
     return module.report(results, spec)
 
 
