@@ -135,6 +135,35 @@ def test_two_workers_give_the_rows_of_one_process(tiny_tabular, tmp_path):
     assert {r["step"] for r in fddg.rows_of(execute(short), short_spec)} == {1}
 
 
+def test_two_workers_train_the_transformation_models_as_one_process(tiny_tabular, tmp_path):
+    """With workers for them, the T models (here one with the sensitive factor, one without)
+    train in worker processes, into the same files with the same weights."""
+    import torch
+
+    from fairdg.transformation import load_transformation
+
+    methods = ("erm", "fddg", "mbdg")
+    _, two = tiny_plan(tiny_tabular, tmp_path / "two", methods, selection="last")
+    _, one = tiny_plan(tiny_tabular, tmp_path / "one", methods, selection="last")
+    assert len(two.transformations) == 2
+    execute(two, workers=2, fit_workers=2)
+    execute(one)
+    for a, b in zip(sorted(two.transformations), sorted(one.transformations), strict=True):
+        assert a.name == b.name
+        wa, wb = (load_transformation(p).state_dict() for p in (a, b))
+        assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_quick_runs_take_a_worker_per_core_on_the_cpu():
+    from fairdg.experiments.launchers import usable_cores
+    from fairdg.reproductions.protocol import default_workers
+
+    assert default_workers(ReproOptions(quick=True, workers=None)) == usable_cores()
+    assert default_workers(ReproOptions(quick=True, workers=3)) == 3
+    assert default_workers(ReproOptions(workers=None)) == 1  # full: as its results were measured
+    assert default_workers(ReproOptions(quick=True, device="cuda", workers=None)) == 1
+
+
 def test_options_are_checked_before_anything_runs(tmp_path):
     """A mistyped ``--option`` is an error naming the closest valid key, not ignored."""
     for name in ("fddg-ccmnist", "fddg-nysf-synthetic", "affinity-mnist", "affinity-da-svhn"):

@@ -13,6 +13,7 @@ where two share a name (a dataset and a view of it with other options).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import platform
@@ -21,7 +22,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -168,12 +169,19 @@ def launch_local(
     threads: int | None = None,
 ) -> None:
     """Run the tasks one after the other in this process (with `threads` torch threads)."""
+    with torch_threads(threads):
+        for task in tasks:
+            on_result(execute(task, _provided(datasets, task)))
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to `threads` inside the block (None or 0: unchanged)."""
     before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        for task in tasks:
-            on_result(execute(task, _provided(datasets, task)))
+        yield
     finally:
         torch.set_num_threads(before)
 

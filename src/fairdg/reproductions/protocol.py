@@ -38,7 +38,13 @@ import pandas as pd
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
-from fairdg.experiments.launchers import dataset_key, side_by_side, start_method, usable_cores
+from fairdg.experiments.launchers import (
+    dataset_key,
+    side_by_side,
+    start_method,
+    torch_threads,
+    usable_cores,
+)
 from fairdg.experiments.sweep import run_sweep
 from fairdg.experiments.tasks import Task, task_result
 from fairdg.interpret import (
@@ -254,13 +260,15 @@ def usable(path: Path) -> bool:
     return True
 
 
-def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu") -> Results:
-    """The missing transformation models, then the runs not done yet (failed ones again) on
-    the sweep engine: in this process, or in `workers` processes of one torch thread each (the
-    transformation models too, on the CPU)."""
+def execute(
+    plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu", fit_workers: int = 1
+) -> Results:
+    """The missing transformation models (`fit_workers` at once on the CPU, each in a forked
+    process of one torch thread), then the runs not done yet (failed ones again) on the sweep
+    engine: in this process, or in `workers` processes of one torch thread each."""
     fits = [fit for path, fit in plan.transformations.items() if not usable(path)]
-    if workers > 1 and len(fits) > 1 and device == "cpu" and start_method([]) == "fork":
-        side_by_side(fits, threads=1, workers=workers)
+    if fit_workers > 1 and len(fits) > 1 and device == "cpu" and start_method([]) == "fork":
+        side_by_side(fits, threads=1, workers=fit_workers)
     else:
         for fit in fits:
             fit()
@@ -277,20 +285,29 @@ def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu
 
 def default_workers(options: ReproOptions) -> int:
     """``--workers`` when not given: one process per core, of one torch thread each, for a
-    quick run on the CPU (its small models gain little from a second thread, and the runs are
-    many); 1 otherwise, one process with all of torch's threads, as the full results were
-    measured (a run's last digits depend on its number of threads)."""
+    quick run on the CPU (its small models gain nothing from a second thread, whose work is
+    mostly waiting for the first, and the runs are many); 1 otherwise, one process with all of
+    torch's threads, as the full results were measured (a CNN's last digits depend on its
+    number of threads)."""
     if options.workers is not None:
         return options.workers
     return usable_cores() if options.quick and options.device == "cpu" else 1
 
 
 def run_reproduction(name: str, options: ReproOptions) -> str:
-    """Run a registered reproduction and return its markdown report."""
+    """Run a registered reproduction and return its markdown report. A quick one with workers
+    keeps to one torch thread in every process: its transformation models train in the workers
+    too, and this process (data, plan, report) takes one thread. A full one trains its
+    transformation models here, with all of torch's threads, as its results were measured."""
     module = import_module(REPRODUCTIONS.get(name))
     spec = parse_spec(module.Spec, name, options)
-    results = execute(module.plan(spec), default_workers(options), options.quiet, options.device)
-    return module.report(results, spec)
+    workers = default_workers(options)
+    one_thread = options.quick and workers > 1
+    with torch_threads(1 if one_thread else None):
+        plan = module.plan(spec)
+        fit_workers = workers if one_thread else 1
+        results = execute(plan, workers, options.quiet, options.device, fit_workers)
+        return module.report(results, spec)
 
 
 def probe_runs(results: Results, seeds: int, lam: float):
