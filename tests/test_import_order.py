@@ -41,6 +41,8 @@ LAYERS = {
     "runlock": 0,
     "replacement": 0,
     "datasets_info": 0,
+    "fingerprint": 0,
+    "tracking": 0,
     "version": 0,
     "data": 1,
     "metrics": 1,

@@ -68,6 +68,9 @@ class DatasetInfo:
         ``"module:function"`` of the loader in `fairdg.data`, the one place it is named (its
         signature holds the options' defaults, which the listing reads from the source without
         importing torch; a default that is no constant is shown as its expression).
+    file_options : tuple of str
+        Loader options that name a user's file: a run id holds the file's content
+        fingerprint (size + sha256, `fairdg.fingerprint`), not the path's spelling.
     """
 
     input_kind: str
@@ -85,6 +88,7 @@ class DatasetInfo:
     description: str = ""
     paper: str = ""
     loader: str = ""
+    file_options: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.input_kind not in INPUT_KINDS:
@@ -93,6 +97,7 @@ class DatasetInfo:
             raise ValueError(f"source must be one of {SOURCES}, got {self.source!r}")
         object.__setattr__(self, "domains", tuple(self.domains))
         object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "file_options", tuple(self.file_options))
 
     def domains_for(self, options: Mapping[str, Any]) -> tuple[str, ...] | None:
         """Domain names under loader `options`, when known without loading: the declared
@@ -328,6 +333,7 @@ DATASET_INFO: dict[str, DatasetInfo] = {
         source="user file",
         default_steps=1000,
         default_hparams={"batch_size": 128, "lr": 1e-3},
+        file_options=("path", "sensitive_map"),
     ),
 }
 

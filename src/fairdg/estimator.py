@@ -22,6 +22,7 @@ estimator=clf, prefit=True, predict_method="predict_proba")``) but does not need
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +42,9 @@ from fairdg.data.tabular import (
     missing_rows,
     numeric_features,
 )
+from fairdg.metrics.degenerate import DegeneratePredictorWarning
 from fairdg.training.config import RunConfig, build_config
+from fairdg.training.evaluate import degenerate_line
 from fairdg.training.evaluate import predict_proba as _predict_proba
 from fairdg.training.loop import preprocessing, train
 
@@ -189,6 +192,14 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = result.algorithm.cpu().eval()
         self.record_ = result.record
         self.encoding_ = preprocessing(dataset, result.split)  # with the split's statistics
+        self.sensitive_groups_ = groups
+        line = degenerate_line(self.record_["metrics"])
+        if line:  # a constant model is "fair" by every measure: say so, in one line
+            warnings.warn(
+                f"FairClassifier({self.algorithm!r}) on {line}",
+                DegeneratePredictorWarning,
+                stacklevel=2,
+            )
         return self
 
     def _config(self, output_dir: str) -> RunConfig:
@@ -255,16 +266,33 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         return np.ascontiguousarray(x, dtype=np.float32)
 
     # -- prediction ----------------------------------------------------------------------------
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
+    def predict_proba(self, X: Any, *, sensitive_features: Any = None) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``. `sensitive_features` is
+        needed only by algorithms that decide with each row's group (``fairlearn-threshold``,
+        post-processing), as in fairlearn's ``ThresholdOptimizer.predict``."""
         check_is_fitted(self)
         x = torch.from_numpy(self._transform(self._frame(X, fitting=False)))
-        return _predict_proba(self.model_, x).numpy().astype(np.float64)
+        z = None if sensitive_features is None else self._group_ids(sensitive_features, len(x))
+        return _predict_proba(self.model_, x, z=z).numpy().astype(np.float64)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any, *, sensitive_features: Any = None) -> np.ndarray:
         """The most probable class of each row (a label of ``classes_``)."""
-        probabilities = self.predict_proba(X)
+        probabilities = self.predict_proba(X, sensitive_features=sensitive_features)
         return self.classes_[probabilities.argmax(axis=1)]
+
+    def _group_ids(self, sensitive_features: Any, n: int) -> torch.Tensor:
+        """The ids of the groups seen in `fit` (an unseen group is an error naming it)."""
+        values = np.asarray(sensitive_features).astype(str)
+        if len(values) != n:
+            raise ValueError(f"sensitive_features has {len(values)} rows, X has {n}")
+        index = {g: i for i, g in enumerate(self.sensitive_groups_)}
+        unseen = sorted(set(values) - set(index))
+        if unseen:
+            raise ValueError(
+                f"sensitive_features holds group(s) {unseen[:5]} not seen in fit; known: "
+                f"{list(self.sensitive_groups_)}"
+            )
+        return torch.tensor([index[v] for v in values], dtype=torch.long)
 
 
 def _column(values: Any, name: str, n: int) -> np.ndarray:

@@ -133,13 +133,49 @@ class FittedModel:
             )
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
-    def probabilities(self, x: torch.Tensor) -> np.ndarray:
-        """Class probabilities of encoded rows, shape (n_rows, n_classes)."""
-        return _predict_proba(self.algorithm, x.to(self.device)).numpy()
+    def probabilities(self, x: torch.Tensor, z: torch.Tensor | None = None) -> np.ndarray:
+        """Class probabilities of encoded rows, shape (n_rows, n_classes); `z`: the rows'
+        group ids, for a model that decides with them (`group_ids`)."""
+        z = None if z is None else z.to(self.device)
+        return _predict_proba(self.algorithm, x.to(self.device), z=z).numpy()
 
-    def predict_proba(self, data: Any, what: str = "input") -> np.ndarray:
-        """Class probabilities, shape (n_rows, n_classes), columns in the order of `classes`."""
-        return self.probabilities(self.features(data, what))
+    def predict_proba(self, data: Any, what: str = "input", groups: Any = None) -> np.ndarray:
+        """Class probabilities, shape (n_rows, n_classes), columns in the order of `classes`.
+        A model that decides with each row's sensitive group (post-processing,
+        ``fairlearn-threshold``) reads it from the table's sensitive column, or from `groups`
+        (group names) for encoded rows."""
+        z = None
+        if self.uses_groups:
+            z = self.group_ids(data if groups is None else groups, what)
+        return self.probabilities(self.features(data, what), z)
+
+    @property
+    def uses_groups(self) -> bool:
+        """Whether the model decides with each row's sensitive group."""
+        return bool(getattr(self.algorithm, "USES_GROUPS_AT_PREDICTION", False))
+
+    def group_ids(self, data: Any, what: str = "input") -> torch.Tensor:
+        """Group ids of the rows: `data`'s sensitive column (a table) or group names."""
+        spec = self.preprocessing or {}
+        column, names = spec.get("sensitive"), [str(g) for g in spec.get("group_names") or []]
+        if isinstance(data, pd.DataFrame):
+            if column not in data.columns:
+                raise ValueError(
+                    f"{what} has no sensitive column {column!r}: this model "
+                    f"({type(self.algorithm).__name__}) decides with each row's group"
+                )
+            data = data[column]
+        values = pd.Series(np.asarray(data)).astype(str).str.strip()
+        mapping = spec.get("sensitive_map") or {}
+        if mapping:  # the groups as training merged or renamed them
+            default = mapping.get("*")
+            values = values.map(lambda v: mapping.get(v, v if default is None else default))
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ValueError(
+                f"{what}: sensitive value(s) {unknown[:5]} not among the training groups {names}"
+            )
+        return torch.tensor([names.index(v) for v in values], dtype=torch.long)
 
     def predict(self, data: Any) -> np.ndarray:
         """Predicted class labels (argmax of the probabilities; ties give the first class)."""
@@ -344,7 +380,8 @@ def predict_file(
             DroppedRowsWarning,
             stacklevel=2,
         )
-    probs = model.probabilities(x)
+    z = model.group_ids(frame[keep], str(source)) if model.uses_groups else None
+    probs = model.probabilities(x, z)
     pred = probs.argmax(1)
     out = frame[keep].reset_index(drop=True)
     out["score"] = probs[:, 1] if probs.shape[1] == 2 else probs[np.arange(len(pred)), pred]

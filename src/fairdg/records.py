@@ -388,9 +388,24 @@ def truncate_jsonl(path: str | os.PathLike, keep: int) -> None:
 
 
 def variant_name(algorithm: str, hparams: dict[str, Any] | None) -> str:
-    """The row name of a run: ``"erm-fc"`` when its relaxed-DP penalty is on (``fair_lambda``
-    > 0), else the algorithm's name. Runs of different variants are never merged in one row."""
-    weight = (hparams or {}).get("fair_lambda")
-    if isinstance(weight, int | float) and not isinstance(weight, bool) and weight > 0:
-        return f"{algorithm}-fc"
-    return algorithm
+    """The row name of a run: the algorithm's name, followed by the fairness options that make
+    it a variant, each as ``+option``: ``"erm+fair_lambda"`` (the fixed penalty; its weight is
+    tuned like any knob, so runs of all weights share the row), ``"erm+fair_tolerance=0.05"``
+    (a stated constraint: each tolerance its own row) and ``"+fair_metric=eo"`` when the
+    fairness notion is not demographic parity. Registered names never hold ``+``, so a variant
+    never takes the name of another algorithm, and runs of different variants are never merged
+    in one row."""
+    hparams = hparams or {}
+    name = algorithm
+    if _positive(hparams.get("fair_lambda")):
+        name += "+fair_lambda"
+    if _positive(hparams.get("fair_tolerance")):
+        name += f"+fair_tolerance={hparams['fair_tolerance']:g}"
+    metric = hparams.get("fair_metric")
+    if isinstance(metric, str) and metric != "dp":
+        name += f"+fair_metric={metric}"
+    return name
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0

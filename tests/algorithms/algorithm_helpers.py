@@ -15,6 +15,9 @@ from fairdg.transformation import TransformationModel, default_config
 # Small networks so that every test takes milliseconds; keys an algorithm does not declare are
 # dropped (resolve() rejects unknown keys).
 SMALL = {"batch_size": 8, "cnn_width": 8, "mlp_width": 16, "disc_width": 16}
+# scikit-learn / fairlearn models: a few regularised fits (tiny images are nearly separable,
+# which costs lbfgs hundreds of iterations per fit)
+SMALL |= {"expgrad_max_iter": 3, "lr_c": 0.1}
 
 
 def build(name: str, dataset: MultiDomainDataset, seed: int = 0, **overrides: Any) -> Algorithm:

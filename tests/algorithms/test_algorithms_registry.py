@@ -100,7 +100,12 @@ def test_reproducible_under_seed(name, tiny):
         assert torch.equal(value, runs[1][1][key]), f"{name}: {key} not reproducible"
 
 
-@pytest.mark.parametrize("name", NAMES)
+# Every algorithm trained by minibatch steps takes the fairness knobs (the scikit-learn and
+# fairlearn models have their own).
+FAIR = [n for n in NAMES if "fair_lambda" in ALGORITHMS.get(n).declared_hparams()]
+
+
+@pytest.mark.parametrize("name", FAIR)
 def test_fairness_option_is_applied(name, tiny_tabular):
     algorithm = build(name, tiny_tabular, fair_lambda=1.0)
     algorithm.train()
@@ -108,3 +113,53 @@ def test_fairness_option_is_applied(name, tiny_tabular):
     penalties = [s["fair_penalty"] for s in stats if "fair_penalty" in s]
     assert penalties, f"{name}: fair_lambda > 0 but no update added the fairness penalty"
     assert all(math.isfinite(p) and p >= 0 for p in penalties)
+
+
+@pytest.mark.parametrize("metric", ["dp", "eo", "eopp"])
+@pytest.mark.parametrize("name", FAIR)
+def test_fair_tolerance_is_a_constraint_with_a_multiplier(name, metric, tiny_tabular):
+    algorithm = build(name, tiny_tabular, fair_tolerance=0.01, fair_metric=metric)
+    algorithm.train()
+    assert float(algorithm.fair_multiplier) == 0.0
+    stats = [algorithm.update(b) for b in draw(tiny_tabular, 3)]
+    gaps = [s["fair_rate_gap"] for s in stats if "fair_rate_gap" in s]
+    assert gaps, f"{name}: fair_tolerance > 0 but no update measured the constrained gap"
+    assert all("fair_penalty" not in s for s in stats)  # a constraint, not the fixed penalty
+    # projected dual ascent on the decisions' gap: the multiplier follows the violations, >= 0
+    expected = 0.0
+    for gap in gaps:
+        expected = max(0.0, expected + 0.5 * (gap - 0.01))
+    assert float(algorithm.fair_multiplier) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    state = algorithm.state_dict()  # saved with the model and checkpoints
+    assert "fair_multiplier" in state and "fair_rates" in state
+
+
+@pytest.mark.parametrize("name", FAIR)
+def test_resume_is_exact_with_the_fairness_constraint(name, tiny):
+    knobs = {**ANNEAL, "fair_tolerance": 0.01}
+    data = draw(tiny, 5)
+    straight = build(name, tiny, **knobs)
+    straight.train()
+    for step in range(2):
+        straight.update(data[step])
+    state = copy.deepcopy(straight.state_dict())
+    extra = copy.deepcopy(straight.extra_state())
+    rng = torch.get_rng_state()
+    for step in range(2, 5):
+        straight.update(data[step])
+    resumed = build(name, tiny, seed=123, **knobs)
+    resumed.train()
+    resumed.load_state_dict(state)
+    resumed.load_extra(extra)
+    torch.set_rng_state(rng)
+    for step in range(2, 5):
+        resumed.update(data[step])
+    assert float(resumed.fair_multiplier) == float(straight.fair_multiplier)
+    expected, got = flat_state(straight), flat_state(resumed)
+    for key, value in expected.items():
+        assert torch.equal(value, got[key]), f"{name}: {key} differs after resume"
+
+
+def test_penalty_and_constraint_together_is_an_error(tiny_tabular):
+    with pytest.raises(ValueError, match="not both"):
+        build("erm", tiny_tabular, fair_lambda=1.0, fair_tolerance=0.05)

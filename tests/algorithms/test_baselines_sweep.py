@@ -10,9 +10,12 @@ from algorithm_helpers import extras as helper_extras
 from conftest import make_tiny
 from fairdg.algorithms import ALGORITHMS
 from fairdg.data import DATASETS, load_dataset
+from fairdg.hparams import declared_subset
 from fairdg.training import RunConfig, train
 
 STEPS = 150
+# Solved to parity on the training domains whatever the cost in accuracy (fairlearn's eps 0.01).
+PARITY_BY_CONSTRUCTION = {"fairlearn-expgrad"}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,9 @@ def test_every_algorithm_beats_chance_on_a_held_out_domain(name, shift_data, tmp
     config = RunConfig(
         dataset=shift_data.name,
         algorithm=name,
-        hparams={"batch_size": 32, "lr": 3e-3},
+        hparams=declared_subset(
+            ALGORITHMS.get(name).declared_hparams(), {"batch_size": 32, "lr": 3e-3}
+        ),
         test_domains=(held_out,),
         steps=STEPS,
         eval_every=STEPS,
@@ -42,4 +47,10 @@ def test_every_algorithm_beats_chance_on_a_held_out_domain(name, shift_data, tmp
     extras = helper_extras(ALGORITHMS.get(name), shift_data)
     record = train(config, dataset=shift_data, **extras).record
     accuracy = record["metrics"]["test"]["accuracy"]
+    if name in PARITY_BY_CONSTRUCTION:
+        # the sources tie y to z (90 % agreement in env0): a parity-constrained model must give
+        # up most of y's signal there, so it only has to beat the held-out majority rate
+        y = shift_data.domains[-1].y.float().mean().item()
+        assert accuracy > max(y, 1 - y) + 0.02, f"{name}: held-out accuracy {accuracy:.3f}"
+        return
     assert accuracy > 0.6, f"{name}: held-out accuracy {accuracy:.3f} after {STEPS} steps"

@@ -54,14 +54,14 @@ def test_fc_runs_have_their_own_row_and_undefined_cells_a_footnote(tmp_path):
     _run(tmp_path, "fc", "erm", {"fair_lambda": 1.0}, marked)
     _run(tmp_path, "zero", "erm", {"fair_lambda": 0.0}, defined)
     evals = collect(tmp_path).evaluations()
-    assert sorted(evals["algorithm"]) == ["erm", "erm", "erm-fc"]
+    assert sorted(evals["algorithm"]) == ["erm", "erm", "erm+fair_lambda"]
     assert "test.undefined" not in evals.columns
     text = render(build_summary(collect(tmp_path)))
     rows = {
         line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| erm")
     }
-    assert set(rows) == {"erm", "erm-fc"}
-    assert "– / – / 70.00" in rows["erm-fc"] and UNDEFINED_NOTE in text
+    assert set(rows) == {"erm", "erm+fair_lambda"}
+    assert "– / – / 70.00" in rows["erm+fair_lambda"] and UNDEFINED_NOTE in text
 
 
 def test_compare_baseline_is_the_plain_algorithm():

@@ -106,7 +106,7 @@ def test_every_algorithm_checkpoint_loads_weights_only(name, tmp_path, tiny_tabu
     if ALGORITHMS.get(name).USES_TRANSFORMATION:  # FDDG, MBDG, DDG, FATDM and variants
         config = config.replace(transformation=_transformation(name, tiny_tabular, tmp_path))
     _, split, hparams, algorithm = prepare(config, tiny_tabular)
-    sampler = DomainSampler(split.train(), int(hparams["batch_size"]), 0, "cpu")
+    sampler = DomainSampler(split.train(), int(hparams.get("batch_size", 8)), 0, "cpu")
     takes_step = "step" in inspect.signature(algorithm.update).parameters
     algorithm.update(sampler(), *([0] if takes_step else []))
     best = {"value": 0.5, "step": 1, "metrics": {"val": {"accuracy": 0.5}}}

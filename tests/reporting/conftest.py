@@ -188,3 +188,9 @@ def build_golden(root: Path) -> Path:
 @pytest.fixture
 def golden(tmp_path) -> Path:
     return build_golden(tmp_path / "golden")
+
+
+@pytest.fixture
+def run_writer():
+    """`write_run`, for tests that build their own record folders."""
+    return write_run

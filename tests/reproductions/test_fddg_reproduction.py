@@ -91,6 +91,7 @@ def tiny_plan(dataset, tmp_path, methods=("erm", "fddg"), **changes):
     """Two seeds of 4 steps on domain d2 held out."""
     eval_every = changes.pop("e", 2)
     settings = {"seeds": 2, "steps": 4, "targets": ["d2"], "t_steps": 2, "n_hparams": 1}
+    settings["selection"] = "fair-threshold"  # no pair runs unless a test asks for them
     spec = Spec(name="tiny", folder=str(tmp_path), methods=list(methods), **settings | changes)
     plan = fddg.fddg_plan(
         spec, dataset, {}, methods, hparams={"batch_size": 16}, eval_every=eval_every,
@@ -129,29 +130,15 @@ def test_two_workers_give_the_rows_of_one_process(tiny_tabular, tmp_path):
     serial = fddg.rows_of(execute(one), spec1)
     again = fddg.rows_of(execute(two), spec2)
     assert _strip(parallel) == _strip(serial) == _strip(again)
-    assert all("error" not in r and r["selected_by"] in ("fair", "training") for r in parallel)
+    rules = ("fair-threshold", "training")
+    assert all("error" not in r and r["selected_by"] in rules for r in parallel)
     # a later plan in the same folder selects among its own runs only, not the earlier ones
     short_spec, short = tiny_plan(tiny_tabular, tmp_path / "two", ("erm", "irm"), steps=1, e=1)
-    assert {r["step"] for r in fddg.rows_of(execute(short), short_spec)} == {1}
-
-
-def test_two_workers_train_the_transformation_models_as_one_process(tiny_tabular, tmp_path):
-    """With workers for them, the T models (here one with the sensitive factor, one without)
-    train in worker processes, into the same files with the same weights."""
-    import torch
-
-    from fairdg.transformation import load_transformation
-
-    methods = ("erm", "fddg", "mbdg")
-    _, two = tiny_plan(tiny_tabular, tmp_path / "two", methods, selection="last")
-    _, one = tiny_plan(tiny_tabular, tmp_path / "one", methods, selection="last")
-    assert len(two.transformations) == 2
-    execute(two, workers=2, fit_workers=2)
-    execute(one)
-    for a, b in zip(sorted(two.transformations), sorted(one.transformations), strict=True):
-        assert a.name == b.name
-        wa, wb = (load_transformation(p).state_dict() for p in (a, b))
-        assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    # (a 1-step model may be degenerate on validation: then nothing is selected, never a step
+    # of the earlier runs)
+    short_rows = fddg.rows_of(execute(short), short_spec)
+    assert {r.get("step", 1) for r in short_rows} == {1}
+    assert all("error" not in r for r in short_rows)
 
 
 def test_quick_runs_take_a_worker_per_core_on_the_cpu():

@@ -14,7 +14,7 @@ from fairdg.reproductions.protocol import Results, parse_spec
 STORED = Path(__file__).resolve().parents[1] / "fixtures" / "reproduce-fddg-nysf"
 OPTIONS = {
     "methods": "erm,fddg,mbdg", "steps": 4, "t_steps": 4, "n_per_domain": 200, "targets": "env0",
-    "n_hparams": 2,
+    "n_hparams": 2, "selection": "fair-threshold",  # the rule they were read by (then "fair")
 }  # fmt: skip
 
 

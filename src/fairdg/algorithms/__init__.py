@@ -15,11 +15,14 @@ from fairdg.algorithms.base import Algorithm
 from fairdg.algorithms.ddg import DDG, DDGFC
 from fairdg.algorithms.eiil import EIIL
 from fairdg.algorithms.erm import ERM
+from fairdg.algorithms.fairlearn_expgrad import FairlearnExpGrad
+from fairdg.algorithms.fairlearn_threshold import FairlearnThreshold
 from fairdg.algorithms.farconvae import FarconVAE
 from fairdg.algorithms.fatdm import FATDM
 from fairdg.algorithms.fddg import FDDG, FDDGNoFC, FDDGNoSF, FDDGNoT
 from fairdg.algorithms.groupdro import GroupDRO
 from fairdg.algorithms.irm import IRM
+from fairdg.algorithms.lr import LR
 from fairdg.algorithms.mbdg import MBDG, MBDGFC
 from fairdg.algorithms.mixup import Mixup
 from fairdg.algorithms.mldg import MLDG
@@ -93,6 +96,19 @@ _ENTRIES = [
     ("eiil", EIIL, "ERM reference, inferred environments, IRM on them", "Creager et al. 2021"),
     ("farconvae", FarconVAE, "two-latent VAE, distributional contrast, swap recon", "Oh 2022"),
     ("fatdm", FATDM, "invariance under y- and (y,z)-preserving domain maps + EO", "Pham 2023"),
+    ("lr", LR, "scikit-learn LogisticRegression on the pooled training rows", "sklearn"),
+    (
+        "fairlearn-expgrad",
+        FairlearnExpGrad,
+        "fairlearn ExponentiatedGradient around logistic regression (needs fairdg[fairlearn])",
+        "Agarwal et al. 2018",
+    ),
+    (
+        "fairlearn-threshold",
+        FairlearnThreshold,
+        "ERM + fairlearn ThresholdOptimizer on the sources' val rows (needs fairdg[fairlearn])",
+        "Hardt et al. 2016",
+    ),
 ]
 for _name, _cls, _description, _paper in _ENTRIES:
     ALGORITHMS.register(_name, _cls, _description, _paper)

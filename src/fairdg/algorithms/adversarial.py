@@ -148,7 +148,7 @@ class AdversarialBase(FeaturizerClassifier):
         disc = self.disc_loss(features, y, d)
         loss = nll - self.hparams["dann_lambda"] * disc
         stats = {"loss": nll.item(), "gen_loss": loss.item(), "disc_loss": disc.item()}
-        loss = self.add_fairness(loss, logits, pooled.z, stats)
+        loss = self.add_fairness(loss, logits, pooled.z, stats, pooled.y)
         loss.backward()
         self.optimizer.step()
         return stats

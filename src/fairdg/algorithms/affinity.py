@@ -125,7 +125,7 @@ class Affinity(FeaturizerClassifier):
             "affinity_skipped": aff_stats["skipped"],
         }
         total = ce + float(self.hparams["affinity_lambda"]) * aff
-        total = self.add_fairness(total, logits, z, stats)
+        total = self.add_fairness(total, logits, z, stats, y)
         self.step(total)
         return stats
 

@@ -49,7 +49,7 @@ class FeatureAlignment(FeaturizerClassifier):
         penalty = pairwise_penalty(torch.split(features, sizes), self.distance)
         loss = nll + self.hparams["mmd_gamma"] * penalty
         stats = {"loss": loss.item(), "nll": nll.item(), "penalty": penalty.item()}
-        total = self.add_fairness(loss, logits, pooled.z, stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats, pooled.y)
         self.step(total)
         return stats
 

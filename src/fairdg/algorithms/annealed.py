@@ -49,7 +49,7 @@ class AnnealedPenalty(FeaturizerClassifier):
         penalty = self.penalty(per_domain, ys, risks)
         loss = nll + weight * penalty
         stats = {"loss": loss.item(), "nll": nll.item(), "penalty": penalty.item()}
-        total = self.add_fairness(loss, logits, pooled.z, stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats, pooled.y)
         self.step(total)
         self.update_count += 1
         return stats

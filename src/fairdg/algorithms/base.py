@@ -4,8 +4,22 @@ An `Algorithm` is a ``torch.nn.Module`` that owns its networks and optimiser. It
 hyperparameters in ``HPARAMS`` (merged with those of its base classes), takes one optimisation
 step with ``update(batches)`` given one `Batch` per training domain and returns a dict of
 floats (loss terms), and maps inputs to logits with ``predict(x)``. ``featurize(x)`` returns the
-representation layer. Every algorithm can add the relaxed demographic-parity penalty of FDDG's
-definition 1 (``fair_lambda`` > 0): the "-FC" variants of the FDDG paper.
+representation layer.
+
+Fairness, for every algorithm that calls `Algorithm.add_fairness` on its real minibatch: the
+relaxed gap named by ``fair_metric`` (``dp``: FDDG's definition 1; ``eo``, ``eopp``: soft TPR and
+FPR gaps, `fairdg.losses.fairness`) enters the loss either as a fixed-weight penalty
+(``fair_lambda`` > 0) or as the stated constraint "relaxed gap <= ``fair_tolerance``" solved by
+primal-dual: its multiplier (a buffer, so saved with the model and in checkpoints) rises by
+projected dual ascent while the batch's gap exceeds the tolerance and falls back to 0 when it
+does not.
+
+Two optional parts of the contract serve models that are not trained by minibatch steps:
+``FITS_ONCE`` (scikit-learn models: the training loop calls ``update`` once with every training
+row, then evaluates once) and ``USES_GROUPS_AT_PREDICTION`` (post-processing whose decision
+depends on each row's group: evaluation calls ``predict_with_groups(x, z)``, and
+``fit_postprocessing`` is called with the training domains' validation rows before each
+evaluation).
 """
 
 from __future__ import annotations
@@ -23,11 +37,24 @@ from fairdg.hparams import (
     HParam,
     Interval,
     LogUniform,
+    OneOf,
     ResolvedHParams,
     resolve,
 )
 from fairdg.losses import relaxed_dp
+from fairdg.losses.fairness import FAIR_METRICS, group_rates, rates_gap, relaxed_gap
 from fairdg.networks import NETWORK_HPARAMS, build_classifier, build_featurizer
+
+
+def dual_ascent(
+    multipliers: torch.Tensor,
+    violations: torch.Tensor,
+    step_sizes: torch.Tensor,
+    upper: float | None = None,
+) -> torch.Tensor:
+    """Projected dual ascent: ``clip(lambda + eta * (constraint - margin), 0, upper)``."""
+    out = (multipliers + step_sizes * violations).clamp_min(0.0)
+    return out if upper is None else out.clamp_max(upper)
 
 
 class Algorithm(nn.Module):
@@ -47,13 +74,39 @@ class Algorithm(nn.Module):
             "batch size per domain",
             Interval(1, integer=True),
         ),
-        # 0 for the plain methods (and never searched); > 0 gives the "-FC" variant of any
-        # algorithm, e.g. ``--hparam fair_lambda=1`` (see docs/algorithms.md).
+        # 0 for the plain methods (and never searched); > 0 adds the fixed-weight penalty to
+        # any algorithm, e.g. ``--hparam fair_lambda=1`` (see docs/fairness.md).
         "fair_lambda": HParam(
             0.0,
             Choice((0.0,)),
-            "weight of the relaxed DP penalty; > 0: the -FC variant",
+            "weight of the relaxed fairness penalty (fair_metric); > 0: the penalty variant",
             Interval(0),
+        ),
+        # A stated requirement rather than a weight: "relaxed gap <= fair_tolerance", solved by
+        # primal-dual; 0 = off. Never searched: a tolerance is the user's, not a knob to tune.
+        "fair_tolerance": HParam(
+            0.0,
+            Choice((0.0,)),
+            "> 0: constrain the relaxed fairness gap (fair_metric) to at most this, primal-dual",
+            Interval(0, 1),
+        ),
+        "fair_metric": HParam(
+            "dp",
+            Choice(("dp",)),
+            "gap of fair_lambda / fair_tolerance: dp (parity), eo (TPR and FPR), eopp (TPR)",
+            OneOf(FAIR_METRICS),
+        ),
+        "fair_dual_step": HParam(
+            0.5,
+            Fixed(),
+            "dual step size of the fair_tolerance multiplier",
+            Interval(0, low_open=True),
+        ),
+        "fair_rate_ema": HParam(
+            0.05,
+            Fixed(),
+            "weight of each batch in the moving average of group decision rates (fair_tolerance)",
+            Interval(0, 1, low_open=True),
         ),
         # Adam's fused kernel: fewer passes over the parameters (about 2x faster optimiser steps
         # on a CPU), but its arithmetic differs: results agree only to rounding, so it is an
@@ -72,6 +125,13 @@ class Algorithm(nn.Module):
     # pooled `Batch` (every domain's rows, in domain order, ``d`` the domain index) instead of
     # one per domain: the rows are then gathered once, not gathered and concatenated.
     POOLED_BATCH: ClassVar[bool] = False
+    # True: a model fitted in one go (scikit-learn): the training loop calls `update` once with
+    # every training row (one Batch per training domain) and evaluates once.
+    FITS_ONCE: ClassVar[bool] = False
+    # True: the decision depends on each row's sensitive group (post-processing such as
+    # fairlearn's ThresholdOptimizer). Evaluation and `fairdg predict` call
+    # `predict_with_groups(x, z)`; the loop calls `fit_postprocessing` before each evaluation.
+    USES_GROUPS_AT_PREDICTION: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -90,6 +150,19 @@ class Algorithm(nn.Module):
             self.hparams = dict(hparams)
         else:  # built directly (tests, notebooks): partial overrides
             self.hparams = dict(resolve(self.declared_hparams(), hparams or {}))
+        if self.hparams.get("fair_tolerance", 0) > 0:
+            if self.hparams.get("fair_lambda", 0) > 0:
+                raise ValueError(
+                    "give fair_lambda (a fixed-weight penalty) or fair_tolerance (a constraint "
+                    "solved by primal-dual), not both; got fair_lambda="
+                    f"{self.hparams['fair_lambda']} and fair_tolerance="
+                    f"{self.hparams['fair_tolerance']}"
+                )
+            # the constraint's Lagrange multiplier and the moving average of the groups' decision
+            # rates it reads: buffers, so model.pt and checkpoints keep them
+            self.register_buffer("fair_multiplier", torch.zeros((), dtype=torch.float32))
+            kinds = 2 if self.hparams.get("fair_metric") == "eo" else 1
+            self.register_buffer("fair_rates", torch.full((kinds, num_groups), float("nan")))
 
     @classmethod
     def declared_hparams(cls) -> dict[str, HParam]:
@@ -104,6 +177,15 @@ class Algorithm(nn.Module):
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def predict_with_groups(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Logits given each row's sensitive group `z` (group ids); the same as `predict` for
+        every algorithm whose ``USES_GROUPS_AT_PREDICTION`` is False."""
+        return self.predict(x)
+
+    def fit_postprocessing(self, batches: Sequence[Batch]) -> None:
+        """Fit post-processing on the training domains' validation rows (one `Batch` per
+        domain); called by the training loop before each evaluation. Default: nothing."""
 
     def featurize(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -131,16 +213,53 @@ class Algorithm(nn.Module):
         scores = torch.softmax(logits, dim=1)[:, -1]
         return relaxed_dp(scores, z)
 
+    @property
+    def fairness_on(self) -> bool:
+        """Whether `add_fairness` adds anything (a penalty or a constraint)."""
+        return self.hparams.get("fair_lambda", 0) > 0 or self.hparams.get("fair_tolerance", 0) > 0
+
     def add_fairness(
-        self, loss: torch.Tensor, logits: torch.Tensor, z: torch.Tensor, stats: dict[str, float]
+        self,
+        loss: torch.Tensor,
+        logits: torch.Tensor,
+        z: torch.Tensor,
+        stats: dict[str, float],
+        y: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Add ``fair_lambda`` times the relaxed DP term when it is positive."""
-        weight = float(self.hparams["fair_lambda"])
-        if weight <= 0:
+        """`loss` plus the relaxed gap named by ``fair_metric`` (`y` is needed for eo / eopp):
+        times ``fair_lambda`` (a fixed penalty, stats ``fair_penalty``), or times the
+        multiplier of the constraint "gap <= fair_tolerance" (stats ``fair_gap``,
+        ``fair_rate_gap``, ``fair_multiplier``). Unchanged when neither is on.
+
+        The constraint's multiplier then takes one projected dual-ascent step on the gap of the
+        *decisions* (a moving average of the groups' rates over batches, ``fair_rate_ema``),
+        not of the scores: the loss needs a differentiable proxy, but the tolerance is about
+        decisions, and on a credit table the relaxed gap sat at 0.03 while the decisions'
+        gap was 0.15 (scores bunched either side of 0.5). The average keeps the small groups'
+        noise out of the multiplier (cf. Cotter et al. 2019, proxy Lagrangians)."""
+        if not self.fairness_on:
             return loss
-        penalty = self.fairness_penalty(logits, z)
-        stats["fair_penalty"] = penalty.item()
-        return loss + weight * penalty
+        metric = self.hparams.get("fair_metric", "dp")
+        scores = torch.softmax(logits, dim=1)[:, -1]
+        gap = relaxed_gap(metric, scores, z, y)
+        tolerance = float(self.hparams.get("fair_tolerance", 0))
+        if tolerance <= 0:
+            stats["fair_penalty"] = gap.item()
+            return loss + float(self.hparams["fair_lambda"]) * gap
+        weight = float(self.fair_multiplier)  # a number: the in-place update below is not traced
+        decided = (scores.detach() > 0.5).to(self.fair_rates.dtype)
+        rates, present = group_rates(decided, z, y, metric, self.num_groups)
+        old, beta = self.fair_rates, float(self.hparams["fair_rate_ema"])
+        moved = torch.where(torch.isnan(old), rates, old + beta * (rates - old))
+        self.fair_rates.copy_(torch.where(present, moved, old))
+        decision_gap = rates_gap(self.fair_rates)
+        stats["fair_gap"], stats["fair_multiplier"] = gap.item(), weight
+        stats["fair_rate_gap"] = decision_gap.item()
+        step = torch.tensor(float(self.hparams["fair_dual_step"]), device=gap.device)
+        self.fair_multiplier.copy_(
+            dual_ascent(self.fair_multiplier, decision_gap.to(gap.device) - tolerance, step)
+        )
+        return loss + weight * gap
 
     def extra_state(self) -> dict[str, Any]:
         """Non-parameter state to checkpoint (optimiser states, multipliers); see load_extra."""

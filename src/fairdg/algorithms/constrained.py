@@ -5,7 +5,8 @@
   or without the sensitive factor) and kept in eval mode.
 - `PrimalDual`: Lagrange multipliers as a buffer (saved with the model and in ``extra_state``)
   and the projected dual ascent ``lambda <- clip(lambda + eta (constraint - margin), 0, upper)``
-  of MBDG, DDG and FDDG.
+  of MBDG, DDG and FDDG (`dual_ascent`, defined beside `Algorithm` because the
+  ``fair_tolerance`` constraint of every algorithm uses it too).
 - `prediction_kl`: the KL distance between the predictions on x and on its transformation
   (MBDG's and FDDG's invariance constraint).
 - `random_partners`: for each row, a random other row with the same key, optionally from a
@@ -23,20 +24,9 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from fairdg.algorithms.base import FeaturizerClassifier
+from fairdg.algorithms.base import FeaturizerClassifier, dual_ascent
 from fairdg.transformation import TransformationModel, check_compatible
 from fairdg.transformation.artifact import TRAIN_HINT
-
-
-def dual_ascent(
-    multipliers: torch.Tensor,
-    violations: torch.Tensor,
-    step_sizes: torch.Tensor,
-    upper: float | None = None,
-) -> torch.Tensor:
-    """Projected dual ascent: ``clip(lambda + eta * (constraint - margin), 0, upper)``."""
-    out = (multipliers + step_sizes * violations).clamp_min(0.0)
-    return out if upper is None else out.clamp_max(upper)
 
 
 def prediction_kl(logits: torch.Tensor, logits_aug: torch.Tensor) -> torch.Tensor:

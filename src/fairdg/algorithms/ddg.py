@@ -132,7 +132,7 @@ class DDG(PrimalDual):
             violations.append(fair.detach() - self.hparams["ddg_fair_gamma"])
             steps.append(self.hparams["ddg_fair_eta"])
             stats["fair_constraint"] = fair.item()
-        total = self.add_fairness(total, logits, z, stats)
+        total = self.add_fairness(total, logits, z, stats, y)
         self.step(total)
         self.dual_update(torch.stack(violations), steps)
         self.multipliers[1].clamp_(max=1.0)  # the code clips the reconstruction weight at 1

@@ -110,7 +110,7 @@ class EIIL(FeaturizerClassifier):
             logits = self.reference(x)
             loss = F.cross_entropy(logits, y)
             stats = {"loss": loss.item(), "ref_ce": loss.item()}
-            total = self.add_fairness(loss, logits, z, stats)
+            total = self.add_fairness(loss, logits, z, stats, y)
             self.ref_optimizer.zero_grad(set_to_none=True)
             total.backward()
             self.ref_optimizer.step()
@@ -128,7 +128,7 @@ class EIIL(FeaturizerClassifier):
         loss = nll + self.hparams["eiil_irm_lambda"] * penalty
         stats = {"loss": loss.item(), "nll": nll.item(), "penalty": penalty.item()}
         stats["env1_share"] = envs.float().mean().item()
-        total = self.add_fairness(loss, logits, z, stats)
+        total = self.add_fairness(loss, logits, z, stats, y)
         self.step(total)
         self.update_count += 1
         return stats

@@ -24,6 +24,6 @@ class ERM(FeaturizerClassifier):
         logits = self.predict(x)
         loss = F.cross_entropy(logits, y)
         stats = {"loss": loss.item()}
-        total = self.add_fairness(loss, logits, z, stats)
+        total = self.add_fairness(loss, logits, z, stats, y)
         self.step(total)
         return stats

@@ -144,7 +144,7 @@ class FarconVAE(Algorithm):
             "contrast": contrast.item(),
             "swap": swap.item(),
         }
-        total = self.add_fairness(loss, logits, z, stats)
+        total = self.add_fairness(loss, logits, z, stats, y)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()

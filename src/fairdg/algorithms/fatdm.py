@@ -84,6 +84,6 @@ class FATDM(WithTransformation):
             "reg_yz": reg_yz.item(),
             "eo_gap": fair.item(),
         }
-        total = self.add_fairness(loss, logits, z, stats)
+        total = self.add_fairness(loss, logits, z, stats, y)
         self.step(total)
         return stats

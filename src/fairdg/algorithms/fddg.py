@@ -113,7 +113,7 @@ class FDDG(PrimalDual):
             violations[1] = fair.detach() - self.hparams["fddg_gamma2"]
             stats["fair_constraint"] = fair.item()
 
-        total = self.add_fairness(total, logits, z, stats)  # optional fixed "-FC" penalty
+        total = self.add_fairness(total, logits, z, stats, y)  # optional fixed "-FC" penalty
         self.step(total)
 
         # -- projected dual ascent on the multipliers of the active constraints ----------------

@@ -76,6 +76,6 @@ class GroupDRO(FeaturizerClassifier):
             "worst_risk": risks[present].max().item(),
             "max_weight": self.q.max().item(),
         }
-        total = self.add_fairness(loss, logits, pooled.z, stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats, pooled.y)
         self.step(total)
         return stats

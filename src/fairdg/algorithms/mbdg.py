@@ -69,7 +69,7 @@ class MBDG(PrimalDual):
             violations.append(fair.detach() - self.hparams["mbdg_fair_gamma"])
             steps.append(self.hparams["mbdg_fair_step_size"])
             stats["fair_constraint"] = fair.item()
-        total = self.add_fairness(total, logits, z, stats)  # optional fixed penalty
+        total = self.add_fairness(total, logits, z, stats, y)  # optional fixed penalty
         self.step(total)
         self.dual_update(torch.stack(violations), steps)
         stats["loss"] = total.item()

@@ -68,9 +68,9 @@ class Mixup(FeaturizerClassifier):
             loss = loss + (1 - lam) * F.cross_entropy(logits, batches[j].y[:n])
         loss = loss / len(pairs)
         stats = {"loss": loss.item()}
-        if self.hparams["fair_lambda"] > 0:
+        if self.fairness_on:
             pooled = cat(batches)
             real = self.predict(pooled.x)
-            loss = self.add_fairness(loss, real, pooled.z, stats)
+            loss = self.add_fairness(loss, real, pooled.z, stats, pooled.y)
         self.step(loss)
         return stats

@@ -86,11 +86,11 @@ class MLDG(FeaturizerClassifier):
             objective += inner_loss.item() + beta * outer_loss.item()
 
         stats = {"loss": objective / n_domains}
-        if self.hparams["fair_lambda"] > 0:
+        if self.fairness_on:
             pooled = cat(batches)
             logits = self.predict(pooled.x)
             zero = logits.sum() * 0.0
-            fair = self.add_fairness(zero, logits, pooled.z, stats)
+            fair = self.add_fairness(zero, logits, pooled.z, stats, pooled.y)
             fair.backward()  # adds the penalty's gradient to the accumulated G_i + beta G_j
         self.optimizer.step()
         return stats

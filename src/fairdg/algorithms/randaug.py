@@ -59,6 +59,6 @@ class RandAug(FeaturizerClassifier):
         logits = self.predict(x)
         loss = F.cross_entropy(logits, y)
         stats = {"loss": loss.item()}
-        total = self.add_fairness(loss, logits, pooled.z, stats)
+        total = self.add_fairness(loss, logits, pooled.z, stats, pooled.y)
         self.step(total)
         return stats

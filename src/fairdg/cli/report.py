@@ -14,7 +14,8 @@ WHY_EMPTY = {
     "lodo": "it needs runs holding out each (target, source) pair: `fairdg sweep --lodo` "
     "(datasets with at least 3 domains)",
     "oracle": "it needs runs with a held-out domain (they record oracle.accuracy)",
-    "fair": "no evaluation reaches the --dp-threshold on val.dp_ratio",
+    "fair": "no evaluation reaches the --dp-threshold on val.dp_ratio without being a "
+    "constant predictor",
 }
 
 
@@ -96,6 +97,27 @@ def _resolve_runs(prefixes: list[str], run_ids: list[str]) -> list[str]:
     return resolved
 
 
+def degenerate_warning(summary) -> str | None:
+    """One line naming the table rows whose selected evaluations include a constant predictor
+    (the cells marked with a dagger), or None."""
+    from fairdg.reporting.tables import AVERAGE
+
+    if "degenerate" not in summary or summary.empty:
+        return None
+    cells = summary[(summary["target"] != AVERAGE) & (summary["degenerate"] > 0)]
+    cells = cells.drop_duplicates(["experiment", "selection", "algorithm", "target"])
+    if cells.empty:
+        return None
+    named = ", ".join(
+        f"{algorithm} on {experiment} (targets {', '.join(sorted(set(part['target'])))})"
+        for (experiment, algorithm), part in cells.groupby(["experiment", "algorithm"])
+    )
+    return (
+        f"fairdg report: warning: {int(cells['degenerate'].sum())} selected evaluation(s) are "
+        f"constant predictors (marked †; their fairness figures mean nothing): {named}"
+    )
+
+
 def report_command(args: argparse.Namespace) -> int:
     from fairdg.records import atomic_write_text
     from fairdg.reporting.collect import collect, describe_problems
@@ -134,6 +156,9 @@ def report_command(args: argparse.Namespace) -> int:
                 + ")",
                 file=sys.stderr,
             )
+    warning = degenerate_warning(summary)
+    if warning:
+        print(warning, file=sys.stderr)
     for name in selections:
         if not (summary["selection"] == name).any():
             print(f"no table for {name} selection: {WHY_EMPTY[name]}", file=sys.stderr)

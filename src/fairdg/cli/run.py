@@ -11,20 +11,31 @@ after (they are declared beside the algorithms' torch code), before any data loa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from fairdg import records
 from fairdg.cli import flags
-from fairdg.cli.common import print_table
+from fairdg.cli.common import fmt, print_table
+from fairdg.metrics.catalogue import CATALOGUE
 from fairdg.metrics.catalogue import RUN_TABLE as TABLE_METRICS
+from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE
 from fairdg.records import variant_name
 from fairdg.registry import unknown_name_message
 from fairdg.training.config import RunConfig, algorithm_names, check_registered
 
+SETS = ("val", "test", "oracle")
+DAGGER = "†"  # as in the report tables (fairdg.reporting.tables)
+RUN_NOTE = (
+    f"constant predictor (positive rate outside [{DEFAULT_MIN_POSITIVE_RATE:g}, "
+    f"{1 - DEFAULT_MIN_POSITIVE_RATE:g}] or no score spread): its fairness figures describe a "
+    "model that does not decide, not a fair one"
+)
 DEFAULT_ALGORITHM = "affinity"
 DEFAULT_COMPARE = "erm"
 BASE = RunConfig(algorithm=DEFAULT_ALGORITHM)
@@ -86,7 +97,7 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
     compare = getattr(args, "compare", "none" if args.config else DEFAULT_COMPARE)
     compare = str(compare).lower()
     same = compare == config.algorithm.lower() and variant_name(compare, config.hparams) == compare
-    if compare not in ("none", "") and not same:  # erm-fc is compared with plain erm
+    if compare not in ("none", "") and not same:  # erm+fair_lambda: compared with plain erm
         if compare not in algorithm_names():
             raise ValueError(unknown_name_message("algorithm", compare, algorithm_names()))
         configs.append(config.replace(algorithm=compare))
@@ -120,12 +131,24 @@ def _with_declared_hparams(configs: list[RunConfig], notes) -> list[RunConfig]:
     return kept
 
 
+# The knobs that make a run a fairness variant of its algorithm (`records.variant_name`).
+FAIRNESS_KNOBS = ("fair_lambda", "fair_tolerance", "fair_dual_step", "fair_rate_ema")
+
+
 def _plain(config: RunConfig, notes=print) -> RunConfig:
-    """The baseline is the plain algorithm: the -FC penalty (``fair_lambda``) is not passed on."""
-    if "fair_lambda" not in config.hparams:
+    """The baseline is the plain algorithm: the fairness penalty or constraint is not passed on
+    (nor ``fair_metric``, which only says what they measure, unless it is the baseline's own
+    constraint, as for the fairlearn models)."""
+    from fairdg.algorithms import ALGORITHMS  # torch: after every name is checked
+
+    knobs = list(FAIRNESS_KNOBS)
+    if "fair_lambda" in ALGORITHMS.get(config.algorithm).declared_hparams():
+        knobs.append("fair_metric")
+    dropped = [k for k in knobs if k in config.hparams]
+    if not dropped:
         return config
-    notes(f"note: {config.algorithm} (the baseline) runs without --hparam fair_lambda")
-    hparams = {k: v for k, v in config.hparams.items() if k != "fair_lambda"}
+    notes(f"note: {config.algorithm} (the baseline) runs without --hparam {', '.join(dropped)}")
+    hparams = {k: v for k, v in config.hparams.items() if k not in dropped}
     return config.replace(hparams=hparams)
 
 
@@ -141,19 +164,19 @@ def run_command(args: argparse.Namespace) -> int:
     if not is_main():  # torchrun: rank 0 reports
         return 0
     if args.json:
-        for _, record in results:
-            print(json.dumps(record, sort_keys=True))
+        for result in results:
+            print(json.dumps(result.record, sort_keys=True))
         return 0
     _print_results(results)
     return 0
 
 
-def _train_all(configs: list[RunConfig], force: bool) -> list[tuple[Path, dict]]:
-    """Each run's folder and record. The data are loaded once for the runs still to train; on
-    the CPU with a core per run the runs train side by side, each in a forked process with its
-    share of the cores (the quick start: Affinity and ERM on Adult on one thread each give the
-    same records as one after the other on two threads, where the threads of such small layers
-    mostly wait for each other)."""
+def _train_all(configs: list[RunConfig], force: bool) -> list:
+    """Each run's `RunResult` (without its model). The data are loaded once for the runs still
+    to train; on the CPU with a core per run the runs train side by side, each in a forked
+    process with its share of the cores (the quick start: Affinity and ERM on Adult on one
+    thread each give the same records as one after the other on two threads, where the threads
+    of such small layers mostly wait for each other)."""
     from fairdg.data import load_dataset
     from fairdg.experiments.launchers import side_by_side, start_method, usable_cores
 
@@ -184,33 +207,60 @@ def _threads_each(configs: list[RunConfig], cores: int) -> int:
     return max(1, min(torch.get_num_threads(), cores // len(configs)))
 
 
-def _trained(config: RunConfig, dataset, force: bool) -> tuple[Path, dict]:
+def _trained(config: RunConfig, dataset, force: bool):
+    """The run's `RunResult`, without the model and split (sent back from a worker process)."""
     from fairdg.training import train
 
     result = train(config, dataset=dataset, force=force)
-    return result.run_dir, result.record
+    return dataclasses.replace(result, algorithm=None, split=None, history=[])
 
 
-def _print_results(results: list[tuple[Path, dict]]) -> None:
+def _print_results(results) -> None:
+    from fairdg.training.evaluate import degenerate_line
+
     rows, notes = [], []
-    for run_dir, record in results:
+    for result in results:
+        record = result.record
         name = variant_name(record["algorithm"], record.get("hparams"))
         print(
             f"{name} on {record['dataset']}: {record['steps']} steps, "
             f"selected step {record['selected_step']} by {record['selection']}, "
-            f"{record['wall_seconds']:.1f} s; run folder {run_dir}"
+            f"{_timing(result)}; run folder {result.run_dir}"
         )
-        for s, values in record["metrics"].items():
-            if s in ("val", "test", "oracle"):
-                reasons = values.get("undefined") or {}
-                rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
-                notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
+        if record.get("selection_note"):
+            print(f"note: {name}: {record['selection_note']}")
+        line = degenerate_line(record["metrics"])
+        if line:  # a constant model is "fair" by every measure: say so
+            print(f"fairdg: warning: {name} on {line}", file=sys.stderr)
+        for s in (s for s in SETS if s in record["metrics"]):  # done.json sorts its keys
+            values = record["metrics"][s]
+            reasons = values.get("undefined") or {}
+            rows.append([name, s, *(_cell(values, reasons, m) for m in TABLE_METRICS)])
+            notes += [f"{name} {s}: {reasons[m]}" for m in TABLE_METRICS if m in reasons]
     print()
     print_table(["algorithm", "set", *TABLE_METRICS], rows)
     if notes:
         print("\n– undefined: " + "\n  ".join(dict.fromkeys(notes)))
+    if any(DAGGER in str(cell) for row in rows for cell in row):
+        print(f"\n{DAGGER} {RUN_NOTE}")
+
+
+def _timing(result) -> str:
+    """The wall time of a run trained now, or when a reused run was trained."""
+    if not getattr(result, "reused", False):
+        return f"{result.record['wall_seconds']:.1f} s"
+    done = result.run_dir / "done.json"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(done.stat().st_mtime))
+    return f"reused (trained {when})"
 
 
 def _cell(values: dict, reasons: dict, metric: str) -> object:
-    """The metric, or "–" when the record marks it undefined."""
-    return "–" if metric in reasons else values.get(metric)
+    """The metric, "–" when the record marks it undefined, and a dagger on the fairness figures
+    of a set whose predictions are degenerate (a constant predictor)."""
+    if metric in reasons:
+        return "–"
+    value = values.get(metric)
+    found = CATALOGUE.get(metric)
+    if values.get("degenerate") and found is not None and found.fairness and value is not None:
+        return f"{fmt(value)}{DAGGER}"
+    return value

@@ -334,7 +334,8 @@ def load_csv(
         frame = frame[~holes.any(axis=1).to_numpy()].reset_index(drop=True)
 
     y, class_names = _target_ids(frame[target], target, positive)
-    groups = _map_values(frame[sensitive], parse_mapping(sensitive_map, "sensitive_map"))
+    group_mapping = parse_mapping(sensitive_map, "sensitive_map")
+    groups = _map_values(frame[sensitive], group_mapping)
     _check_groups(groups, sensitive, max_groups)
     z, group_names = _ids(groups, "sensitive", sensitive)
     spec = fit_encoding(frame, columns, forced, max_categories)
@@ -387,6 +388,7 @@ def load_csv(
             "domain": domain,
             "class_names": class_names,
             "group_names": group_names,
+            "sensitive_map": group_mapping,  # new rows' groups (post-processing models)
             "include_sensitive": include_sensitive,
         },
     )

@@ -1,7 +1,13 @@
 """Losses and penalties: pure torch functions of representations, scores and labels."""
 
 from fairdg.losses.affinity import MemoryBank, affinity_loss
-from fairdg.losses.fairness import relaxed_dp
+from fairdg.losses.fairness import (
+    FAIR_METRICS,
+    relaxed_dp,
+    relaxed_eo,
+    relaxed_eopp,
+    relaxed_gap,
+)
 from fairdg.losses.invariance import (
     coral_penalty,
     gaussian_kernel,
@@ -11,7 +17,8 @@ from fairdg.losses.invariance import (
     vrex_penalty,
 )
 
-__all__ = ["MemoryBank", "affinity_loss", "relaxed_dp"]
+__all__ = ["FAIR_METRICS", "MemoryBank", "affinity_loss", "relaxed_dp", "relaxed_eo"]
+__all__ += ["relaxed_eopp", "relaxed_gap"]
 __all__ += [
     "coral_penalty",
     "gaussian_kernel",

@@ -18,6 +18,7 @@ from fairdg.metrics import group as _group
 
 __all__ = [
     "CATALOGUE",
+    "FAIR_METRIC_KEYS",
     "Metric",
     "RUN_TABLE",
     "SUMMARY_KEYS",
@@ -156,8 +157,21 @@ CATALOGUE: dict[str, Metric] = {m.key: m for m in _ENTRIES}
 # Summary keys (one value per evaluated set, not per group), in catalogue order.
 SUMMARY_KEYS = tuple(m.key for m in _ENTRIES if m.direction != "none")
 
-# Columns of the result table `fairdg run` prints.
-RUN_TABLE = ("accuracy", "dp_diff", "dp_ratio", "eopp_diff", "eodds_diff", "fairness_auc")
+# Columns of the result table `fairdg run` prints: the positive rate beside the fairness
+# figures, since a constant predictor is "fair" by all of them.
+RUN_TABLE = (
+    "accuracy",
+    "positive_rate",
+    "dp_diff",
+    "dp_ratio",
+    "eopp_diff",
+    "eodds_diff",
+    "fairness_auc",
+)
+
+# The evaluation key (hard decisions) on which each fairness notion of the ``fair_metric``
+# knob is checked: model selection of runs with ``fair_tolerance``, in training and reporting.
+FAIR_METRIC_KEYS = {"dp": "dp_diff", "eo": "eodds_diff", "eopp": "eopp_diff"}
 
 
 def entry(key: str) -> Metric | None:

@@ -18,11 +18,21 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_MIN_POSITIVE_RATE", "check_min_positive_rate", "degenerate_reason"]
+__all__ = [
+    "DEFAULT_MIN_POSITIVE_RATE",
+    "DegeneratePredictorWarning",
+    "check_min_positive_rate",
+    "degenerate_reason",
+]
 
 # Positive rates outside [0.02, 0.98] are degenerate by default: a model that approves 99 % of
 # a population is not "fair"; it does not decide.
 DEFAULT_MIN_POSITIVE_RATE = 0.02
+
+
+class DegeneratePredictorWarning(UserWarning):
+    """A trained model is a constant predictor on its validation or test rows
+    (`FairClassifier.fit` warns with it: its fairness figures describe no decision)."""
 
 
 def check_min_positive_rate(value: Any) -> float:

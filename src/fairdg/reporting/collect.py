@@ -8,11 +8,13 @@ crashed before training started). Its ``results.jsonl`` gives one evaluation per
 Columns of `Collection.evaluations()` (one row per evaluation of a run):
 
 - identity: ``run_id``, ``experiment`` (dataset and its options), ``dataset``, ``algorithm``
-  (the variant: ``erm-fc`` for a run with ``fair_lambda`` > 0, see `records.variant_name`),
+  (the variant: ``erm+fair_lambda`` for a run with ``fair_lambda`` > 0, see
+  `records.variant_name`),
   ``candidate`` (the hyperparameter configuration: seed, overrides, steps), ``hparams_seed``,
   ``trial`` (the run's seed), ``test_domains`` (tuple), ``target`` (``"a"``, ``"a+b"`` or
-  ``"iid"`` when nothing is held out), ``n_test``, ``n_domains``, ``status``, ``step``,
-  ``wall_seconds``;
+  ``"iid"`` when nothing is held out), ``n_test``, ``n_domains``, ``status``,
+  ``fair_tolerance`` (the run's fairness constraint, NaN for none) and ``fair_metric``
+  (``dp``, ``eo`` or ``eopp``), ``step``, ``wall_seconds``;
 - ``"<set>.<metric>"`` for every evaluation set (``val``, ``test``, ``oracle``,
   ``"<domain>/val"``, ``"<domain>/test"``) and metric, and ``"stats.<name>"`` for the update
   statistics (loss terms) of the evaluation step;
@@ -121,13 +123,23 @@ def degenerate_flag(metrics: dict[str, Any]) -> float:
         return 1.0
     if "positive_rate" in metrics:
         return 0.0
+    rate = positive_rate(metrics)
+    if math.isnan(rate):
+        return math.nan
+    return 1.0 if degenerate_reason([], positive_rate=rate) else 0.0
+
+
+def positive_rate(metrics: dict[str, Any]) -> float:
+    """A set's positive rate: recorded, or (records of earlier versions) the count-weighted
+    mean of its per-group selection rates; NaN when neither is there."""
+    if "positive_rate" in metrics:
+        return _number(metrics["positive_rate"])
     counts = {k[6:]: _number(v) for k, v in metrics.items() if k.startswith("count/")}
     rates = {g: _number(metrics.get(f"selection_rate/{g}")) for g in counts}
     n = sum(counts.values())
     if not counts or n <= 0 or any(math.isnan(r) for r in rates.values()):
         return math.nan
-    rate = sum(counts[g] * rates[g] for g in counts) / n
-    return 1.0 if degenerate_reason([], positive_rate=rate) else 0.0
+    return sum(counts[g] * rates[g] for g in counts) / n
 
 
 def _number(value: Any) -> float:
@@ -140,13 +152,13 @@ def _run_columns(run: RunRecords) -> dict[str, Any]:
     config = run.config
     held = tuple(config.get("test_domains") or ())
     domains = {key.rpartition("/")[0] for h in run.history for key in h["metrics"] if "/" in key}
+    hparams = (run.summary or {}).get("hparams") or config.get("hparams") or {}
+    tolerance = _number(hparams.get("fair_tolerance"))
     return {
         "run_id": run.run_id,
         "experiment": experiment_name(config["dataset"], config.get("data_options")),
         "dataset": config["dataset"],
-        "algorithm": variant_name(
-            config["algorithm"], (run.summary or {}).get("hparams") or config.get("hparams")
-        ),
+        "algorithm": variant_name(config["algorithm"], hparams),
         "candidate": canonical_json({k: config.get(k) for k in _CANDIDATE_FIELDS}),
         "hparams_seed": int(config["hparams_seed"]),
         "trial": int(config["seed"]),
@@ -155,6 +167,8 @@ def _run_columns(run: RunRecords) -> dict[str, Any]:
         "n_test": len(held),
         "n_domains": len(domains),
         "status": run.status,
+        "fair_tolerance": tolerance if tolerance > 0 else math.nan,
+        "fair_metric": str(hparams.get("fair_metric") or "dp"),
     }
 
 
@@ -183,6 +197,8 @@ class Collection:
                             if not isinstance(value, dict):  # "undefined": reasons, not values
                                 row[f"{set_name}.{metric}"] = _number(value)
                         row[f"{set_name}.degenerate"] = degenerate_flag(metrics)
+                        if "positive_rate" not in metrics:  # earlier records: from the groups
+                            row[f"{set_name}.positive_rate"] = positive_rate(metrics)
                 for name, value in (record.get("stats") or {}).items():
                     row[f"stats.{name}"] = _number(value)
                 rows.append(row)
@@ -223,6 +239,8 @@ def _run_columns_names() -> list[str]:
         "n_test",
         "n_domains",
         "status",
+        "fair_tolerance",
+        "fair_metric",
     ]
 
 
@@ -271,5 +289,6 @@ __all__ = [
     "degenerate_flag",
     "describe_problems",
     "experiment_name",
+    "positive_rate",
     "read_run",
 ]

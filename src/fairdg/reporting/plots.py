@@ -17,7 +17,7 @@ import pandas as pd
 from fairdg.metrics.catalogue import is_minimised
 from fairdg.records import write_atomically
 from fairdg.reporting.collect import IID
-from fairdg.reporting.selection import select_steps
+from fairdg.reporting.selection import degenerate, select_steps
 
 
 def pareto_front(
@@ -34,6 +34,19 @@ def pareto_front(
         dominated = (xs >= x[i]) & (ys >= y[i]) & ((xs > x[i]) | (ys > y[i]))
         mask[i] = not dominated.any()
     return mask
+
+
+def tradeoff_points(
+    part: pd.DataFrame, fairness: str = "dp_ratio", accuracy: str = "accuracy"
+) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
+    """Test fairness (x) and accuracy (y) of selected evaluations, the mask of the Pareto front
+    and the mask of degenerate evaluations (a constant predictor on the validation or the test
+    rows: "fair" by every measure, so never on the front)."""
+    xs = part.get(f"test.{fairness}", pd.Series(np.nan, part.index)).astype(float)
+    ys = part.get(f"test.{accuracy}", pd.Series(np.nan, part.index)).astype(float)
+    constant = (degenerate(part, "val") | degenerate(part, "test")).to_numpy()
+    front = pareto_front(xs.where(~constant), ys, maximize_x=not is_minimised(fairness))
+    return xs, ys, front, constant
 
 
 def _slug(text: str) -> str:
@@ -63,15 +76,22 @@ def tradeoff_figure(
     axes = fig.subplots(1, max(1, len(targets)), squeeze=False)[0]
     algorithms = sorted(points["algorithm"].unique())
     colours = {a: f"C{i % 10}" for i, a in enumerate(algorithms)}
-    xcol, ycol = f"test.{fairness}", f"test.{accuracy}"
     for ax, target in zip(axes, targets, strict=False):
         part = points[points["target"] == target]
-        xs, ys = part.get(xcol, pd.Series(np.nan, part.index)), part[ycol]
-        front = pareto_front(xs, ys, maximize_x=not is_minimised(fairness))
+        xs, ys, front, constant = tradeoff_points(part, fairness, accuracy)
         for algorithm in algorithms:
-            mine = (part["algorithm"] == algorithm).to_numpy()
+            mine = (part["algorithm"] == algorithm).to_numpy() & ~constant
             ax.scatter(
                 xs[mine], ys[mine], s=22, alpha=0.75, color=colours[algorithm], label=algorithm
+            )
+        if constant.any():  # drawn apart, never on the front
+            ax.scatter(
+                xs[constant],
+                ys[constant],
+                s=40,
+                marker="x",
+                color="grey",
+                label="constant predictor (not on the front)",
             )
         if front.any():
             order = np.argsort(xs.to_numpy()[front])
@@ -97,9 +117,10 @@ def tradeoff_figure(
 def learning_curves_figure(
     evals: pd.DataFrame,
     run_id: str,
-    metrics: Sequence[str] = ("accuracy", "dp_ratio", "fairness_auc"),
+    metrics: Sequence[str] = ("accuracy", "dp_ratio", "fairness_auc", "positive_rate"),
 ):
-    """Loss terms (``stats.*``) and validation / test metrics of one run against the step."""
+    """Loss terms (``stats.*``) and validation / test metrics of one run against the step;
+    evaluations whose validation predictions are degenerate are marked with a grey x."""
     run = evals[evals["run_id"] == run_id].sort_values("step")
     if run.empty:
         raise ValueError(f"run_id: no evaluations recorded for run {run_id!r}")
@@ -116,6 +137,17 @@ def learning_curves_figure(
                 right.plot(
                     run["step"], run[column], ls=style, color=f"C{i}", marker=".", label=column
                 )
+    constant = degenerate(run, "val").to_numpy()
+    if constant.any() and metrics and f"val.{metrics[0]}" in run:
+        right.scatter(
+            run["step"][constant],
+            run[f"val.{metrics[0]}"][constant],
+            marker="x",
+            s=60,
+            color="grey",
+            zorder=3,
+            label="constant predictor (val)",
+        )
     right.set_title("validation (solid) and test (dotted) metrics")
     for ax in (left, right):
         ax.set_xlabel("step")
@@ -162,4 +194,10 @@ def write_plots(
     return written
 
 
-__all__ = ["learning_curves_figure", "pareto_front", "tradeoff_figure", "write_plots"]
+__all__ = [
+    "learning_curves_figure",
+    "pareto_front",
+    "tradeoff_figure",
+    "tradeoff_points",
+    "write_plots",
+]

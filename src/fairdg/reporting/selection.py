@@ -24,7 +24,17 @@ out two domains are the validation runs of leave-one-domain-out selection. Metho
               as in DomainBed). It looks at the target and is an upper reference, not a result.
 ``fair``      fairness-aware training-domain validation: the highest ``val.accuracy`` among
               evaluations whose ``val.dp_ratio`` is at least a threshold (default 0.8, the
-              "four-fifths rule"); a group where no evaluation qualifies has no selection.
+              "four-fifths rule") and that are not degenerate; a group where no evaluation
+              qualifies has no selection.
+
+Degenerate predictors (``val.degenerate``, `fairdg.metrics.degenerate`: a constant model is
+"fair" by every gap and ratio) are never picked by ``fair``. ``training`` and ``lodo`` rank
+them last, as the training loop does: one is selected only when every candidate is degenerate
+(tables then flag its fairness cells). A run with a fairness constraint (``fair_tolerance``)
+is selected under ``training`` by the loop's own rule: the highest ``val.accuracy`` among its
+evaluations that meet the tolerance on validation (``val.dp_diff``, ``val.eodds_diff`` or
+``val.eopp_diff`` per ``fair_metric``) and are not degenerate, else the closest one.
+``oracle`` is a reference and left as it is (its degenerate choices are flagged).
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from fairdg.metrics.catalogue import FAIR_METRIC_KEYS
 
 GROUP = ["experiment", "algorithm", "target", "trial"]
 _MATCH = ["experiment", "algorithm", "candidate", "trial", "target", "step"]
@@ -109,6 +121,39 @@ def lodo_scores(main: pd.DataFrame, evals: pd.DataFrame) -> pd.Series:
     return joined["score"].where(complete)
 
 
+def degenerate(frame: pd.DataFrame, set_name: str = "val") -> pd.Series:
+    """Whether each evaluation's `set_name` predictions are degenerate (unknown: False)."""
+    return _column(frame, f"{set_name}.degenerate").fillna(0.0) > 0
+
+
+def _constraint_gap(frame: pd.DataFrame) -> pd.Series:
+    """Each evaluation's validation gap in its run's constrained notion (NaN: unconstrained)."""
+    gap = pd.Series(np.nan, index=frame.index)
+    metric = frame["fair_metric"] if "fair_metric" in frame else pd.Series("dp", frame.index)
+    for notion, key in FAIR_METRIC_KEYS.items():
+        rows = metric == notion
+        gap[rows] = _column(frame, f"val.{key}")[rows]
+    return gap
+
+
+def ranked(evals: pd.DataFrame, name: str, dp_threshold: float = 0.8) -> pd.DataFrame:
+    """The evaluations eligible for selection with their ``tier`` and ``score`` (both larger
+    is better; the tier first): see the module docstring."""
+    main = evals[(evals["status"] == "done") & (evals["n_test"] <= 1)]
+    score = scores(evals, name, dp_threshold)
+    tier = pd.Series(2, index=main.index)
+    if name in ("training", "lodo"):
+        tier[degenerate(main)] = 0
+    if name == "training" and "fair_tolerance" in main:
+        tolerance = _column(main, "fair_tolerance")
+        gap = _constraint_gap(main)
+        missed = tolerance.notna() & ~(gap <= tolerance) & (tier == 2)
+        tier[missed] = 1
+        score = score.where(~missed, -gap.fillna(np.inf))  # the closest first
+    out = main.assign(score=score, tier=tier)
+    return out.dropna(subset=["score"])
+
+
 def scores(evals: pd.DataFrame, name: str, dp_threshold: float = 0.8) -> pd.Series:
     """Validation score of every evaluation eligible for selection (NaN: not eligible)."""
     main = evals[(evals["status"] == "done") & (evals["n_test"] <= 1)]
@@ -117,7 +162,8 @@ def scores(evals: pd.DataFrame, name: str, dp_threshold: float = 0.8) -> pd.Seri
     if name == "fair":
         if not isinstance(dp_threshold, (int, float)) or math.isnan(dp_threshold):
             raise ValueError(f"dp_threshold must be a number in [0, 1], got {dp_threshold!r}")
-        return _column(main, "val.accuracy").where(_column(main, "val.dp_ratio") >= dp_threshold)
+        fair = (_column(main, "val.dp_ratio") >= dp_threshold) & ~degenerate(main)
+        return _column(main, "val.accuracy").where(fair)
     if name == "oracle":
         last = main["step"] == main.groupby("run_id")["step"].transform("max")
         return _column(main, "oracle.accuracy").where(last)
@@ -127,16 +173,25 @@ def scores(evals: pd.DataFrame, name: str, dp_threshold: float = 0.8) -> pd.Seri
     raise AssertionError  # unreachable
 
 
+def _best(frame: pd.DataFrame, by: list[str], ties: list[str]) -> pd.DataFrame:
+    """The first row of each `by` group by (tier, score) descending, then `ties` ascending."""
+    order = frame.sort_values(
+        [*by, "tier", "score", *ties],
+        ascending=[True] * len(by) + [False, False] + [True] * len(ties),
+        kind="stable",
+    )
+    return order.groupby(by, sort=True).head(1)
+
+
 def select_steps(
     evals: pd.DataFrame, name: str = "training", dp_threshold: float = 0.8
 ) -> pd.DataFrame:
-    """Stage 1: the selected evaluation of every eligible run (column ``score``)."""
-    score = scores(evals, name, dp_threshold)
-    main = evals.loc[score.index].assign(score=score).dropna(subset=["score"])
+    """Stage 1: the selected evaluation of every eligible run (columns ``score``, ``tier``)."""
+    main = ranked(evals, name, dp_threshold)
     if main.empty:
         return main.assign(selection=name)
-    main = main.sort_values(["run_id", "step"], kind="stable").reset_index(drop=True)
-    return main.loc[main.groupby("run_id")["score"].idxmax()].assign(selection=name)
+    chosen = _best(main, ["run_id"], ["step"])
+    return chosen.sort_values("run_id", kind="stable").assign(selection=name)
 
 
 def select(evals: pd.DataFrame, name: str = "training", dp_threshold: float = 0.8) -> pd.DataFrame:
@@ -155,14 +210,13 @@ def select(evals: pd.DataFrame, name: str = "training", dp_threshold: float = 0.
     -------
     pandas.DataFrame
         The selected rows of `evals` with the columns ``score`` (the validation score that
-        chose them) and ``selection`` (the method).
+        chose them), ``tier`` (2: not degenerate and within its run's constraint, 1: outside
+        it, 0: degenerate) and ``selection`` (the method).
     """
     per_run = select_steps(evals, name, dp_threshold)
     if per_run.empty:
         return per_run.reset_index(drop=True)
-    per_run = per_run.sort_values(["hparams_seed", "candidate"], kind="stable")
-    per_run = per_run.reset_index(drop=True)
-    chosen = per_run.loc[per_run.groupby(GROUP)["score"].idxmax()]
+    chosen = _best(per_run, GROUP, ["hparams_seed", "candidate"])
     return chosen.sort_values(GROUP, kind="stable").reset_index(drop=True)
 
 
@@ -170,9 +224,11 @@ __all__ = [
     "GROUP",
     "METHODS",
     "SelectionMethod",
+    "degenerate",
     "label",
     "lodo_scores",
     "method",
+    "ranked",
     "scores",
     "select",
     "select_steps",

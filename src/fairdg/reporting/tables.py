@@ -5,6 +5,11 @@ Each cell holds several metrics of the selected evaluations on the target's test
 average column averages, within each trial, the metric over every target of the table; trials
 missing a target are left out of it. Output as markdown, LaTeX or CSV (long format: one row per
 experiment, selection, algorithm, target and metric).
+
+A table that shows a fairness metric also shows the positive rate (`shown_metrics`), and the
+fairness cells of a cell whose selected evaluations include a degenerate one (a constant
+predictor on the validation or the test rows, `fairdg.metrics.degenerate`) carry a dagger,
+``1.00†``, explained under the table: such a model is "fair" by every gap and ratio.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from fairdg.metrics.catalogue import entry, short_name
+from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE
 from fairdg.reporting.collect import IID, Collection, experiment_name
 from fairdg.reporting.selection import label, select
 
@@ -26,6 +32,27 @@ UNDEFINED_NOTE = (
     "–: undefined in every trial (e.g. a sensitive group smaller than min_group_size in the "
     'test rows; each run\'s records say why under "undefined").'
 )
+DAGGER = "†"
+DEGENERATE_NOTE = (
+    f"{DAGGER} constant predictor (positive rate outside [{DEFAULT_MIN_POSITIVE_RATE:g}, "
+    f"{1 - DEFAULT_MIN_POSITIVE_RATE:g}] or no score spread) in at least one trial: its "
+    "fairness figures describe a model that does not decide, not a fair one."
+)
+
+
+def shown_metrics(metrics: Sequence[str]) -> list[str]:
+    """`metrics`, followed by ``positive_rate`` when one of them is a fairness measure and it
+    is not already there: a fairness figure always comes with the positive rate behind it."""
+    metrics = list(metrics)
+    if "positive_rate" not in metrics and any(is_fairness(m) for m in metrics):
+        metrics.append("positive_rate")
+    return metrics
+
+
+def is_fairness(metric: str) -> bool:
+    """Whether `metric` is a fairness measure (catalogue), the cells a dagger can flag."""
+    found = entry(metric)
+    return found is not None and found.fairness
 
 
 def _target_order(targets: Sequence[str], domain_order: Sequence[str]) -> list[str]:
@@ -49,10 +76,12 @@ def summarize(
     Returns
     -------
     pandas.DataFrame
-        Columns ``experiment, selection, algorithm, target, metric, mean, std, n``; targets in
-        domain order, then `AVERAGE`.
+        Columns ``experiment, selection, algorithm, target, metric, mean, std, n, degenerate``
+        (how many of the trials' selected evaluations are degenerate on their validation or
+        test rows); targets in domain order, then `AVERAGE`.
     """
     columns = ["experiment", "selection", "algorithm", "target", "metric", "mean", "std", "n"]
+    columns.append("degenerate")
     rows = []
     for (experiment, selection), part in selected.groupby(["experiment", "selection"], sort=True):
         targets = _target_order(part["target"], (domain_order or {}).get(experiment, []))
@@ -66,16 +95,23 @@ def summarize(
                         "target": runs["target"],
                         "trial": runs["trial"],
                         "value": values.astype(float),
+                        "flag": _flags(runs, test_set),
                     }
                 )
-                cells = [(t, by_trial.loc[by_trial["target"] == t, "value"]) for t in targets]
+                cells = [
+                    (t, *(by_trial.loc[by_trial["target"] == t, c] for c in ("value", "flag")))
+                    for t in targets
+                ]
                 if domain_targets:
-                    wide = by_trial[by_trial["target"].isin(domain_targets)].pivot_table(
+                    mine = by_trial[by_trial["target"].isin(domain_targets)]
+                    wide = mine.pivot_table(
                         index="trial", columns="target", values="value", dropna=False
                     )
                     complete = wide.reindex(columns=domain_targets).dropna()
-                    cells.append((AVERAGE, complete.mean(axis=1)))
-                for target, vals in cells:
+                    flags = mine.groupby("trial")["flag"].max().reindex(complete.index)
+                    cells.append((AVERAGE, complete.mean(axis=1), flags))
+                for target, vals, flags in cells:
+                    flagged = int(flags[vals.notna()].sum())
                     vals = vals.dropna()
                     rows.append(
                         [
@@ -87,13 +123,33 @@ def summarize(
                             vals.mean(),
                             vals.std(ddof=1) if len(vals) > 1 else math.nan,
                             len(vals),
+                            flagged,
                         ]
                     )
     return pd.DataFrame(rows, columns=columns)
 
 
-def format_value(mean: float, std: float, metric: str, digits: int = 2, pm: str = " ± ") -> str:
-    """``"0.51 ± 0.02"`` (accuracy in percent); ``"–"`` when there is no value."""
+def _flags(runs: pd.DataFrame, test_set: str) -> pd.Series:
+    """1 for each selected evaluation that is degenerate on the validation or the reported
+    rows, else 0."""
+    flag = pd.Series(0, index=runs.index)
+    for name in ("val", test_set):
+        column = f"{name}.degenerate"
+        if column in runs:
+            flag = flag | (runs[column].fillna(0.0) > 0).astype(int)
+    return flag
+
+
+def format_value(
+    mean: float,
+    std: float,
+    metric: str,
+    digits: int = 2,
+    pm: str = " ± ",
+    degenerate: float = 0,
+) -> str:
+    """``"0.51 ± 0.02"`` (accuracy in percent); ``"–"`` when there is no value; a fairness
+    value with `degenerate` trials carries `DAGGER` (``"1.00†"``)."""
     if mean is None or math.isnan(mean):
         return "–"
     found = entry(metric)
@@ -101,7 +157,18 @@ def format_value(mean: float, std: float, metric: str, digits: int = 2, pm: str 
     text = f"{mean * scale:.{digits}f}"
     if std is not None and not math.isnan(std):
         text += f"{pm}{std * scale:.{digits}f}"
+    if degenerate and degenerate > 0 and is_fairness(metric):
+        text += DAGGER
     return text
+
+
+def _cell_value(stats: pd.DataFrame, metric: str, digits: int, pm: str) -> str:
+    if metric not in stats.index:
+        return "–"
+    flagged = stats.at[metric, "degenerate"] if "degenerate" in stats.columns else 0
+    return format_value(
+        stats.at[metric, "mean"], stats.at[metric, "std"], metric, digits, pm, flagged
+    )
 
 
 def _grid(
@@ -114,14 +181,7 @@ def _grid(
         cells = [algorithm]
         for target in targets:
             stats = part[part["target"] == target].set_index("metric")
-            cells.append(
-                " / ".join(
-                    format_value(stats.at[m, "mean"], stats.at[m, "std"], m, digits, pm)
-                    if m in stats.index
-                    else "–"
-                    for m in metrics
-                )
-            )
+            cells.append(" / ".join(_cell_value(stats, m, digits, pm) for m in metrics))
         rows.append(cells)
     return ["algorithm", *targets], rows
 
@@ -155,6 +215,7 @@ def _latex_escape(text: str) -> str:
         ("&", r"\&"),
         ("#", r"\#"),
         ("±", r"$\pm$"),
+        (DAGGER, r"$^\dagger$"),
         ("–", "--"),
     ):
         text = text.replace(char, escaped)
@@ -208,6 +269,9 @@ def build_summary(
     if not selections:
         raise ValueError("selections: give at least one selection method, got none")
     evals = collection.evaluations()
+    rates = [c for c in evals.columns if c.endswith(".positive_rate")]
+    if rates and evals[rates].notna().any().any():  # records of early versions lack it
+        metrics = shown_metrics(metrics)
     order = domain_order(collection)
     parts = [
         summarize(select(evals, name, dp_threshold), metrics, order).assign(
@@ -224,14 +288,18 @@ def render(
     metrics: Sequence[str] = DEFAULT_METRICS,
     digits: int = 2,
 ) -> str:
-    """All tables of a summary (`build_summary`) as markdown, LaTeX or CSV text."""
+    """All tables of a summary (`build_summary`) as markdown, LaTeX or CSV text (a table
+    that shows fairness shows the positive rate too, `shown_metrics`)."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    if (summary["metric"] == "positive_rate").any():  # build_summary added it
+        metrics = shown_metrics(metrics)
     if fmt == "csv":
         out = summary.copy()
+        flags = out["degenerate"] if "degenerate" in out else pd.Series(0, index=out.index)
         out["cell"] = [
-            format_value(m, s, metric, digits)
-            for m, s, metric in zip(out["mean"], out["std"], out["metric"], strict=True)
+            format_value(m, s, metric, digits, degenerate=d)
+            for m, s, metric, d in zip(out["mean"], out["std"], out["metric"], flags, strict=True)
         ]
         buffer = io.StringIO()
         out.to_csv(buffer, index=False)
@@ -244,17 +312,23 @@ def render(
         caption = _caption(part, metrics)
         if any("–" in cell for row in rows for cell in row[1:]):
             caption += f" {UNDEFINED_NOTE}"
+        if any(DAGGER in cell for row in rows for cell in row[1:]):
+            caption += f" {DEGENERATE_NOTE}"
         blocks.append((_markdown if fmt == "markdown" else _latex)(title, caption, header, rows))
     return "\n".join(blocks)
 
 
 __all__ = [
     "AVERAGE",
+    "DAGGER",
     "DEFAULT_METRICS",
+    "DEGENERATE_NOTE",
     "FORMATS",
     "build_summary",
     "domain_order",
     "format_value",
+    "is_fairness",
     "render",
+    "shown_metrics",
     "summarize",
 ]

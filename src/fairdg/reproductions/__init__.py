@@ -46,6 +46,12 @@ _ENTRIES: list[tuple[str, str, str, str]] = [
      "affinity 3.3"),
     ("fddg-ccmnist", "fddg_ccmnist",
      "colour ccMNIST: 17 baselines, ablations, FDDG, each domain held out", "FDDG Tables 6, 10"),
+    ("fddg-ccmnist-cpu", "fddg_ccmnist_cpu",
+     "ccMNIST CPU regime: all 22 rows, the paper's selection, FDDG - ERM verdict with intervals",
+     "FDDG Table 6, issue 24"),
+    ("fairness-adult", "fairness_adult",
+     "Adult (sex; age domains held out): penalty, tolerance, fairlearn, side by side",
+     "docs/fairness.md"),
     ("fddg-nysf-synthetic", "fddg_nysf",
      "NYSF (or synthetic stand-in): 16 baselines, ablations, FDDG", "FDDG Tables 9, 13"),
 ]  # fmt: skip

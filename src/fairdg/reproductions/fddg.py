@@ -6,20 +6,18 @@ transformation models T the methods need (with and without the sensitive factor;
 sources' training rows only, under ``<folder>/transformations``, one per target, shared by the
 trials), then runs every method for every hyperparameter candidate and trial seed (runs of a
 method under ``<folder>/runs/<method>``). A row (method, target, trial) reads the held-out
-domain's test metrics at the evaluation the spec's ``selection`` rule picks:
+domain's test metrics at the evaluation the spec's ``selection`` rule picks
+(`fairdg.reproductions.fddg_select`): by default ``paper``, our reading of the paper's
+appendix C.6-C.7 (leave-one-training-domain-out accuracy among non-degenerate evaluations,
+fairness recorded; the plan adds the pair runs, and their T models, that it needs);
+``fair-threshold`` (ours: validation DP ratio >= 0.8), ``training``, ``lodo``, ``oracle`` and
+``last`` as options. No rule ever selects a degenerate evaluation.
 
-``last``      the last evaluation of the default configuration (no model selection);
-``fair``      the paper's rule (appendix C.6/C.7: "we monitor the accuracy and the value of
-              fairness metrics from the validation set and select the best ones"), through
-              `fairdg.reporting.selection`: the highest validation accuracy of the sources among
-              the evaluations (configuration and step) whose validation DP ratio is at least 0.8;
-``training``, ``lodo``, ``oracle``  `fairdg.reporting.selection`'s other rules (``lodo`` adds
-              the leave-one-domain-out pair runs, and their T models, to the plan).
-
-A group where the rule finds nothing falls back to ``training`` (column ``selected_by``); a run
-that fails is recorded (``error``) with undefined metrics. Cells are "DP / AUC / accuracy" as in
-the paper's tables, each the mean +/- sample standard deviation over trials; the average column
-is the mean over targets.
+A run that fails is recorded (``error``) with undefined metrics. Cells are "DP / AUC /
+accuracy" as in the paper's tables, each the mean +/- sample standard deviation over trials;
+the average column is the mean over targets. ``competitor_t="paper"`` trains the T without the
+sensitive factor (MBDG, DDG, FATDM, their -FC variants, FDDG w/o sf) with the paper's
+objective alone, as their papers describe it.
 """
 
 from __future__ import annotations
@@ -36,8 +34,18 @@ from fairdg import records
 from fairdg.data.base import MultiDomainDataset
 from fairdg.experiments.spec import held_out_sets
 from fairdg.records import canonical_json, write_atomically
-from fairdg.reporting.selection import select
 from fairdg.reproductions.fddg_paper import BASELINES, ROW_OF
+from fairdg.reproductions.fddg_select import (
+    CELL,
+    DAGGER,
+    DAGGER_NOTE,
+    SELECTIONS,
+    degenerate_lines,
+    degenerate_row,
+    failed_lines,
+    rows_of,
+    uses_lodo,
+)
 from fairdg.reproductions.protocol import (
     BaseSpec,
     Plan,
@@ -63,16 +71,13 @@ LABELS = {
 VARIANTS = {"fddg:max": {"fddg_fair_sets": "max"}}
 # ... or with a T trained with these TransformationConfig changes: the paper's objective alone,
 # without our three additions (conditional discriminator, prior matching, sensitive cycle).
-T_VARIANTS = {
-    "fddg:paper-t": {"conditional_gan": False, "weights": {"sensitive_cycle": 0.0, "prior": 0.0}}
-}
+PAPER_T = {"conditional_gan": False, "weights": {"sensitive_cycle": 0.0, "prior": 0.0}}
+T_VARIANTS = {"fddg:paper-t": PAPER_T}
 # algorithm -> whether its T has the sensitive factor (MBDG, DDG, FATDM: one level, none)
 NEEDS_T = {
     "fddg": True, "fddg-no-fc": True, "fddg-no-sf": False, "mbdg": False, "mbdg-fc": False,
     "ddg": False, "ddg-fc": False, "fatdm": False,
 }  # fmt: skip
-SELECTIONS = ("fair", "last", "training", "lodo", "oracle")
-CELL = ("dp_ratio", "fairness_auc", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,11 @@ class FDDGSpec(BaseSpec):
     targets: list[str] = option([], help="held-out domains (default: each in turn)")
     methods: list[str] = option([], help="rows to run, e.g. erm,fddg (default: the table's)")
     n_hparams: int = option(4, 1, "configurations per method (1 with selection=last)")
-    selection: str = option("fair", help="how a row's evaluation is chosen", choices=SELECTIONS)
+    selection: str = option("paper", help="how a row's evaluation is chosen", choices=SELECTIONS)
+    competitor_t: str = option(
+        "ours", help="T objective of the T-using competitors (no sensitive factor): ours|paper",
+        choices=("ours", "paper"),
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in LABELS]
@@ -97,6 +106,10 @@ class FDDGSpec(BaseSpec):
 
     def candidates(self) -> int:
         return 1 if self.selection == "last" else self.n_hparams
+
+    def seeds_of(self, method: str) -> int:
+        """Trials of a row (`seeds` for every row here)."""
+        return self.seeds
 
 
 def staged_overrides(steps: int) -> dict[str, dict[str, Any]]:
@@ -118,6 +131,8 @@ def _transformation(plan, spec, data, options, held: tuple[str, ...], method, t_
     if algorithm not in NEEDS_T:
         return None, None
     sensitive, target = NEEDS_T[algorithm], "+".join(held)
+    if not sensitive and spec.competitor_t == "paper":
+        t_config = {**t_config, **PAPER_T}
     t_config = {**t_config, **T_VARIANTS.get(method, {})}
     key = {"dataset": data.name, "options": options, "target": target, "sensitive": sensitive}
     key |= {"steps": spec.t_steps, "config": t_config, "max_train": None, "select": "val_loss"}
@@ -144,7 +159,7 @@ def fddg_plan(spec: FDDGSpec, data: MultiDomainDataset, options, methods, **run)
     plan = Plan(datasets={data.name: data})
     t_config = run.pop("t_config")
     targets = spec.targets or data.domain_names
-    held_sets = held_out_sets(data.domain_names, targets, lodo=spec.selection == "lodo")
+    held_sets = held_out_sets(data.domain_names, targets, lodo=uses_lodo(spec.selection))
     plan.notes = {"dataset": data, "targets": list(targets), "methods": methods, "t_paths": {}}
     staged = staged_overrides(spec.steps)
     for held in held_sets:
@@ -153,7 +168,7 @@ def fddg_plan(spec: FDDGSpec, data: MultiDomainDataset, options, methods, **run)
             if key is not None:
                 plan.notes["t_paths"][key] = path
             hparams = {**run["hparams"], **VARIANTS.get(method, {}), **staged.get(method, {})}
-            for seed in range(spec.seeds):
+            for seed in range(spec.seeds_of(method)):
                 for h in range(spec.candidates()):
                     plan.runs[("+".join(held), method, seed, h)] = spec.config(
                         dataset=data.name, data_options=options,
@@ -166,53 +181,6 @@ def fddg_plan(spec: FDDGSpec, data: MultiDomainDataset, options, methods, **run)
     return plan
 
 
-def rows_of(results: Results, spec: FDDGSpec) -> list[dict[str, Any]]:
-    """One row per (target, method, trial): the held-out domain's metrics at the evaluation
-    the spec's selection rule picks, or the error of its runs."""
-    notes, rows = results.plan.notes, []
-    for target in notes["targets"]:
-        for method in notes["methods"]:
-            for seed in range(spec.seeds):
-                keys = [(target, method, seed, h) for h in range(spec.candidates())]
-                errors = [e for e in map(results.error, keys) if e is not None]
-                row: dict[str, Any] = {"method": method, "target": target, "seed": seed}
-                row.update({m: math.nan for m in CELL})
-                if spec.selection == "last" and not errors:
-                    last = results.last(keys[0])
-                    row.update({m: number(last["metrics"]["test"].get(m)) for m in CELL})
-                    row.update(stats=last["stats"], run_dir=str(results.folder(keys[0])))
-                    row["selected_by"] = "last"
-                if errors and (spec.selection == "last" or len(errors) == len(keys)):
-                    row["error"] = errors[0]
-                elif errors:  # the rule selects among the configurations that completed
-                    row["failed_configs"] = errors
-                rows.append(row)
-    return rows if spec.selection == "last" else _selected(results, rows, spec.selection)
-
-
-def _selected(results: Results, rows: list[dict], rule: str) -> list[dict[str, Any]]:
-    """Fill the rows' metrics by the selection rule over each method's runs of this plan."""
-    evals = results.evaluations
-    for method in {r["method"] for r in rows}:
-        ids = {c.run_id() for k, c in results.plan.runs.items() if k[1] == method}
-        mine = evals[evals["run_id"].isin(ids)] if len(evals) else evals
-        chosen = {}
-        for name in dict.fromkeys(("training", rule)):  # the rule, where it finds something
-            for _, pick in select(mine, name).iterrows() if len(mine) else ():
-                chosen[(pick["target"], int(pick["trial"]))] = (name, pick)
-        for row in rows:
-            if row["method"] != method or "error" in row:
-                continue
-            name, pick = chosen.get((row["target"], row["seed"]), (None, None))
-            if pick is None:
-                row["error"] = "no complete run to select from"
-                continue
-            row.update({m: number(pick.get(f"test.{m}")) for m in CELL})
-            row.update(selected_by=name, hparams_seed=int(pick["hparams_seed"]))
-            row.update(step=int(pick["step"]), run_id=pick["run_id"])
-    return rows
-
-
 # -- tables, averages, checks, plot --------------------------------------------------------------
 def _fmt(metric: str, mean: float, std: float | None) -> str:
     if math.isnan(mean):
@@ -222,6 +190,20 @@ def _fmt(metric: str, mean: float, std: float | None) -> str:
     return text if std is None else f"{text} ± {scale * std:.2f}"
 
 
+def _cell(sel: list[dict[str, Any]], means: dict[str, list[float]], rate: bool) -> str:
+    """One target's cell: "DP / AUC / accuracy" over the trials in `sel` (means appended to
+    `means`), the positive rate where `rate`, a dagger where a trial is degenerate."""
+    parts = []
+    for metric in (*CELL, "positive_rate") if rate else CELL:
+        m, s = mean_and_std([number(r.get(metric)) for r in sel])
+        means.setdefault(metric, []).append(m)
+        if metric != "positive_rate":
+            parts.append(_fmt(metric, m, s))
+    text = " / ".join(parts)
+    text += f" [pr {means['positive_rate'][-1]:.2f}]" if rate else ""
+    return text + (DAGGER if any(map(degenerate_row, sel)) else "")
+
+
 def results_table(
     rows: list[dict[str, Any]],
     methods: Sequence[str],
@@ -229,28 +211,31 @@ def results_table(
     dependence: dict[str, float],
     paper: dict[str, list[str]] | None = None,
     label_suffix: str = "",
+    paper_label: str = "paper",
+    positive_rate: bool = False,
 ) -> str:
-    """Rows methods (each followed by the paper's row of the same method, the paper's other
-    rows at the end), columns targets (with their dependence score) and the average (mean over
-    targets), cells "DP / AUC / accuracy" (mean ± sample std over seeds)."""
+    """Rows methods (each followed by the paper's row of the same method, labelled
+    `paper_label`; the paper's other rows at the end), columns targets (with their dependence
+    score) and the average (mean over targets), cells "DP / AUC / accuracy" (mean ± sample std
+    over seeds; with `positive_rate`, the held-out positive rate in brackets), a dagger on a
+    cell with a degenerate trial (`degenerate_row`)."""
     header = ["method", *(f"{t} ({dependence.get(t, math.nan):.2f})" for t in targets), "Avg"]
     paper, lines = dict(paper or {}), []
     for method in methods:
-        cells, means = [], {m: [] for m in CELL}
-        for target in targets:
-            sel = [r for r in rows if r["method"] == method and r["target"] == target]
-            parts = []
-            for metric in CELL:
-                m, s = mean_and_std([r[metric] for r in sel])
-                means[metric].append(m)
-                parts.append(_fmt(metric, m, s))
-            cells.append(" / ".join(parts))
-        cells.append(" / ".join(_fmt(m, statistics.fmean(means[m]), None) for m in CELL))
+        means: dict[str, list[float]] = {}
+        cells = [
+            _cell([r for r in rows if r["method"] == method and r["target"] == target], means,
+                  positive_rate)
+            for target in targets
+        ]  # fmt: skip
+        avg = " / ".join(_fmt(m, statistics.fmean(means[m]), None) for m in CELL)
+        rate = statistics.fmean(means["positive_rate"]) if positive_rate else None
+        cells.append(avg + ("" if rate is None else f" [pr {rate:.2f}]"))
         label = LABELS.get(method, method)
         lines.append([label + label_suffix, *cells])
         if label in paper:
-            lines.append([f"*paper: {label}*", *paper.pop(label)])
-    lines += [[f"*paper: {label}*", *cells] for label, cells in paper.items()]
+            lines.append([f"*{paper_label}: {label}*", *paper.pop(label)])
+    lines += [[f"*{paper_label}: {label}*", *cells] for label, cells in paper.items()]
     return markdown_table(header, lines)
 
 
@@ -304,13 +289,7 @@ def table6_checks(rows: list[dict[str, Any]]) -> list[str]:
     """The Table 6 targets: FDDG's average accuracy >= ERM's + 10 points; FDDG's average DP
     ratio above every baseline's except at most two; fairness AUC closer to 0.5 than ERM's.
     Lists the rows where the paper's ordering does not hold, and the failed runs."""
-    partial = sum(len(r.get("failed_configs", ())) for r in rows)
-    failed = [r for r in rows if r.get("error")]
-    more = f" (and {partial} failed configurations of selected rows)" if partial else ""
-    out = [f"- failed runs: {len(failed)}{more}"]
-    out += [
-        f"  - {r['method']} / {r['target']} / seed {r['seed']}: {r['error'][:200]}" for r in failed
-    ]
+    out = failed_lines(rows)
     avg = {m: averages(rows, m) for m in {r["method"] for r in rows}}
     if "fddg" not in avg or "erm" not in avg:
         return out
@@ -378,19 +357,24 @@ def plot_dp_vs_dependence(
     return Path(path)
 
 
-def fddg_report(results: Results, spec: FDDGSpec, paper, title: str, suffix: str = ""):
-    """The rows, the table (with the paper's rows that match ours, where `paper`) and the lines
-    that name the plot of DP ratio against dependence and the rows' file (both written)."""
+def fddg_report(results: Results, spec: FDDGSpec, paper, title: str, suffix: str = "", **table):
+    """The rows, the table (with the paper's rows that match ours, where `paper`; `table`:
+    more `results_table` options) and the lines that name the degenerate rows, the plot of DP
+    ratio against dependence and the rows' file (both written)."""
     notes, out = results.plan.notes, spec.out
     rows = rows_of(results, spec)
     dependence = dependence_of(notes["dataset"])
     labels = {LABELS.get(m, m) for m in notes["methods"]}
     paper = {k: v for k, v in (paper or {}).items() if k in labels}
-    table = results_table(rows, notes["methods"], notes["targets"], dependence, paper, suffix)
-    targets = {t: dependence[t] for t in notes["targets"]}
-    plot = plot_dp_vs_dependence(rows, targets, out / "dp-vs-dependence.png", title=title)
+    methods, targets = notes["methods"], notes["targets"]
+    text = results_table(rows, methods, targets, dependence, paper, suffix, **table)
+    scores = {t: dependence[t] for t in targets}
+    plot = plot_dp_vs_dependence(rows, scores, out / "dp-vs-dependence.png", title=title)
     records.write_json(out / "rows.json", rows)
-    return rows, table, [f"DP ratio vs dependence: {plot}", f"Per-run rows: {out / 'rows.json'}"]
+    flagged = [DAGGER_NOTE, *degenerate_lines(rows, LABELS)]
+    flagged = flagged if any(map(degenerate_row, rows)) else []
+    files = [f"DP ratio vs dependence: {plot}", f"Per-run rows: {out / 'rows.json'}"]
+    return rows, text, flagged + files
 
 
 def dependence_of(data: MultiDomainDataset) -> dict[str, float]:

@@ -6,11 +6,11 @@ domains differ in their dependence between y and z. Rows: the 17 baselines of Ta
 three ablations, FDDG, and "FDDG, paper-only T objective" (T trained without our three
 additions: conditional discriminator, prior matching, sensitive cycle). Each domain is held
 out in turn; the protocol is `fairdg.reproductions.fddg` (hyperparameters and step chosen by
-the spec's ``selection``, by default the paper's rule ``fair``). The report holds the table in
-the paper's layout (each of our rows with the paper's row under it), the issue's targets checked
-on the averages, T diagnostics, a figure-4 grid and a hue histogram of digit pixels in x''
-against the source and target colours per held-out domain, and the plot of DP ratio against
-dependence score.
+the spec's ``selection``, by default ``paper``, our reading of the paper's). The report holds
+the table in the paper's layout (each of our rows with the paper's row under it), the issue's
+targets checked on the averages, T diagnostics, a figure-4 grid and a hue histogram of digit
+pixels in x'' against the source and target colours per held-out domain, and the plot of DP
+ratio against dependence score.
 
 ``--option grayscale=true`` runs the channel-mean view instead, labelled "grayscale (no
 covariate shift)": every digit colour has intensity 1/3, so the domains differ only in their

@@ -38,13 +38,7 @@ import pandas as pd
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
-from fairdg.experiments.launchers import (
-    dataset_key,
-    side_by_side,
-    start_method,
-    torch_threads,
-    usable_cores,
-)
+from fairdg.experiments.launchers import dataset_key, torch_threads, usable_cores
 from fairdg.experiments.sweep import run_sweep
 from fairdg.experiments.tasks import Task, task_result
 from fairdg.interpret import (
@@ -62,8 +56,8 @@ from fairdg.parsing import coerce
 from fairdg.registry import close_match
 from fairdg.reporting.collect import collect
 from fairdg.reproductions import REPRODUCTIONS, ReproOptions
+from fairdg.reproductions.artifacts import fit_transformations
 from fairdg.training.config import FIELDS, RunConfig, build_config
-from fairdg.transformation import load_transformation
 
 # RunConfig fields that a reproduction's plan sets itself (its options set them, if anything);
 # every other field is an ``--option`` applied to all its runs.
@@ -248,30 +242,11 @@ class Results:
         return load_run(self.folder(key), device=self.device, dataset=self.plan.dataset(config))
 
 
-def usable(path: Path) -> bool:
-    """Whether a transformation artifact exists and loads (a corrupt one is deleted)."""
-    if not path.exists():
-        return False
-    try:
-        load_transformation(path)
-    except ValueError:
-        path.unlink()
-        return False
-    return True
-
-
-def execute(
-    plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu", fit_workers: int = 1
-) -> Results:
-    """The missing transformation models (`fit_workers` at once on the CPU, each in a forked
-    process of one torch thread), then the runs not done yet (failed ones again) on the sweep
-    engine: in this process, or in `workers` processes of one torch thread each."""
-    fits = [fit for path, fit in plan.transformations.items() if not usable(path)]
-    if fit_workers > 1 and len(fits) > 1 and device == "cpu" and start_method([]) == "fork":
-        side_by_side(fits, threads=1, workers=fit_workers)
-    else:
-        for fit in fits:
-            fit()
+def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu") -> Results:
+    """The missing transformation models (`fit_transformations`), then the runs not done yet
+    (failed ones again) on the sweep engine: in this process, or in `workers` processes of one
+    torch thread each."""
+    fit_transformations(plan.transformations, workers, device)
     run_sweep(
         list(plan.runs.values()),
         "local" if workers == 1 else "processes",
@@ -296,17 +271,14 @@ def default_workers(options: ReproOptions) -> int:
 
 def run_reproduction(name: str, options: ReproOptions) -> str:
     """Run a registered reproduction and return its markdown report. A quick one with workers
-    keeps to one torch thread in every process: its transformation models train in the workers
-    too, and this process (data, plan, report) takes one thread. A full one trains its
-    transformation models here, with all of torch's threads, as its results were measured."""
+    keeps this process (data, plan, report) to one torch thread too, as every worker: its
+    narrow networks gain nothing from a second thread. A full one keeps all of torch's threads
+    here, as its results were measured."""
     module = import_module(REPRODUCTIONS.get(name))
     spec = parse_spec(module.Spec, name, options)
     workers = default_workers(options)
-    one_thread = options.quick and workers > 1
-    with torch_threads(1 if one_thread else None):
-        plan = module.plan(spec)
-        fit_workers = workers if one_thread else 1
-        results = execute(plan, workers, options.quiet, options.device, fit_workers)
+    with torch_threads(1 if options.quick and workers > 1 else None):
+        results = execute(module.plan(spec), workers, options.quiet, options.device)
         return module.report(results, spec)
 
 

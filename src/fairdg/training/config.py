@@ -19,17 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from fairdg.datasets_info import DATASET_INFO, check_loader_options, without_location
+from fairdg.fingerprint import identify
 from fairdg.metrics.catalogue import CATALOGUE
 from fairdg.metrics.catalogue import entry as metric_entry
 from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, check_min_positive_rate
 from fairdg.parsing import coerce
 from fairdg.records import canonical_json
 from fairdg.registry import close_match, declared_names, unknown_name_message
+from fairdg.tracking import TRACKERS, check_tracker, require
 
 MIN_GROUP_SIZE = 30
 PRECISIONS = ("fp32", "bf16")
 # Fields that do not change what a run computes and so stay out of its hash.
-_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile")
+_NOT_HASHED = ("device", "output_dir", "quiet", "save_model", "compile", "tracker")
 # Fields added after runs were first recorded: they enter the hash only when they differ from
 # their default, so the run ids of earlier versions stay valid. A new field that changes what
 # a run computes goes here with its default (never into the hash unconditionally).
@@ -90,6 +92,10 @@ class RunConfig:
     precision
         ``fp32`` (default) or ``bf16`` (bfloat16 autocast, CUDA or CPU); bf16 changes the
         results, so it enters the run's hash (fp32, the default, does not: older ids hold).
+    tracker
+        ``"tensorboard"`` or ``"mlflow"``: also send each evaluation and the final record there
+        (`fairdg.tracking`, extra ``fairdg[tracking]``); None (default): the run folder only.
+        Not hashed.
     """
 
     dataset: str = _field("adult", "dataset name; see `fairdg datasets`")
@@ -122,6 +128,12 @@ class RunConfig:
     precision: str = _field(
         "fp32", "fp32, or bf16 autocast (CUDA or CPU; results differ)", choices=PRECISIONS
     )
+    tracker: str | None = _field(
+        None,
+        "also send each evaluation and the final record to TensorBoard (OUTPUT/tensorboard) or "
+        "MLflow ($MLFLOW_TRACKING_URI, else OUTPUT/mlruns); pip install 'fairdg[tracking]'",
+        choices=TRACKERS,
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "test_domains", tuple(self.test_domains))
@@ -142,6 +154,7 @@ class RunConfig:
             raise ValueError(
                 f"selection must look like 'val.accuracy' (<set>.<metric>), got {self.selection!r}"
             )
+        check_tracker(self.tracker)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
@@ -158,9 +171,13 @@ class RunConfig:
 
     def hashed_dict(self) -> dict[str, Any]:
         """The fields that define what the run computes: not where it runs or writes, nor
-        where its data live (``root`` and ``download`` among the data options)."""
+        where its data live (``root`` and ``download`` among the data options). A data option
+        naming a user's file (the ``csv`` path) enters as the file's content fingerprint."""
         hashed = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
-        hashed["data_options"] = without_location(self.data_options)
+        info = DATASET_INFO.get(self.dataset)
+        # a user's file by its content, not its spelling (fingerprints are cached)
+        options = identify(self.data_options, info.file_options if info else ())
+        hashed["data_options"] = without_location(options)
         for name, default in _HASHED_UNLESS_DEFAULT.items():
             if hashed[name] == default:  # the default keeps the run ids of older versions
                 del hashed[name]
@@ -237,6 +254,7 @@ def check_registered(config: RunConfig, datasets: Mapping[str, Any] | None = Non
     if config.algorithm.lower() not in names:
         raise ValueError(unknown_name_message("algorithm", config.algorithm, names))
     check_selection_name(config.selection)
+    require(config.tracker)  # the tracker's package: one line with the install command
 
 
 def check_selection_name(criterion: str) -> None:

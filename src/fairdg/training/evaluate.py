@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import difflib
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from fairdg.data.base import Split
-from fairdg.metrics.catalogue import is_minimised
+from fairdg.metrics.catalogue import FAIR_METRIC_KEYS, is_minimised
 from fairdg.metrics.degenerate import DEFAULT_MIN_POSITIVE_RATE, degenerate_reason
 from fairdg.metrics.evaluate import evaluate_with_reasons
 from fairdg.training.config import MIN_GROUP_SIZE
@@ -21,7 +22,25 @@ from fairdg.training.config import MIN_GROUP_SIZE
 EVAL_LAYER_BUDGET = 16 * 2**20
 
 
-def chunk_size(algorithm, x: torch.Tensor, budget: int = EVAL_LAYER_BUDGET) -> int:
+def check_groups(algorithm, z: torch.Tensor | None) -> None:
+    """Refuse to predict without the groups for an algorithm that decides with them."""
+    if z is None and getattr(algorithm, "USES_GROUPS_AT_PREDICTION", False):
+        raise ValueError(
+            f"{type(algorithm).__name__} decides with each row's sensitive group "
+            "(post-processing): pass the groups (z); for `fairdg predict` and "
+            "FairClassifier.predict, the sensitive column / sensitive_features"
+        )
+
+
+def _logits(algorithm, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+    if z is not None and getattr(algorithm, "USES_GROUPS_AT_PREDICTION", False):
+        return algorithm.predict_with_groups(x, z)
+    return algorithm.predict(x)
+
+
+def chunk_size(
+    algorithm, x: torch.Tensor, budget: int = EVAL_LAYER_BUDGET, z: torch.Tensor | None = None
+) -> int:
     """Rows per inference chunk such that no layer's output exceeds `budget` bytes.
 
     One row of `x` is passed through ``algorithm.predict`` with forward hooks that record the
@@ -38,7 +57,7 @@ def chunk_size(algorithm, x: torch.Tensor, budget: int = EVAL_LAYER_BUDGET) -> i
     handles = [m.register_forward_hook(hook) for m in algorithm.modules()]
     try:
         with torch.inference_mode():
-            algorithm.predict(x[:1])
+            _logits(algorithm, x[:1], None if z is None else z[:1])
     finally:
         for handle in handles:
             handle.remove()
@@ -46,20 +65,28 @@ def chunk_size(algorithm, x: torch.Tensor, budget: int = EVAL_LAYER_BUDGET) -> i
 
 
 def predict_proba(
-    algorithm, x: torch.Tensor, batch_size: int | None = None, budget: int = EVAL_LAYER_BUDGET
+    algorithm,
+    x: torch.Tensor,
+    batch_size: int | None = None,
+    budget: int = EVAL_LAYER_BUDGET,
+    z: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Class probabilities for `x`, on the CPU.
 
     Runs under ``torch.inference_mode`` in chunks of `batch_size` rows (default: as many as
     keep every layer's output within `budget` bytes, see `chunk_size`), each written into one
-    preallocated output tensor.
+    preallocated output tensor. An algorithm that decides with each row's sensitive group
+    (``USES_GROUPS_AT_PREDICTION``, e.g. post-processing) needs their ids `z` and is called
+    through ``predict_with_groups``; without `z` it is an error.
     """
+    check_groups(algorithm, z)
     if batch_size is None:
-        batch_size = chunk_size(algorithm, x, budget)
+        batch_size = chunk_size(algorithm, x, budget, z)
     out = torch.empty(0, getattr(algorithm, "num_classes", 0))  # an empty part: no rows
     for i in range(0, len(x), batch_size):
+        part = None if z is None else z[i : i + batch_size]
         with torch.inference_mode():
-            probs = torch.softmax(algorithm.predict(x[i : i + batch_size]).float(), dim=1)
+            probs = torch.softmax(_logits(algorithm, x[i : i + batch_size], part).float(), dim=1)
         if i == 0:  # allocated outside inference mode: callers get an ordinary tensor
             out = torch.empty(len(x), probs.shape[1])
         out[i : i + len(probs)] = probs
@@ -112,7 +139,7 @@ def evaluate_split(
         data = split.parts[name][part]
         cache[(name, part)] = (
             data.y.cpu(),
-            predict_proba(algorithm, data.x.to(device)),
+            predict_proba(algorithm, data.x.to(device), z=data.z.to(device)),
             data.z.cpu(),
         )
     algorithm.train(was_training)
@@ -177,6 +204,20 @@ def degenerate_warnings(metrics: dict[str, dict], sets=("val", "test")) -> list[
         for name in sets
         if metrics.get(name, {}).get("degenerate")
     ]
+
+
+def degenerate_line(metrics: dict[str, dict], sets=("val", "test")) -> str | None:
+    """The degenerate sets of an evaluation as one line (sets sharing a reason named once),
+    or None when none is degenerate."""
+    by_reason: dict[str, list[str]] = {}
+    for name in sets:
+        reason = metrics.get(name, {}).get("degenerate")
+        if reason:
+            by_reason.setdefault(reason, []).append(name)
+    if not by_reason:
+        return None
+    parts = [f"{' and '.join(names)}: {reason}" for reason, names in by_reason.items()]
+    return "; ".join(parts) + "; its fairness figures describe a model that does not decide"
 
 
 def small_group_warnings(metrics: dict[str, dict], sets=("val", "test", "oracle")) -> list[str]:
@@ -254,12 +295,78 @@ def lookup(metrics: dict[str, dict], criterion: str) -> float:
     return math.nan if value is None else float(value)
 
 
-def better(criterion: str, new: float, old: float | None) -> bool:
-    """Whether `new` improves on `old` under `criterion` (NaN never improves); the direction
-    comes from `fairdg.metrics.catalogue`."""
-    if math.isnan(new):
-        return False
-    if old is None or math.isnan(old):
-        return True
-    metric = criterion.partition(".")[2]
-    return new < old if is_minimised(metric) else new > old
+@dataclass(frozen=True)
+class Selection:
+    """How a run chooses its checkpoint: the criterion ``"<set>.<metric>"`` and, for a run
+    with a fairness constraint (``fair_tolerance`` > 0), the key and tolerance it must meet on
+    the same set.
+
+    Evaluations are ranked in tiers, best first: (2) not degenerate and meeting the constraint
+    (or unconstrained), by the criterion; (1) not degenerate, constrained but not meeting it, by
+    the smallest gap (the closest); (0) degenerate (a constant predictor), by the criterion. A
+    degenerate evaluation is thus chosen only when every evaluation of the run is degenerate.
+    """
+
+    criterion: str
+    constraint_metric: str | None = None
+    tolerance: float = 0.0
+
+    @classmethod
+    def of(cls, criterion: str, hparams: dict[str, Any]) -> Selection:
+        """The selection of a run with these resolved hyperparameters."""
+        tolerance = float(hparams.get("fair_tolerance") or 0.0)
+        if tolerance <= 0:
+            return cls(criterion)
+        return cls(criterion, FAIR_METRIC_KEYS[hparams.get("fair_metric", "dp")], tolerance)
+
+    @property
+    def set_name(self) -> str:
+        return self.criterion.partition(".")[0]
+
+    def rank(self, metrics: dict[str, dict]) -> tuple[int, float]:
+        """(tier, score) of one evaluation: larger is better (see the class docstring)."""
+        value = lookup(metrics, self.criterion)
+        if math.isnan(value):
+            score = -math.inf
+        else:
+            score = -value if is_minimised(self.criterion.partition(".")[2]) else value
+        if metrics.get(self.set_name, {}).get("degenerate"):
+            return 0, score
+        if self.constraint_metric is None:
+            return 2, score
+        gap = lookup(metrics, f"{self.set_name}.{self.constraint_metric}")
+        if gap <= self.tolerance:  # NaN (undefined) never meets it
+            return 2, score
+        return 1, -math.inf if math.isnan(gap) else -gap
+
+    def note(self, metrics: dict[str, dict] | None) -> dict[str, Any]:
+        """Record entries saying how the selected evaluation `metrics` was chosen:
+        ``selection_note`` (one line, when the choice is not plainly the best criterion) and,
+        for a constrained run, ``constraint`` (key, tolerance, value, met)."""
+        if metrics is None:
+            return {}
+        tier, _ = self.rank(metrics)
+        out: dict[str, Any] = {}
+        where = self.set_name
+        if self.constraint_metric is not None:
+            key = f"{where}.{self.constraint_metric}"
+            gap = lookup(metrics, key)
+            out["constraint"] = {
+                "metric": key,
+                "tolerance": self.tolerance,
+                "value": None if math.isnan(gap) else gap,
+                "met": tier == 2,
+            }
+            out["selection_note"] = (
+                f"best {self.criterion} among the evaluations with {key} <= {self.tolerance:g} "
+                "that are not degenerate"
+                if tier == 2
+                else f"no evaluation met {key} <= {self.tolerance:g} without being degenerate: "
+                f"the closest one ({key} {gap:.4f}) is selected"
+            )
+        if tier == 0:
+            out["selection_note"] = (
+                f"every evaluation is degenerate on {where} "
+                f"({metrics[where]['degenerate']}): the selected one is a constant predictor"
+            )
+        return out

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from fairdg import records, replacement
+from fairdg import records, replacement, tracking
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import (
     CorruptCheckpointError,
@@ -33,7 +33,7 @@ from fairdg.checkpoint import (
     save_checkpoint,
 )
 from fairdg.data import DATASETS, dataset_info, load_dataset
-from fairdg.data.base import MultiDomainDataset, Split
+from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
 from fairdg.data.tabular import with_statistics
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
@@ -42,7 +42,7 @@ from fairdg.training import distributed
 from fairdg.training.compiled import compile_networks
 from fairdg.training.config import RunConfig
 from fairdg.training.evaluate import (
-    better,
+    Selection,
     check_evaluable,
     check_selection,
     evaluate_split,
@@ -59,13 +59,15 @@ log = logging.getLogger("fairdg")
 
 @dataclass
 class RunResult:
-    """What a run produced: its folder, the summary record, the trained algorithm."""
+    """What a run produced: its folder, the summary record, the trained algorithm; `reused`
+    when the run was found complete (nothing trained now)."""
 
     run_dir: Path
     record: dict[str, Any]
     algorithm: Algorithm | None = None
     split: Split | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    reused: bool = False
 
 
 def resolve_hparams(
@@ -297,7 +299,7 @@ def _finished(config: RunConfig, run_dir: Path, dataset: MultiDomainDataset | No
         if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
         log.warning("run %s is complete but its folder is read-only (%s)", run_dir, err)
-    return RunResult(run_dir, record)
+    return RunResult(run_dir, record, reused=True)
 
 
 def _train(
@@ -320,9 +322,12 @@ def _train(
     check_evaluable(split)
     check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
+    if algorithm.FITS_ONCE:  # scikit-learn models: every training row in one update, one eval
+        steps = 1
     eval_every = config.eval_every or max(1, steps // 10)
+    selection = Selection.of(config.selection, hparams)
     pooled = bool(getattr(algorithm, "POOLED_BATCH", False))
-    batch_size = int(hparams["batch_size"])
+    batch_size = int(hparams.get("batch_size", 1))  # models fitted in one go have none
     sampler = DomainSampler(
         split.train(), batch_size, config.seed, device, pooled=pooled, rank=rank,
         world_size=world_size,
@@ -340,6 +345,7 @@ def _train(
         (run_dir / "results.jsonl").unlink(missing_ok=True)
         remove_checkpoint(ckpt_path)
     distributed.barrier()
+    tracker = tracking.start(config, resumed_at=step) if main else tracking.Tracker()
 
     # -- training ----------------------------------------------------------------------------
     # a terminal gets a bar; a pipe or a log file one line per evaluation (`progress_line`)
@@ -358,7 +364,8 @@ def _train(
     algorithm.train()
     while step < steps:
         with autocast(config):
-            stats = algorithm.update(sampler())
+            batches = whole(split.train(), device) if algorithm.FITS_ONCE else sampler()
+            stats = algorithm.update(batches)
         stats = distributed.reduce_stats(stats, device)
         step += 1
         for key, value in stats.items():  # exponential moving average for display
@@ -367,6 +374,9 @@ def _train(
         if "loss" in running and step % 20 == 0:
             bar.set_postfix(loss=f"{running['loss']:.4f}")
         if main and (step % eval_every == 0 or step == steps):
+            if algorithm.USES_GROUPS_AT_PREDICTION:  # post-processing: the sources' val rows
+                val = [split.parts[name]["val"] for name in split.train_domains]
+                algorithm.fit_postprocessing(whole(val, device))
             with autocast(config):
                 metrics = evaluate_split(
                     algorithm, split, config.device, config.min_group_size,
@@ -383,10 +393,12 @@ def _train(
                 "wall_seconds": time.perf_counter() - started,
             }
             records.append_jsonl(run_dir / "results.jsonl", record)
+            tracker.evaluation(record)
             n_evals += 1
             if lines:
                 progress_line(evaluation_line(run_dir.name, step, steps, running, metrics, record))
-            if better(config.selection, value, best["value"]) or best["step"] is None:
+            # degenerate evaluations last; a constrained run prefers those meeting it
+            if best["step"] is None or selection.rank(metrics) > selection.rank(best["metrics"]):
                 best = {
                     "value": value,
                     "step": step,
@@ -412,14 +424,27 @@ def _train(
     # deterministic run), and done.json marks completion last. A forced rerun (`fresh`, in a
     # temporary folder) appends its summary line once it has replaced the old run.
     record = summary_record(config, split, hparams, steps, best, time.perf_counter() - started)
+    record.update(selection.note(best["metrics"]))
     record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
     if not fresh:
         _append_summary(config, record, replace=False)
     remove_checkpoint(ckpt_path)
     records.write_json(run_dir / "done.json", record)
+    tracker.finish(record)
     distributed.barrier()
     history, _ = records.load_jsonl(run_dir / "results.jsonl")
     return RunResult(run_dir, record, algorithm, split, history)
+
+
+def whole(domains: list[Domain], device: str) -> list[Batch]:
+    """Every row of each domain as one `Batch` on `device` (``d`` = the domain's position):
+    what algorithms fitted in one go (``FITS_ONCE``) and post-processing are fitted on."""
+    out = []
+    for i, domain in enumerate(domains):
+        x = domain.x[torch.arange(len(domain.y))]  # image rows: converted to float here
+        parts = (x, domain.y, domain.z, torch.full_like(domain.y, i))
+        out.append(Batch(*(t.to(device) for t in parts)))
+    return out
 
 
 def progress_line(text: str) -> None:
