@@ -136,6 +136,16 @@ def test_two_workers_give_the_rows_of_one_process(tiny_tabular, tmp_path):
     assert all("error" not in r for r in short_rows)
 
 
+def test_quick_runs_take_a_worker_per_core_on_the_cpu():
+    from fairdg.experiments.launchers import usable_cores
+    from fairdg.reproductions.protocol import default_workers
+
+    assert default_workers(ReproOptions(quick=True, workers=None)) == usable_cores()
+    assert default_workers(ReproOptions(quick=True, workers=3)) == 3
+    assert default_workers(ReproOptions(workers=None)) == 1  # full: as its results were measured
+    assert default_workers(ReproOptions(quick=True, device="cuda", workers=None)) == 1
+
+
 def test_options_are_checked_before_anything_runs(tmp_path):
     """A mistyped ``--option`` is an error naming the closest valid key, not ignored."""
     for name in ("fddg-ccmnist", "fddg-nysf-synthetic", "affinity-mnist", "affinity-da-svhn"):

@@ -38,7 +38,7 @@ import pandas as pd
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
-from fairdg.experiments.launchers import dataset_key
+from fairdg.experiments.launchers import dataset_key, torch_threads, usable_cores
 from fairdg.experiments.sweep import run_sweep
 from fairdg.experiments.tasks import Task, task_result
 from fairdg.interpret import (
@@ -267,12 +267,28 @@ def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu
     return Results(plan, device)
 
 
+def default_workers(options: ReproOptions) -> int:
+    """``--workers`` when not given: one process per core, of one torch thread each, for a
+    quick run on the CPU (its small models gain nothing from a second thread, whose work is
+    mostly waiting for the first, and the runs are many); 1 otherwise, one process with all of
+    torch's threads, as the full results were measured (a CNN's last digits depend on its
+    number of threads)."""
+    if options.workers is not None:
+        return options.workers
+    return usable_cores() if options.quick and options.device == "cpu" else 1
+
+
 def run_reproduction(name: str, options: ReproOptions) -> str:
-    """Run a registered reproduction and return its markdown report."""
+    """Run a registered reproduction and return its markdown report. A quick one with workers
+    keeps this process (data, plan, report) to one torch thread too, as every worker: its
+    narrow networks gain nothing from a second thread. A full one keeps all of torch's threads
+    here, as its results were measured."""
     module = import_module(REPRODUCTIONS.get(name))
     spec = parse_spec(module.Spec, name, options)
-    results = execute(module.plan(spec), options.workers, options.quiet, options.device)
-    return module.report(results, spec)
+    workers = default_workers(options)
+    with torch_threads(1 if options.quick and workers > 1 else None):
+        results = execute(module.plan(spec), workers, options.quiet, options.device)
+        return module.report(results, spec)
 
 
 def probe_runs(results: Results, seeds: int, lam: float):
