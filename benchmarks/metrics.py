@@ -56,22 +56,47 @@ def main() -> None:
     y_big, s_big, z_big = make_data(1_000_000)
     names = np.array(["female", "male", "other"])[np.random.default_rng(1).integers(0, 3, 10**6)]
 
-    fast = fairness_auc(s_small, sensitive=z_small)
+    fast = fairness_auc(None, s_small, sensitive_features=z_small)
     slow = quadratic_auc(s_small, z_small)
     if abs(fast - slow) > 1e-12:
         raise SystemExit(f"rank-based AUC {fast!r} != quadratic reference {slow!r}")
 
     cases = [  # (name, n, call, repeats)
-        ("fairness_auc (rank-based)", 2_000, lambda: fairness_auc(s_small, sensitive=z_small), 20),
+        (
+            "fairness_auc (rank-based)",
+            2_000,
+            lambda: fairness_auc(None, s_small, sensitive_features=z_small),
+            20,
+        ),
         ("fairness_auc (quadratic loop)", 2_000, lambda: quadratic_auc(s_small, z_small), 3),
-        ("fairness_auc (rank-based)", 10**6, lambda: fairness_auc(s_big, sensitive=z_big), 5),
-        ("evaluate (binary, 2 groups)", 10**6, lambda: evaluate(y_big, s_big, sensitive=z_big), 5),
-        ("evaluate (3 string groups)", 10**6, lambda: evaluate(y_big, s_big, sensitive=names), 3),
+        (
+            "fairness_auc (rank-based)",
+            10**6,
+            lambda: fairness_auc(None, s_big, sensitive_features=z_big),
+            5,
+        ),
+        (
+            "evaluate (binary, 2 groups)",
+            10**6,
+            lambda: evaluate(y_big, s_big, sensitive_features=z_big),
+            5,
+        ),
+        (
+            "evaluate (3 string groups)",
+            10**6,
+            lambda: evaluate(y_big, s_big, sensitive_features=names),
+            3,
+        ),
     ]
     if huge:
         y_h, s_h, z_h = make_data(10**7)
         cases += [
-            ("evaluate (binary, 2 groups)", 10**7, lambda: evaluate(y_h, s_h, sensitive=z_h), 3),
+            (
+                "evaluate (binary, 2 groups)",
+                10**7,
+                lambda: evaluate(y_h, s_h, sensitive_features=z_h),
+                3,
+            ),
             ("one np.argsort of the scores", 10**7, lambda: np.argsort(s_h), 3),
         ]
     rows = [(name, n, best_time(call, repeats)) for name, n, call, repeats in cases]

@@ -13,12 +13,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 from fairdg.data.base import Domain, MultiDomainDataset
 
 # The tests train tiny models, for which intra-op threads only add overhead, and a busy machine
-# makes oversubscribed threads many times slower.
+# makes oversubscribed threads many times slower (spinning OpenMP threads: a fairlearn sweep
+# took 134 s instead of 26 s at load 4). torch's threads here, numpy's and scipy's BLAS
+# (scikit-learn, fairlearn) through threadpoolctl.
 torch.set_num_threads(1)
+threadpool_limits(1)
 
 
 @pytest.fixture(autouse=True)

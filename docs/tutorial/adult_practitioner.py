@@ -84,13 +84,14 @@ print(
 # ## 2. Fit `fairdg.FairClassifier`
 #
 # A scikit-learn estimator over fairdg's training loop: `domains=` tells it which band each row
-# comes from, `sensitive_features=` the group. `hparams={"fair_lambda": 1.0}` adds a relaxed
+# comes from, `sensitive_features=` the group. The algorithm's hyperparameters are parameters of
+# the estimator (so `GridSearchCV` can search them): `fair_lambda=1.0` adds a relaxed
 # demographic-parity penalty to the loss (the "-FC" variant).
 
 # %%
 models = {}
-for name, hparams in {"erm": None, "erm + DP penalty": {"fair_lambda": 1.0}}.items():
-    clf = fairdg.FairClassifier(algorithm="erm", hparams=hparams, steps=STEPS, seed=0)
+for name, hparams in {"erm": {}, "erm + DP penalty": {"fair_lambda": 1.0}}.items():
+    clf = fairdg.FairClassifier(algorithm="erm", steps=STEPS, random_state=0, **hparams)
     clf.fit(X[~test], y[~test], sensitive_features=sex[~test], domains=band[~test])
     models[name] = clf
     val = clf.record_["metrics"]["val"]

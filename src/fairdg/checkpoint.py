@@ -25,7 +25,7 @@ import re
 import stat
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import torch
 
@@ -67,8 +67,9 @@ class _HashingWriter:
     """The file object torch writes to: hashes the bytes on their way and keeps the `OSError`
     a full disk raises (torch would replace it with a C++ message without the errno)."""
 
-    def __init__(self, handle) -> None:
-        self.handle, self.digest, self.error = handle, hashlib.sha256(), None
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle, self.digest = handle, hashlib.sha256()
+        self.error: OSError | None = None
 
     def write(self, data) -> int:
         try:
@@ -104,7 +105,7 @@ def save_checkpoint(
         with os.fdopen(fd, "wb") as handle:
             writer = _HashingWriter(handle)
             try:
-                torch.save(state, writer)
+                torch.save(state, cast(IO[bytes], writer))  # torch needs only write / flush
             except RuntimeError as err:
                 if writer.error is not None:  # the real cause: a full disk, a lost mount
                     raise writer.error from err

@@ -452,10 +452,11 @@ def _value(node: ast.expr, path: Path) -> Any:
             isinstance(t, ast.Name) and t.id == node.id for t in stmt.targets
         ):
             return _value(stmt.value, path)
-        if isinstance(stmt, ast.ImportFrom) and (stmt.module or "").startswith("fairdg."):
+        module = stmt.module if isinstance(stmt, ast.ImportFrom) else None
+        if isinstance(stmt, ast.ImportFrom) and module and module.startswith("fairdg."):
             for alias in stmt.names:
                 if (alias.asname or alias.name) == node.id:
-                    source = Path(__file__).parent.joinpath(*stmt.module.split(".")[1:])
+                    source = Path(__file__).parent.joinpath(*module.split(".")[1:])
                     return _value(ast.Name(id=alias.name), source.with_suffix(".py"))
     return Expression(node.id)
 

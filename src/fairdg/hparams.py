@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,7 +232,7 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_assignments(items: list[str] | None, what: str) -> dict[str, Any]:
+def parse_assignments(items: Sequence[str] | None, what: str) -> dict[str, Any]:
     """Parse repeated ``KEY=VALUE`` flags into a dict; `what` names the flag in errors."""
     out: dict[str, Any] = {}
     for item in items or []:

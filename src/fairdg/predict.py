@@ -105,14 +105,16 @@ class FittedModel:
     ) -> tuple[torch.Tensor, np.ndarray]:
         """Features of the rows of `frame` that the missing-value policy keeps, and the mask
         of those rows (`fairdg.data.tabular.encode_rows`)."""
+        return self._encode(as_text(frame), what, missing)
+
+    def _encode(
+        self, text: pd.DataFrame, what: str, missing: str
+    ) -> tuple[torch.Tensor, np.ndarray]:
         if self.preprocessing is None:
             raise ValueError(
                 f"run {self.run_dir} stores no preprocessing.json (its dataset is not a "
                 "table); pass encoded features as an array instead of a DataFrame"
             )
-        return self._encode(as_text(frame), what, missing)
-
-    def _encode(self, text: pd.DataFrame, what: str, missing: str):
         fix = "fill them, or drop those rows (--missing drop; missing='drop')"
         x, keep = encode_rows(text, self.preprocessing, what, missing, fix)
         return self._tensor(x), keep

@@ -359,7 +359,8 @@ def load_jsonl(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
         The parsed records and one message per skipped line (a partial last line after a
         crash, a corrupt line), so callers can report them instead of crashing.
     """
-    records, problems = [], []
+    records: list[dict[str, Any]] = []
+    problems: list[str] = []
     if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the reader forever
         return records, [f"{path}: not a regular file, skipped"]
     with open(path, encoding="utf-8", errors="replace") as handle:

@@ -102,12 +102,13 @@ def declared_names(path: Path, list_name: str = "_ENTRIES") -> list[str]:
     it (so without torch): the first string of each tuple in ``list_name = [...]``."""
     tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     for node in tree.body:
-        targets = (
-            [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
-        )
-        if any(isinstance(t, ast.Name) and t.id == list_name for t in targets):
+        if not isinstance(node, ast.Assign | ast.AnnAssign):
+            continue
+        targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+        named = any(isinstance(t, ast.Name) and t.id == list_name for t in targets)
+        if named and isinstance(node.value, ast.List | ast.Tuple):
             return [
-                item.elts[0].value
+                str(item.elts[0].value)
                 for item in node.value.elts
                 if isinstance(item, ast.Tuple) and isinstance(item.elts[0], ast.Constant)
             ]

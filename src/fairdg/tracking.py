@@ -49,10 +49,17 @@ class TrackerUnavailableError(ImportError, ValueError):
 class RunLike(Protocol):
     """What a tracker reads of a run's configuration (`fairdg.training.RunConfig`)."""
 
-    tracker: str | None
-    output_dir: str
-    algorithm: str
-    dataset: str
+    @property
+    def tracker(self) -> str | None: ...
+
+    @property
+    def output_dir(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    @property
+    def dataset(self) -> str: ...
 
     def run_id(self) -> str: ...
 
@@ -69,7 +76,8 @@ def check_tracker(name: str | None) -> str | None:
 def require(name: str | None) -> None:
     """Raise `TrackerUnavailableError` (one line, with the install command) when the package
     of tracker `name` is missing; nothing for None."""
-    if check_tracker(name) is None:
+    name = check_tracker(name)
+    if name is None:
         return
     if importlib.util.find_spec(_MODULES[name]) is None:
         raise TrackerUnavailableError(
@@ -190,8 +198,11 @@ class TensorBoardTracker(Tracker):
         text = json.dumps(record, indent=2, default=str)
         self.writer.add_text("fairdg/record", f"```\n{text}\n```", step)
         # the HParams dashboard: this run's parameters beside its selected metrics
+        events = self.writer.file_writer
+        if events is None:  # only after close(), which finish calls last
+            raise RuntimeError(f"TensorBoard writer of {self.logdir} is closed")
         for summary in hparams_summary(params(self.config, record.get("hparams")), selected):
-            self.writer.file_writer.add_summary(summary)
+            events.add_summary(summary)
         self.writer.flush()
 
     def _close(self) -> None:

@@ -71,6 +71,7 @@ def test_estimator_reaches_every_field():
     own = FairClassifier(min_group_size=7)._config("out")
     assert own.min_group_size == 7 and own.dataset == "estimator" and not own.save_model
     own = set(FairClassifier().get_params()) | {"dataset", "data_options", "test_domains"}
+    own |= {"val_fraction", "test_fraction"}  # from validation_fraction; no test split
     for name in FIELDS:
         try:  # a field of run_options ...
             config = FairClassifier(run_options={name: RunConfig().to_dict()[name]})._config("o")

@@ -23,12 +23,14 @@ def test_default_run_is_affinity_next_to_erm_then_interpret(capsys, tmp_path):
     assert "note: erm runs without --hparam affinity_lambda" in out
     rows = [line.split()[:2] for line in out.split("\n\n")[-1].splitlines()[2:]]
     assert ["affinity", "test"] in rows and ["erm", "test"] in rows and "dp_diff" in out
-    records = _records(runs)
-    assert [r["algorithm"] for r in records] == ["affinity", "erm"]
-    assert records[0]["hparams"]["affinity_lambda"] == 0.1
-    assert records[0]["hparams"]["lr"] == records[1]["hparams"]["lr"] == 0.002
+    # the summary holds the runs in the order they finished (side by side on two cores)
+    records = {r["algorithm"]: r for r in _records(runs)}
+    assert sorted(records) == ["affinity", "erm"]
+    assert records["affinity"]["hparams"]["affinity_lambda"] == 0.1
+    assert records["affinity"]["hparams"]["lr"] == records["erm"]["hparams"]["lr"] == 0.002
+    assert out.index("affinity on adult") < out.index("erm on adult")  # printed in order
 
-    affinity_dir, erm_dir = (runs / r["run_id"] for r in records)
+    affinity_dir, erm_dir = (runs / records[name]["run_id"] for name in ("affinity", "erm"))
     pictures = tmp_path / "pictures"
     argv = [
         "interpret",
@@ -72,3 +74,15 @@ def test_compare_none_and_unknown_compare(capsys, tmp_path):
 def test_interpret_missing_run_folder(capsys, tmp_path):
     assert main(["interpret", str(tmp_path / "nope")]) == 2
     assert "nope not found: give a finished run folder" in capsys.readouterr().err
+
+
+def test_the_run_and_its_comparison_train_side_by_side_only_with_a_core_each(monkeypatch):
+    from fairdg.cli.run import BASE, _threads_each
+
+    pair = [BASE, BASE.replace(algorithm="erm")]
+    assert _threads_each(pair, cores=2) == 1
+    assert _threads_each(pair, cores=1) == 0  # one after the other
+    assert _threads_each(pair[:1], cores=2) == 0
+    assert _threads_each([c.replace(device="cuda") for c in pair], cores=8) == 0
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun's processes train each run together
+    assert _threads_each(pair, cores=8) == 0

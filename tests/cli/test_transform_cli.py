@@ -29,7 +29,7 @@ def test_train_show_and_refusals(tmp_path, capsys):
         main(["transform", "show", str(artifact), "--dataset", "digits", "--output", str(grid)])
         == 0
     )
-    assert grid.stat().st_size > 0
+    assert grid.stat().st_size > 0 and grid.with_suffix(".pdf").stat().st_size > 0
 
     # data of another shape than T was trained on: a clear error, not a torch shape error
     args = ["transform", "show", str(artifact), "--dataset", "digits"]

@@ -101,3 +101,11 @@ def test_expand_registered_dataset_all_domains():
     base = SWEEP_BASE.replace(data_options={"domain": "age"})
     configs = expand(SweepSpec(datasets=("adult",), base=base))
     assert sorted(c.test_domains for c in configs) == [("age30-44",), ("age45+",), ("age<30",)]
+
+
+def test_a_domain_name_with_a_plus_is_held_out_alone_or_joined():
+    ages = ["age<30", "age30-44", "age45+"]  # Adult's age domains
+    assert held_out_sets(ages, ["age45+"]) == [("age45+",)]
+    assert held_out_sets(ages, ["age45++age<30"]) == [("age<30", "age45+")]
+    with pytest.raises(ValueError, match="unknown domain"):
+        held_out_sets(ages, ["age45"])

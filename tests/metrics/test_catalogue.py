@@ -15,9 +15,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 def test_every_evaluate_key_is_catalogued():
     rng = np.random.default_rng(0)
     y, z = rng.integers(0, 2, 200), rng.integers(0, 3, 200)
-    binary = evaluate(y, rng.random(200), sensitive=z, on_undefined="ignore")
+    binary = evaluate(y, rng.random(200), sensitive_features=z, on_undefined="ignore")
     probs = rng.dirichlet(np.ones(4), 200)
-    multi = evaluate(rng.integers(0, 4, 200), probs, sensitive=z, on_undefined="ignore")
+    multi = evaluate(rng.integers(0, 4, 200), probs, sensitive_features=z, on_undefined="ignore")
     for key in [*binary, *multi]:
         assert entry(key) is not None, f"{key} is missing from fairdg.metrics.catalogue"
 

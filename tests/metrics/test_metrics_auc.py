@@ -27,44 +27,44 @@ def test_hand_computed_with_ties():
     # b over a: 0.8 -> 3, 0.7 -> 3, 0.4 -> 1 + tie, 0.6 -> 2 + tie; 10 / 16
     scores = [0.9, 0.4, 0.6, 0.2, 0.8, 0.7, 0.4, 0.6]
     z = ["a"] * 4 + ["b"] * 4
-    assert fm.fairness_auc(scores, sensitive=z) == 0.625
+    assert fm.fairness_auc(None, scores, sensitive_features=z) == 0.625
     # folding: swapping the group names gives the same value
-    assert fm.fairness_auc(scores, sensitive=["b"] * 4 + ["a"] * 4) == 0.625
+    assert fm.fairness_auc(None, scores, sensitive_features=["b"] * 4 + ["a"] * 4) == 0.625
 
 
 def test_constant_predictor_is_fair():
     # the FDDG code counts strict wins only and would give 1.0 here
-    assert fm.fairness_auc(np.full(8, 0.3), sensitive=[0, 1] * 4) == 0.5
+    assert fm.fairness_auc(None, np.full(8, 0.3), sensitive_features=[0, 1] * 4) == 0.5
 
 
 def test_perfect_separation():
-    assert fm.fairness_auc([0.1, 0.2, 0.8, 0.9], sensitive=[0, 0, 1, 1]) == 1.0
-    assert fm.fairness_auc([0.1, 0.2, 0.8, 0.9], sensitive=[1, 1, 0, 0]) == 1.0
+    assert fm.fairness_auc(None, [0.1, 0.2, 0.8, 0.9], sensitive_features=[0, 0, 1, 1]) == 1.0
+    assert fm.fairness_auc(None, [0.1, 0.2, 0.8, 0.9], sensitive_features=[1, 1, 0, 0]) == 1.0
 
 
 def test_three_groups_largest_pair():
     # pairs: (0, 1) 0.875, (0, 2) 0.75, (1, 2) A = 0.25 -> folded 0.75
     scores = [0.1, 0.5, 0.5, 0.6, 0.2, 0.55]
     z = [0, 0, 1, 1, 2, 2]
-    assert fm.fairness_auc(scores, sensitive=z) == 0.875
+    assert fm.fairness_auc(None, scores, sensitive_features=z) == 0.875
 
 
 def test_score_validation():
     z = [0, 0, 1, 1]
-    with pytest.raises(ValueError, match="scores must be finite.*1 NaN"):
-        fm.fairness_auc([0.1, np.nan, 0.3, 0.4], sensitive=z)
-    with pytest.raises(ValueError, match=r"scores must be probabilities in \[0, 1\].*1\.5"):
-        fm.fairness_auc([0.1, 1.5, 0.3, 0.4], sensitive=z)
-    with pytest.raises(ValueError, match=r"scores must be probabilities in \[0, 1\].*-0\.1"):
-        fm.fairness_auc([0.1, -0.1, 0.3, 0.4], sensitive=z)
-    with pytest.raises(ValueError, match="scores=3, sensitive=4"):
-        fm.fairness_auc([0.1, 0.2, 0.3], sensitive=z)
+    with pytest.raises(ValueError, match="y_score must be finite.*1 NaN"):
+        fm.fairness_auc(None, [0.1, np.nan, 0.3, 0.4], sensitive_features=z)
+    with pytest.raises(ValueError, match=r"y_score must be probabilities in \[0, 1\].*1\.5"):
+        fm.fairness_auc(None, [0.1, 1.5, 0.3, 0.4], sensitive_features=z)
+    with pytest.raises(ValueError, match=r"y_score must be probabilities in \[0, 1\].*-0\.1"):
+        fm.fairness_auc(None, [0.1, -0.1, 0.3, 0.4], sensitive_features=z)
+    with pytest.raises(ValueError, match="y_score=3, sensitive_features=4"):
+        fm.fairness_auc(None, [0.1, 0.2, 0.3], sensitive_features=z)
     with pytest.raises(ValueError, match="single group 0"):
-        fm.fairness_auc([0.1, 0.2, 0.3, 0.4], sensitive=[0, 0, 0, 0])
+        fm.fairness_auc(None, [0.1, 0.2, 0.3, 0.4], sensitive_features=[0, 0, 0, 0])
     with pytest.raises(ValueError, match=r"shape \(n_samples,\)"):
-        fm.fairness_auc(np.full((4, 2), 0.5), sensitive=z)
+        fm.fairness_auc(None, np.full((4, 2), 0.5), sensitive_features=z)
     with pytest.raises(ValueError, match="on_undefined"):
-        fm.fairness_auc([0.1, 0.2, 0.3, 0.4], sensitive=z, on_undefined="nan")
+        fm.fairness_auc(None, [0.1, 0.2, 0.3, 0.4], sensitive_features=z, on_undefined="nan")
 
 
 @st.composite
@@ -86,7 +86,7 @@ def scored_groups(draw, max_groups=2):
 def test_two_groups_against_references(data):
     scores, z = data
     s1, s0 = scores[z == 1], scores[z == 0]
-    value = fm.fairness_auc(scores, sensitive=z)
+    value = fm.fairness_auc(None, scores, sensitive_features=z)
     assert value == pytest.approx(folded(quadratic_auc(s1, s0)), abs=1e-12)
     u = mannwhitneyu(s1, s0).statistic
     assert value == pytest.approx(folded(u / (len(s1) * len(s0))), abs=1e-12)
@@ -100,12 +100,14 @@ def test_many_groups_against_reference(data):
     scores, z = data
     pairs = itertools.combinations(np.unique(z), 2)
     expected = max(folded(quadratic_auc(scores[z == b], scores[z == a])) for a, b in pairs)
-    assert fm.fairness_auc(scores, sensitive=z) == pytest.approx(expected, abs=1e-12)
+    assert fm.fairness_auc(None, scores, sensitive_features=z) == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 def test_large_input_exact():
     rng = np.random.default_rng(0)
     z = rng.integers(0, 2, 200_000)
     scores = np.round(rng.random(z.size) * 0.5 + 0.1 * z, 3)  # many ties
-    value = fm.fairness_auc(scores, sensitive=z)
+    value = fm.fairness_auc(None, scores, sensitive_features=z)
     assert math.isclose(value, folded(roc_auc_score(z, scores)), abs_tol=1e-12)

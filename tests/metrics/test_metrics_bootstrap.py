@@ -35,9 +35,14 @@ def test_wider_confidence_gives_wider_interval():
 
 def test_sensitive_keyword_is_resampled_with_rows():
     point, low, high = fm.bootstrap(
-        fm.equal_opportunity_difference, Y_TRUE, Y_PRED, sensitive=Z, n=200, on_undefined="warn"
+        fm.equal_opportunity_difference,
+        Y_TRUE,
+        Y_PRED,
+        sensitive_features=Z,
+        n=200,
+        on_undefined="warn",
     )
-    assert point == fm.equal_opportunity_difference(Y_TRUE, Y_PRED, sensitive=Z)
+    assert point == fm.equal_opportunity_difference(Y_TRUE, Y_PRED, sensitive_features=Z)
     assert low <= point <= high
 
 
@@ -57,12 +62,12 @@ def test_which_keywords_are_resampled():
 def test_undefined_replicates_dropped_with_one_warning():
     z = np.array(["a"] * 298 + ["b"] * 2)  # group b is often absent from a resample
     with pytest.warns(UndefinedMetricWarning, match="of 100 bootstrap replicates were undefined"):
-        point, low, high = fm.bootstrap(_dp, Y_PRED, sensitive=z, n=100)
+        point, low, high = fm.bootstrap(_dp, Y_PRED, sensitive_features=z, n=100)
     assert not math.isnan(point) and low <= high
 
 
-def _dp(y_pred, *, sensitive):
-    return fm.demographic_parity_difference(y_pred, sensitive=sensitive)
+def _dp(y_pred, *, sensitive_features):
+    return fm.demographic_parity_difference(None, y_pred, sensitive_features=sensitive_features)
 
 
 def test_all_replicates_undefined():
@@ -75,13 +80,13 @@ def test_raise_policy_propagates():
     z = np.array(["a"] * 298 + ["b"] * 2)
     y_true = Y_TRUE.copy()
     y_true[-2:] = [0, 1]  # group b: one positive, often lost in a resample
-    assert not math.isnan(fm.equal_opportunity_difference(y_true, Y_PRED, sensitive=z))
+    assert not math.isnan(fm.equal_opportunity_difference(y_true, Y_PRED, sensitive_features=z))
     with pytest.raises(ValueError, match="TPR needs positives"):
         fm.bootstrap(
             fm.equal_opportunity_difference,
             y_true,
             Y_PRED,
-            sensitive=z,
+            sensitive_features=z,
             n=50,
             on_undefined="raise",
         )
@@ -97,4 +102,4 @@ def test_argument_validation():
     with pytest.raises(ValueError, match="got lengths 300, 299"):
         fm.bootstrap(fm.accuracy, Y_TRUE, Y_PRED[:299])
     with pytest.raises(TypeError, match="returns a single number"):
-        fm.bootstrap(fm.evaluate, Y_TRUE, Y_PRED.astype(float), sensitive=Z, n=2)
+        fm.bootstrap(fm.evaluate, Y_TRUE, Y_PRED.astype(float), sensitive_features=Z, n=2)

@@ -19,7 +19,7 @@ PER_GROUP = ["count", "accuracy", "selection_rate", "tpr", "tnr"]
 
 
 def test_binary_hand_computed():
-    result = fm.evaluate(Y_TRUE, SCORES, sensitive=Z)
+    result = fm.evaluate(Y_TRUE, SCORES, sensitive_features=Z)
     expected = {
         "n": 8,
         "accuracy": 0.5,
@@ -49,19 +49,23 @@ def test_binary_hand_computed():
 
 def test_two_column_scores_are_binary():
     two_columns = np.stack([1 - SCORES, SCORES], axis=1)
-    assert fm.evaluate(Y_TRUE, two_columns, sensitive=Z) == fm.evaluate(
-        Y_TRUE, SCORES, sensitive=Z
+    assert fm.evaluate(Y_TRUE, two_columns, sensitive_features=Z) == fm.evaluate(
+        Y_TRUE, SCORES, sensitive_features=Z
     )
 
 
 def test_threshold_is_strict():
     # a score equal to the threshold predicts 0 (as argmax of [0.5, 0.5] and sklearn's predict)
-    result = fm.evaluate([1, 0, 1, 0], [0.5, 0.5, 0.7, 0.7], sensitive=[0, 0, 1, 1])
+    result = fm.evaluate([1, 0, 1, 0], [0.5, 0.5, 0.7, 0.7], sensitive_features=[0, 0, 1, 1])
     assert result["selection_rate/0"] == 0.0
     assert result["selection_rate/1"] == 1.0
-    result = fm.evaluate([1, 0, 1, 0], [0.5, 0.5, 0.7, 0.7], sensitive=[0, 0, 1, 1], threshold=0.6)
+    result = fm.evaluate(
+        [1, 0, 1, 0], [0.5, 0.5, 0.7, 0.7], sensitive_features=[0, 0, 1, 1], threshold=0.6
+    )
     assert result["dp_diff"] == 1.0
-    result = fm.evaluate([1, 0, 1, 0], [0.5, 0.5, 0.7, 0.7], sensitive=[0, 0, 1, 1], threshold=0.1)
+    result = fm.evaluate(
+        [1, 0, 1, 0], [0.5, 0.5, 0.7, 0.7], sensitive_features=[0, 0, 1, 1], threshold=0.1
+    )
     assert result["dp_diff"] == 0.0
 
 
@@ -69,7 +73,7 @@ def test_multiclass_hand_computed():
     # predictions 0 1 2 0 | 1 1 2 2; group 0 gets 3 of 4 right, group 1 gets 2 of 4
     probabilities = np.eye(3)[[0, 1, 2, 0, 1, 1, 2, 2]] * 0.7 + 0.1
     y_true = [0, 1, 2, 1, 1, 0, 2, 0]
-    result = fm.evaluate(y_true, probabilities, sensitive=[0, 0, 0, 0, 1, 1, 1, 1])
+    result = fm.evaluate(y_true, probabilities, sensitive_features=[0, 0, 0, 0, 1, 1, 1, 1])
     assert result == pytest.approx(
         {
             "n": 8,
@@ -95,15 +99,15 @@ def test_multiclass_hand_computed():
 def test_multiclass_label_validation():
     probabilities = np.full((4, 3), 1 / 3)
     with pytest.raises(ValueError, match=r"y_true must hold class ids 0 \.\. 2"):
-        fm.evaluate([0, 1, 3, 1], probabilities, sensitive=[0, 0, 1, 1])
+        fm.evaluate([0, 1, 3, 1], probabilities, sensitive_features=[0, 0, 1, 1])
     with pytest.raises(ValueError, match="y_true=3, scores=4"):
-        fm.evaluate([0, 1, 2], probabilities, sensitive=[0, 0, 1, 1])
+        fm.evaluate([0, 1, 2], probabilities, sensitive_features=[0, 0, 1, 1])
 
 
 def test_undefined_values_single_warning():
     y_true = [1, 1, 1, 1, 0, 0, 0, 0]  # group a has no negatives, group b no positives
     with pytest.warns(UndefinedMetricWarning) as record:
-        result = fm.evaluate(y_true, SCORES, sensitive=Z)
+        result = fm.evaluate(y_true, SCORES, sensitive_features=Z)
     assert len(record) == 1
     message = str(record[0].message)
     assert "tpr/b" in message and "tnr/a" in message and "group 'b' has none" in message
@@ -116,36 +120,36 @@ def test_undefined_values_single_warning():
 def test_undefined_raise_and_ignore():
     y_true = [1, 1, 1, 1, 0, 0, 0, 0]
     with pytest.raises(ValueError, match="evaluate: undefined values"):
-        fm.evaluate(y_true, SCORES, sensitive=Z, on_undefined="raise")
-    result = fm.evaluate(y_true, SCORES, sensitive=Z, on_undefined="ignore")
+        fm.evaluate(y_true, SCORES, sensitive_features=Z, on_undefined="raise")
+    result = fm.evaluate(y_true, SCORES, sensitive_features=Z, on_undefined="ignore")
     assert math.isnan(result["eopp_diff"])
 
 
 def test_validation():
     with pytest.raises(ValueError, match="scores must be finite"):
-        fm.evaluate(Y_TRUE, np.where(SCORES > 0.8, np.nan, SCORES), sensitive=Z)
+        fm.evaluate(Y_TRUE, np.where(SCORES > 0.8, np.nan, SCORES), sensitive_features=Z)
     with pytest.raises(ValueError, match=r"scores must be probabilities in \[0, 1\]"):
-        fm.evaluate(Y_TRUE, SCORES * 2, sensitive=Z)
+        fm.evaluate(Y_TRUE, SCORES * 2, sensitive_features=Z)
     with pytest.raises(ValueError, match=r"scores must be probabilities in \[0, 1\]"):
-        fm.evaluate(Y_TRUE, np.stack([1 - SCORES, SCORES * 2], axis=1), sensitive=Z)
+        fm.evaluate(Y_TRUE, np.stack([1 - SCORES, SCORES * 2], axis=1), sensitive_features=Z)
     with pytest.raises(ValueError, match="y_true must hold binary labels"):
-        fm.evaluate([0, 1, 2, 0, 1, 2, 0, 1], SCORES, sensitive=Z)
+        fm.evaluate([0, 1, 2, 0, 1, 2, 0, 1], SCORES, sensitive_features=Z)
     with pytest.raises(ValueError, match="y_true=7, scores=8"):
-        fm.evaluate(Y_TRUE[:7], SCORES, sensitive=Z)
-    with pytest.raises(ValueError, match="scores=8, sensitive=7"):
-        fm.evaluate(Y_TRUE, SCORES, sensitive=Z[:7])
+        fm.evaluate(Y_TRUE[:7], SCORES, sensitive_features=Z)
+    with pytest.raises(ValueError, match="scores=8, sensitive_features=7"):
+        fm.evaluate(Y_TRUE, SCORES, sensitive_features=Z[:7])
     with pytest.raises(ValueError, match="single group 'a'"):
-        fm.evaluate(Y_TRUE, SCORES, sensitive=["a"] * 8)
+        fm.evaluate(Y_TRUE, SCORES, sensitive_features=["a"] * 8)
     with pytest.raises(ValueError, match=r"shape \(8, 1\)"):
-        fm.evaluate(Y_TRUE, SCORES[:, None], sensitive=Z)
+        fm.evaluate(Y_TRUE, SCORES[:, None], sensitive_features=Z)
     with pytest.raises(ValueError, match="y_true must be a 1-D array"):
-        fm.evaluate(Y_TRUE[:, None], SCORES, sensitive=Z)
+        fm.evaluate(Y_TRUE[:, None], SCORES, sensitive_features=Z)
     with pytest.raises(ValueError, match="threshold must be a number in"):
-        fm.evaluate(Y_TRUE, SCORES, sensitive=Z, threshold=1.5)
+        fm.evaluate(Y_TRUE, SCORES, sensitive_features=Z, threshold=1.5)
     with pytest.raises(ValueError, match="on_undefined must be one of"):
-        fm.evaluate(Y_TRUE, SCORES, sensitive=Z, on_undefined="skip")
+        fm.evaluate(Y_TRUE, SCORES, sensitive_features=Z, on_undefined="skip")
     with pytest.raises(ValueError, match="scores must be a non-empty"):
-        fm.evaluate([], [], sensitive=[])
+        fm.evaluate([], [], sensitive_features=[])
 
 
 def test_matches_individual_functions_on_random_data():
@@ -155,15 +159,23 @@ def test_matches_individual_functions_on_random_data():
     y_true = rng.integers(0, 2, n)
     scores = np.clip(0.3 * y_true + 0.2 * (z == "x") + 0.5 * rng.random(n), 0, 1)
     y_pred = (scores > 0.5).astype(int)
-    result = fm.evaluate(y_true, scores, sensitive=z)
+    result = fm.evaluate(y_true, scores, sensitive_features=z)
     assert result["accuracy"] == fm.accuracy(y_true, y_pred)
-    assert result["dp_diff"] == fm.demographic_parity_difference(y_pred, sensitive=z)
-    assert result["dp_ratio"] == fm.demographic_parity_ratio(y_pred, sensitive=z)
-    assert result["eopp_diff"] == fm.equal_opportunity_difference(y_true, y_pred, sensitive=z)
-    assert result["tnr_diff"] == fm.true_negative_rate_difference(y_true, y_pred, sensitive=z)
-    assert result["eodds_diff"] == fm.equalized_odds_difference(y_true, y_pred, sensitive=z)
-    assert result["eodds_ratio"] == fm.equalized_odds_ratio(y_true, y_pred, sensitive=z)
-    assert result["fairness_auc"] == fm.fairness_auc(scores, sensitive=z)
+    assert result["dp_diff"] == fm.demographic_parity_difference(
+        None, y_pred, sensitive_features=z
+    )
+    assert result["dp_ratio"] == fm.demographic_parity_ratio(None, y_pred, sensitive_features=z)
+    assert result["eopp_diff"] == fm.equal_opportunity_difference(
+        y_true, y_pred, sensitive_features=z
+    )
+    assert result["tnr_diff"] == fm.true_negative_rate_difference(
+        y_true, y_pred, sensitive_features=z
+    )
+    assert result["eodds_diff"] == fm.equalized_odds_difference(
+        y_true, y_pred, sensitive_features=z
+    )
+    assert result["eodds_ratio"] == fm.equalized_odds_ratio(y_true, y_pred, sensitive_features=z)
+    assert result["fairness_auc"] == fm.fairness_auc(None, scores, sensitive_features=z)
     for g in ["w", "x", "y"]:
         assert result[f"count/{g}"] == np.sum(z == g)
         assert result[f"accuracy/{g}"] == pytest.approx(np.mean(y_pred[z == g] == y_true[z == g]))

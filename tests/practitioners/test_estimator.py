@@ -39,7 +39,7 @@ def test_sklearn_checks(estimator, check):
 def test_sklearn_classifiers_train_with_enough_steps():
     check_classifiers_train(
         "FairClassifier",
-        BoundSensitive(steps=100, eval_every=100, min_group_size=0, hparams={"lr": 1e-2}),
+        BoundSensitive(steps=100, eval_every=100, min_group_size=0, lr=1e-2),
     )
 
 
@@ -47,7 +47,7 @@ def test_sklearn_classifiers_train_with_enough_steps():
 def fitted():
     frame = make_people(400)
     X = frame.drop(columns=["credit", "sex", "race"])
-    clf = FairClassifier(steps=30, eval_every=10, seed=0)
+    clf = FairClassifier(steps=30, eval_every=10, random_state=0)
     clf.fit(X, frame["credit"], sensitive_features=frame["sex"], domains=frame["site"])
     return frame, X, clf
 

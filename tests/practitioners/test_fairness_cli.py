@@ -58,7 +58,7 @@ def test_a_sound_model_has_no_mark(people_csv, tmp_path, capsys):
 
 def test_fit_warns_in_one_line_about_a_constant_model():
     frame = make_people(300)
-    clf = FairClassifier(hparams={"fair_lambda": 200.0, "lr": 0.05}, steps=60, eval_every=20)
+    clf = FairClassifier(fair_lambda=200.0, lr=0.05, steps=60, eval_every=20)
     with pytest.warns(DegeneratePredictorWarning, match="constant predictor") as caught:
         clf.fit(frame[["age", "income", "job"]], frame["credit"], sensitive_features=frame["sex"])
     assert len(caught) == 1 and "\n" not in str(caught[0].message)

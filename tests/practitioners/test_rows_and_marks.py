@@ -74,9 +74,9 @@ def test_min_group_size_marks_comparisons_with_reasons():
     y = np.array([0, 1, 0, 1, 0, 1, 0, 1, 1])
     scores = np.array([0.2, 0.9, 0.6, 0.7, 0.1, 0.8, 0.3, 0.4, 0.9])
     groups = np.array(["a", "a", "a", "a", "b", "b", "b", "b", "c"])
-    plain = evaluate(y, scores, sensitive=groups, on_undefined="ignore")
+    plain = evaluate(y, scores, sensitive_features=groups, on_undefined="ignore")
     results, reasons = evaluate_with_reasons(
-        y, scores, sensitive=groups, min_group_size=2, where="test"
+        y, scores, sensitive_features=groups, min_group_size=2, where="test"
     )
     assert math.isnan(results["dp_ratio"]) and math.isnan(results["fairness_auc"])
     assert reasons["dp_ratio"] == "group 'c' has 1 row in test (min_group_size=2)"
@@ -84,7 +84,13 @@ def test_min_group_size_marks_comparisons_with_reasons():
     assert (
         results["accuracy/a"] == plain["accuracy/a"] and results["accuracy"] == plain["accuracy"]
     )
-    same, none = evaluate_with_reasons(y[:8], scores[:8], sensitive=groups[:8], min_group_size=4)
-    assert none == {} and same == pytest.approx(evaluate(y[:8], scores[:8], sensitive=groups[:8]))
-    _, tpr = evaluate_with_reasons(y, scores, sensitive=groups)  # group c has no negatives
+    same, none = evaluate_with_reasons(
+        y[:8], scores[:8], sensitive_features=groups[:8], min_group_size=4
+    )
+    assert none == {} and same == pytest.approx(
+        evaluate(y[:8], scores[:8], sensitive_features=groups[:8])
+    )
+    _, tpr = evaluate_with_reasons(
+        y, scores, sensitive_features=groups
+    )  # group c has no negatives
     assert "TNR needs negatives" in tpr["tnr_diff"]

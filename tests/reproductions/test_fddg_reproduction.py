@@ -63,11 +63,6 @@ def test_undefined_metrics_are_skipped():
     assert "0.50 ± 0.00" in fddg.results_table(rows, ["erm"], ["a", "b"], {})
 
 
-def test_plot_is_written(tmp_path):
-    path = fddg.plot_dp_vs_dependence(_rows(), {"a": 0.1, "b": 0.9}, tmp_path / "p.png")
-    assert path.stat().st_size > 0
-
-
 def test_grayscale_view_keeps_labels_and_drops_colour(tiny_image):
     gray = grayscale(tiny_image)
     assert gray.input_shape == (1, 8, 8) and gray.name == "ccmnist-gray"
@@ -139,6 +134,16 @@ def test_two_workers_give_the_rows_of_one_process(tiny_tabular, tmp_path):
     short_rows = fddg.rows_of(execute(short), short_spec)
     assert {r.get("step", 1) for r in short_rows} == {1}
     assert all("error" not in r for r in short_rows)
+
+
+def test_quick_runs_take_a_worker_per_core_on_the_cpu():
+    from fairdg.experiments.launchers import usable_cores
+    from fairdg.reproductions.protocol import default_workers
+
+    assert default_workers(ReproOptions(quick=True, workers=None)) == usable_cores()
+    assert default_workers(ReproOptions(quick=True, workers=3)) == 3
+    assert default_workers(ReproOptions(workers=None)) == 1  # full: as its results were measured
+    assert default_workers(ReproOptions(quick=True, device="cuda", workers=None)) == 1
 
 
 def test_options_are_checked_before_anything_runs(tmp_path):

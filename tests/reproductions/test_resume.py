@@ -37,7 +37,9 @@ def test_killed_reproduction_resumes_with_the_same_table(tmp_path):
         proc.wait(timeout=60)
     resumed = subprocess.run(_command(tmp_path / "killed", 2), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "run 1/3 done" in resumed.stderr or "run 1/2 done" in resumed.stderr  # not all 4
+    # the finished run is reused; how many of the others the kill caught in flight depends on
+    # the machine's speed (all of them may have finished), so only "not all 4 again" is certain
+    assert "run 1/4 done" not in resumed.stderr
     whole = subprocess.run(_command(tmp_path / "whole", 1), capture_output=True, text=True)
     assert whole.returncode == 0, whole.stderr[-2000:]
     assert _table(resumed.stdout) == _table(whole.stdout) and len(_table(whole.stdout)) > 4

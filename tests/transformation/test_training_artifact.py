@@ -16,7 +16,12 @@ from fairdg.transformation import (
     load_transformation,
     save_transformation,
 )
-from fairdg.transformation.diagnostics import augmentation_report, figure_grid, save_png
+from fairdg.transformation.diagnostics import (
+    augmentation_report,
+    figure_grid,
+    grid_figure,
+    save_grid,
+)
 
 SMALL = {"hidden": 16, "semantic_dim": 8, "content_dim": 4, "batch_size": 16}
 IMAGE_SMALL = {
@@ -140,5 +145,12 @@ def test_diagnostics_and_grid(tiny_image, tmp_path):
         assert 0 <= report[key] <= (1 if key != "recon_mae" else 10)
     grid = figure_grid(model, d.x[:4], d.z[:4])
     assert grid.shape == (3, 4 * 10 + 2, 5 * 10 + 2)  # 4 rows, 5 columns of 8 + 2 padding
-    save_png(grid, str(tmp_path / "grid.png"))
-    assert (tmp_path / "grid.png").stat().st_size > 0
+    fig = grid_figure(model, d.x[:4], d.z[:4], group_names=["g0", "g1"])
+    top = [ax for ax in fig.axes if ax.get_subplotspec().rowspan.start == 0]
+    assert [ax.get_title() for ax in top] == ["x", "recon.", "x''₁", "x''₂", "x''₃"]  # headers
+    left = [ax.get_ylabel() for ax in fig.axes if ax.get_subplotspec().colspan.start == 0]
+    assert left == [["g0", "g1"][int(v)] for v in d.z[:4]]  # each row's group
+    assert tuple(fig.get_size_inches())[0] == 3.4  # one paper column
+    png = save_grid(model, d.x[:4], tmp_path / "grid.png", d.z[:4])
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert png.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"

@@ -77,6 +77,8 @@ class AdversarialBase(FeaturizerClassifier):
     }
     conditional: ClassVar[bool] = False
 
+    update_count: torch.Tensor  # a registered buffer
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         depth = int(self.hparams["disc_depth"])

@@ -13,8 +13,7 @@ both). One update is one Adam step on that objective (plus the optional relaxed-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import ClassVar
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +32,10 @@ class FeatureAlignment(FeaturizerClassifier):
             1.0, LogUniform(-1, 1), "weight of the alignment penalty", Interval(0)
         ),
     }
-    distance: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The penalty between two domains' representations."""
+        raise NotImplementedError
 
     def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         pooled = cat(batches)
@@ -57,10 +59,12 @@ class FeatureAlignment(FeaturizerClassifier):
 class CORAL(FeatureAlignment):
     """Align means and covariances of the representations across domains."""
 
-    distance = staticmethod(coral_penalty)
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return coral_penalty(a, b)
 
 
 class MMD(FeatureAlignment):
     """Align the representations' distributions across domains with a Gaussian-kernel MMD."""
 
-    distance = staticmethod(mmd_penalty)
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return mmd_penalty(a, b)

@@ -23,6 +23,8 @@ class AnnealedPenalty(FeaturizerClassifier):
     LAMBDA: ClassVar[str]
     ANNEAL: ClassVar[str]
 
+    update_count: torch.Tensor  # a registered buffer
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # counts updates; a buffer so that it is checkpointed with the weights

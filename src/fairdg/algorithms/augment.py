@@ -14,6 +14,9 @@ generator by default), so runs are reproducible under ``torch.manual_seed``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 _GRAY = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma, as torchvision
@@ -130,7 +133,7 @@ def color_jitter(
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"x must be images of shape (N, 1 or 3, H, W), got {tuple(x.shape)}")
     n, rgb = x.shape[0], x.shape[1] == 3
-    ops = []
+    ops: list[tuple[Callable[[torch.Tensor, Any], torch.Tensor], torch.Tensor]] = []
     if brightness > 0:
         ops.append((adjust_brightness, _factors(n, brightness, x, generator)))
     if contrast > 0:

@@ -60,6 +60,10 @@ def dual_ascent(
 class Algorithm(nn.Module):
     """Base class: hyperparameter handling, the shared optimiser and the fairness penalty."""
 
+    fair_multiplier: torch.Tensor  # buffers registered with fair_tolerance
+    fair_rates: torch.Tensor
+    optimizer: torch.optim.Optimizer  # the shared optimiser, where a subclass makes one
+
     HPARAMS: ClassVar[dict[str, HParam]] = {
         "lr": HParam(
             1e-3,
@@ -203,7 +207,7 @@ class Algorithm(nn.Module):
             **self.adam_implementation(),
         )
 
-    def adam_implementation(self) -> dict[str, bool]:
+    def adam_implementation(self) -> dict[str, Any]:  # Adam's keyword: fused or foreach
         """Adam's implementation: the multi-tensor one by default (one call per operation for
         all parameters instead of one per parameter; the same operations, so the same results
         bit for bit as torch's default per-tensor loop on a CPU), the fused kernel with

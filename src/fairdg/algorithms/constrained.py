@@ -18,7 +18,7 @@ Registry-driven tests build these with a tiny T from ``tests/algorithms/algorith
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -105,11 +105,18 @@ class WithTransformation(FeaturizerClassifier):
             self.transformation.eval()
         return self
 
+    @property
+    def fixed_transformation(self) -> TransformationModel:
+        """T, for a method that uses one (checked when built)."""
+        if self.transformation is None:
+            raise ValueError(f"{type(self).__name__} was built without a transformation model")
+        return self.transformation
+
     @torch.no_grad()
     def swap_style(self, x: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
         """x decoded with its own content and the style code of row ``partner[i]`` of the
         batch (exemplar-guided translation with T), in data space."""
-        t = self.transformation
+        t = self.fixed_transformation
         m, s = t.encode(t.to_model(x))
         c, a = t.split(m)
         return t.to_data(t.decode(t.merge(c, a), s[partner]))
@@ -117,6 +124,8 @@ class WithTransformation(FeaturizerClassifier):
 
 class PrimalDual(WithTransformation):
     """`WithTransformation` plus Lagrange multipliers updated by projected dual ascent."""
+
+    multipliers: torch.Tensor  # a registered buffer
 
     def init_multipliers(self, values: Sequence[float]) -> None:
         self.register_buffer("multipliers", torch.tensor(list(values), dtype=torch.float32))
@@ -133,7 +142,7 @@ class PrimalDual(WithTransformation):
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "multipliers": self.multipliers.tolist()}
 
-    def load_extra(self, state: dict[str, Any]) -> None:
+    def load_extra(self, state: Mapping[str, Any]) -> None:
         super().load_extra(state)
         if "multipliers" in state:
             self.multipliers.copy_(torch.tensor(state["multipliers"]))

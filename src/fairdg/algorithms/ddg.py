@@ -92,7 +92,7 @@ class DDG(PrimalDual):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         width = int(self.hparams["ddg_decoder_width"])
-        style = self.transformation.config.style_dim
+        style = self.fixed_transformation.config.style_dim
         image = len(self.input_shape) == 3
         self.decoder = nn.Sequential(
             nn.Linear(self.featurizer.n_outputs + style, width),
@@ -112,7 +112,7 @@ class DDG(PrimalDual):
 
     def update(self, batches: Sequence[Batch]) -> dict[str, float]:
         x, y, z, _ = cat(batches)
-        t, h = self.transformation, self.hparams
+        t, h = self.fixed_transformation, self.hparams
         lam = self.multipliers
         partner = random_partners(y)  # positive pairs: same class
         logits = self.predict(x)

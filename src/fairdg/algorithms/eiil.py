@@ -40,7 +40,7 @@ sources' training rows as ``train_domains``. A model rebuilt for prediction need
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -81,7 +81,7 @@ def infer_environments(grads: torch.Tensor, steps: int, lr: float) -> torch.Tens
 
 def squared_weights(module: nn.Module) -> torch.Tensor:
     """``sum ||w||^2`` over every parameter (the authors' L2 term, biases included)."""
-    return sum(p.pow(2).sum() for p in module.parameters())
+    return torch.stack([p.pow(2).sum() for p in module.parameters()]).sum()
 
 
 class EIIL(FeaturizerClassifier):
@@ -119,6 +119,8 @@ class EIIL(FeaturizerClassifier):
         ),
         "eiil_l2": HParam(1e-3, Fixed(), "weight of the L2 term sum ||w||^2", Interval(0)),
     }
+
+    update_count: torch.Tensor  # a registered buffer
 
     def __init__(
         self, *args: Any, train_domains: Sequence[Domain] | None = None, **kwargs: Any
@@ -247,6 +249,7 @@ class EIIL(FeaturizerClassifier):
             self.infer_pooled(device)
         size = int(self.hparams["batch_size"])
         parts: list[list[torch.Tensor]] = [[], [], [], []]
+        assert self.env_rows is not None  # set by infer_pooled
         for e, pairs in enumerate(self.env_rows):
             if not len(pairs):
                 continue
@@ -265,7 +268,7 @@ class EIIL(FeaturizerClassifier):
             state["env_rows"] = [rows.clone() for rows in self.env_rows]
         return state
 
-    def load_extra(self, state: dict[str, Any]) -> None:
+    def load_extra(self, state: Mapping[str, Any]) -> None:
         super().load_extra(state)
         if "ref_optimizer" in state:
             self.ref_optimizer.load_state_dict(state["ref_optimizer"])

@@ -63,6 +63,10 @@ class FairlearnExpGrad(SklearnModel):
     }
     RESIZABLE: ClassVar[tuple[str, ...]] = ("coefs", "intercepts", "weights")
 
+    coefs: torch.Tensor  # registered buffers
+    intercepts: torch.Tensor
+    weights: torch.Tensor
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         check_binary("fairlearn-expgrad", self.num_classes)

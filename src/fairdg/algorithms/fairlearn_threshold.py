@@ -104,6 +104,9 @@ class FairlearnThreshold(ERM):
         drop = ("fair_lambda", "fair_tolerance", "fair_dual_step")
         return {k: v for k, v in super().declared_hparams().items() if k not in drop}
 
+    plan: torch.Tensor  # registered buffers
+    prediction_seed: torch.Tensor
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         check_binary("fairlearn-threshold", self.num_classes)

@@ -43,7 +43,7 @@ the minibatch, encoder on x only; this project's former default) and ``farcon_ev
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -57,7 +57,9 @@ from fairdg.hparams import Fixed, HParam, Interval, LogUniform, OneOf
 from fairdg.networks import build_featurizer
 
 
-def gaussian_kl(mu_p, logvar_p, mu_q, logvar_q) -> torch.Tensor:
+def gaussian_kl(
+    mu_p: torch.Tensor, logvar_p: torch.Tensor, mu_q: torch.Tensor, logvar_q: torch.Tensor
+) -> torch.Tensor:
     """Per-row KL(N(mu_p, var_p) || N(mu_q, var_q)) of diagonal Gaussians, over the latent
     size (the code's ``kld_exact`` before its batch mean)."""
     var_p, var_q = logvar_p.exp(), logvar_q.exp()
@@ -109,6 +111,8 @@ class FarconVAE(Algorithm):
         ),
     }
 
+    update_count: torch.Tensor  # a registered buffer
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         k = int(self.hparams["farcon_latent"])
@@ -141,6 +145,8 @@ class FarconVAE(Algorithm):
     def encode(self, x: torch.Tensor, z: torch.Tensor | None = None):
         """(x, z) -> (mu_x, logvar_x), (mu_s, logvar_s); z is read with ``pairing="flip"``."""
         if self.reads_z:
+            if z is None:
+                raise ValueError("FarconVAE with farcon_pairing=flip encodes (x, z): pass z")
             onehot = F.one_hot(z, self.num_groups).to(x.dtype)
             if x.dim() == 4:
                 onehot = onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])
@@ -207,7 +213,9 @@ class FarconVAE(Algorithm):
         zx1, zs1, zx2, zs2 = (self.sample(q) for q in (qx1, qs1, qx2, qs2))
         recon = 0.5 * (self.recon_loss(zx1, zs1, x, z) + self.recon_loss(zx2, zs2, x2, z2))
         prior = (torch.zeros_like(qx1[0]), torch.zeros_like(qx1[1]))
-        kl = torch.stack([gaussian_kl(*q, *prior).mean() for q in (qx1, qs1, qx2, qs2)]).mean()
+        kl = torch.stack(
+            [gaussian_kl(q[0], q[1], *prior).mean() for q in (qx1, qs1, qx2, qs2)]
+        ).mean()
         logits = self.predictor(zx1)
         pred = 0.5 * (F.cross_entropy(logits, y) + F.cross_entropy(self.predictor(zx2), y))
         contrast = (
@@ -245,7 +253,7 @@ class FarconVAE(Algorithm):
             state["eval_optimizer"] = self.eval_optimizer.state_dict()
         return state
 
-    def load_extra(self, state: dict[str, Any]) -> None:
+    def load_extra(self, state: Mapping[str, Any]) -> None:
         super().load_extra(state)
         if "eval_optimizer" in state and hasattr(self, "eval_optimizer"):
             self.eval_optimizer.load_state_dict(state["eval_optimizer"])

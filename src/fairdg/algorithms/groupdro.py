@@ -38,6 +38,8 @@ class GroupDRO(FeaturizerClassifier):
         ),
     }
 
+    q: torch.Tensor  # a registered buffer
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         grouping = self.hparams["groupdro_groups"]

@@ -44,6 +44,9 @@ class LR(SklearnModel):
 
     HPARAMS: ClassVar[dict[str, HParam]] = dict(LR_HPARAMS)
 
+    coef: torch.Tensor  # registered buffers
+    intercept: torch.Tensor
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         n_features = int(np.prod(self.input_shape))

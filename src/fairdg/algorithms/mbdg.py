@@ -56,7 +56,7 @@ class MBDG(PrimalDual):
         x, y, z, _ = cat(batches)
         logits = self.predict(x)
         ce = F.cross_entropy(logits, y)
-        x_new, _ = self.transformation.augment(x, z)  # G(x, delta), delta ~ N(0, I)
+        x_new, _ = self.fixed_transformation.augment(x, z)  # G(x, delta), delta ~ N(0, I)
         dist = prediction_kl(logits, self.predict(x_new))
         lam = self.multipliers
         total = ce + lam[0] * dist

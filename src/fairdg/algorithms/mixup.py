@@ -10,6 +10,8 @@ averaged over pairs. One update is one Adam step on that loss. The optional rela
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -58,15 +60,15 @@ class Mixup(FeaturizerClassifier):
     }
 
     def update(self, batches: Sequence[Batch]) -> dict[str, float]:
-        loss = 0.0
+        terms = []
         pairs = random_pairs(len(batches))
         for i, j in pairs:
             lam = sample_mix_weight(float(self.hparams["mixup_alpha"]))
             x, n = mix(batches[i].x, batches[j].x, lam)
             logits = self.predict(x)
-            loss = loss + lam * F.cross_entropy(logits, batches[i].y[:n])
-            loss = loss + (1 - lam) * F.cross_entropy(logits, batches[j].y[:n])
-        loss = loss / len(pairs)
+            terms.append(lam * F.cross_entropy(logits, batches[i].y[:n]))
+            terms.append((1 - lam) * F.cross_entropy(logits, batches[j].y[:n]))
+        loss = functools.reduce(operator.add, terms) / len(pairs)  # added in order, as before
         stats = {"loss": loss.item()}
         if self.fairness_on:
             pooled = cat(batches)

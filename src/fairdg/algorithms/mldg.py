@@ -61,9 +61,11 @@ class MLDG(FeaturizerClassifier):
         n_domains = len(batches)
         params = list(self.network.parameters())
         self.optimizer.zero_grad(set_to_none=False)
+        accumulated = []  # the parameters' .grad, summed into across meta-train/test pairs
         for p in params:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
+            accumulated.append(p.grad)
 
         objective = 0.0
         for (xi, yi), (xj, yj) in meta_train_test_pairs(batches, self.hparams["mldg_n_meta_test"]):
@@ -74,15 +76,15 @@ class MLDG(FeaturizerClassifier):
             inner_opt.zero_grad()
             inner_loss.backward()
             inner_opt.step()
-            for p, q in zip(params, inner.parameters(), strict=True):
+            for acc, q in zip(accumulated, inner.parameters(), strict=True):
                 if q.grad is not None:
-                    p.grad.add_(q.grad / n_domains)
+                    acc.add_(q.grad / n_domains)
             # meta-test gradient G_j at the adapted copy, first order
             outer_loss = F.cross_entropy(inner(xj), yj)
             grads = torch.autograd.grad(outer_loss, list(inner.parameters()), allow_unused=True)
-            for p, g in zip(params, grads, strict=True):
+            for acc, g in zip(accumulated, grads, strict=True):
                 if g is not None:
-                    p.grad.add_(beta * g / n_domains)
+                    acc.add_(beta * g / n_domains)
             objective += inner_loss.item() + beta * outer_loss.item()
 
         stats = {"loss": objective / n_domains}

@@ -133,6 +133,8 @@ class SklearnModel(Algorithm):
                 merged.update(klass.__dict__.get("HPARAMS", {}))
         return merged
 
+    prediction_seed: torch.Tensor  # a registered buffer
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # the run's seed (train() seeds torch with it before building the algorithm), read

@@ -22,7 +22,7 @@ config back through `fairdg.training.config.build_config`, from the flags given 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -160,7 +160,8 @@ def seeds(p: Parser) -> None:
 
 def steps(p: Parser, *, default: int | str | None = None, shown: int | None = None) -> None:
     """``--steps N`` (default: the dataset's)."""
-    shown = default if default is not UNSET else shown
+    if default is None or isinstance(default, int):  # not UNSET: the default is shown
+        shown = default
     where = "the dataset's" if shown is None else str(shown)
     p.add_argument("--steps", type=int, default=default, help=f"training steps (default: {where})")
 
@@ -218,7 +219,7 @@ def positive(value: str) -> int:
     return number
 
 
-def workers(p: Parser, *, default: int, help: str) -> None:
+def workers(p: Parser, *, default: int | None, help: str) -> None:
     """``--workers N``: training processes at once; `help` says which and the default."""
     p.add_argument("--workers", type=positive, default=default, metavar="N", help=help)
 
@@ -236,7 +237,7 @@ def force(p: Parser, *, help: str) -> None:
 # -- the flags of a RunConfig ------------------------------------------------------------------
 # Fields spelled otherwise on the command line, with the attribute argparse stores them in and
 # how that value becomes the field's value.
-_FORMS = {
+_FORMS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "data_options": ("data_option", lambda v: parse_assignments(v, "--data-option")),
     "hparams": ("hparam", lambda v: parse_assignments(v, "--hparam")),
     "output_dir": ("output", str),

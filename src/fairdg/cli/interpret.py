@@ -26,8 +26,8 @@ def add_parser(sub) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder (with model.pt)")
     p.add_argument("--baseline", metavar="RUN_DIR", help="a baseline run folder to compare with")
-    p.add_argument("--tsne", action="store_true", help="write tsne.png (figure 3)")
-    p.add_argument("--hist", action="store_true", help="write r_hist.png (figures 5 and 6)")
+    p.add_argument("--tsne", action="store_true", help="write tsne.png and .pdf (figure 3)")
+    p.add_argument("--hist", action="store_true", help="write r_hist.png and .pdf (figures 5, 6)")
     p.add_argument(
         "--samples", type=int, default=2000, help="test samples in the t-SNE (default: 2000)"
     )
@@ -77,14 +77,18 @@ def interpret_command(args: argparse.Namespace) -> int:
             group_names=dataset.group_names,
             seed=args.seed,
         )
-        print(f"t-SNE written to {path}")
+        print(f"t-SNE written to {path} and {path.with_suffix('.pdf')}")
     if args.hist:
-        fits = [(name, results[name][1]) for name, _ in named if results[name][1] is not None]
+        fits = [(name, fit) for name, _ in named if (fit := results[name][1]) is not None]
         if not fits:
             raise ValueError("--hist needs a binary target (the re-attachment's r)")
-        panels = [(name, fit.r_test, fit.z_test) for name, fit in fits]
-        path = plot_r_histograms(panels, output / "r_hist.png", group_names=dataset.group_names)
-        print(f"histograms written to {path}")
+        hist = [
+            (n, f.r_test, f.z_test)
+            for n, f in fits
+            if f.r_test is not None and f.z_test is not None
+        ]
+        path = plot_r_histograms(hist, output / "r_hist.png", group_names=dataset.group_names)
+        print(f"histograms written to {path} and {path.with_suffix('.pdf')}")
     return 0
 
 

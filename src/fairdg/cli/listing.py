@@ -129,7 +129,7 @@ def show_dataset(name: str, options: dict, as_json: bool = False) -> int:
     for domain in dataset.domains:
         if domain.test_mask is not None:
             print(f"  {domain.name}: {int(domain.test_mask.sum())} rows form the fixed test split")
-        if getattr(domain, "train_mask", None) is not None:
+        if domain.train_mask is not None:
             print(
                 f"  {domain.name}: {int(domain.train_mask.sum())} rows always in the training "
                 "split"

@@ -131,7 +131,7 @@ def report_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     runs = collection.runs_frame()
-    counts = runs["status"].value_counts() if len(runs) else {}
+    counts = runs["status"].value_counts().to_dict() if len(runs) else {}
     print(
         f"{len(runs)} runs under {args.folder}: "
         + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "partial"))
@@ -180,5 +180,5 @@ def report_command(args: argparse.Namespace) -> int:
         paths = write_plots(
             evals, out or Path(args.folder) / "report", run_ids, domain_order=order
         )
-        print("plots: " + ", ".join(str(p) for p in paths))
+        print("plots (each also as .pdf): " + ", ".join(str(p) for p in paths))
     return 0

@@ -25,9 +25,9 @@ def add_parser(sub) -> None:
     flags.device(p)
     flags.workers(
         p,
-        default=1,
-        help="training processes at once, one torch thread each (default 1: one process "
-        "with all of torch's threads)",
+        default=None,
+        help="training processes at once, one torch thread each (default: one per core with "
+        "--quick on the CPU, else 1: one process with all of torch's threads)",
     )
     p.add_argument(
         "--option",

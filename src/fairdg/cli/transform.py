@@ -28,7 +28,7 @@ from fairdg.transformation import (
     objective_changes,
     save_transformation,
 )
-from fairdg.transformation.diagnostics import augmentation_report, figure_grid, save_png
+from fairdg.transformation.diagnostics import augmentation_report, save_grid
 
 
 def add_parser(sub) -> None:
@@ -88,7 +88,7 @@ def add_parser(sub) -> None:
     s = actions.add_parser("show", help="describe a trained T; PNG grid for images")
     s.add_argument("path", help="artifact written by `fairdg transform train`")
     _data_flags(s)
-    flags.output(s, help="PNG file of the figure-4 grid (images)")
+    flags.output(s, help="PNG file of the figure-4 grid (images); a PDF is written beside it")
     s.add_argument("--rows", type=int, default=8, help="images in the grid (default 8)")
     s.add_argument(
         "--held-out",
@@ -203,10 +203,10 @@ def show_command(args: argparse.Namespace) -> int:
                 f"an image dataset (input shape {dataset.input_shape})"
             )
         pick = torch.randperm(len(z), generator=torch.Generator().manual_seed(0))[: args.rows]
-        save_png(figure_grid(model, x[pick], z[pick]), args.output)
+        png = save_grid(model, x[pick], args.output, z[pick], dataset.group_names)
         print(
             f"grid (original, reconstruction, 3 samples) of {len(pick)} {part} images from "
-            f"{names} written to {args.output}"
+            f"{names} written to {png} and {png.with_suffix('.pdf')}"
         )
     if args.measure:
         train_rows = [torch.cat([getattr(d, a) for d in split.train()]) for a in "xyz"]

@@ -172,7 +172,7 @@ def load_adult(
     categorical = [c for c in features.columns if c not in NUMERIC]
     encoded = pd.get_dummies(features, columns=categorical, dtype=np.float32)
     x = torch.from_numpy(encoded.to_numpy(np.float32, copy=True))
-    standardize = [encoded.columns.get_loc(c) for c in NUMERIC]
+    standardize = [list(encoded.columns).index(c) for c in NUMERIC]
 
     out = []
     for name in sorted(domains.unique(), key=lambda n: (n != "all", n)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import torch
 
@@ -60,13 +60,15 @@ class Domain:
 
     def subset(self, index: torch.Tensor) -> Domain:
         """The rows `index`; uint8 images are not copied (an `ImageRows` view)."""
+        x: torch.Tensor | ImageRows
         if isinstance(self.x, ImageRows):
             x = self.x.rows(index)
         elif self.x.dtype == torch.uint8:
             x = ImageRows(self.x, index)
         else:
             x = self.x[index]
-        return Domain(self.name, x, self.y[index], self.z[index])
+        # an ImageRows stands in for a tensor (`__torch_function__`, `__getattr__`)
+        return Domain(self.name, cast(torch.Tensor, x), self.y[index], self.z[index])
 
     def counts(self, num_classes: int, num_groups: int) -> torch.Tensor:
         """Table of sample counts, shape (num_classes, num_groups)."""
@@ -296,8 +298,8 @@ class MultiDomainDataset:
             if d.test_mask is not None:
                 fixed = d.test_mask if d.train_mask is None else d.test_mask | d.train_mask
                 rest = (~fixed).nonzero().flatten()
-                train_i, val_i = stratified_split(strata[rest], [val_fraction], generator)
-                idx = {"train": rest[train_i], "val": rest[val_i[0]]}
+                train_i, held = stratified_split(strata[rest], [val_fraction], generator)
+                idx = {"train": rest[train_i], "val": rest[held[0]]}
                 if d.train_mask is not None:
                     always = d.train_mask.nonzero().flatten()
                     idx["train"] = torch.sort(torch.cat([idx["train"], always])).values

@@ -136,8 +136,8 @@ def _map_values(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
     return values.map(lambda v: mapping.get(v, v if default is None else default))
 
 
-def _check_column(frame: pd.DataFrame, column: str | None, option: str, file: Path) -> None:
-    """Fail with the file's columns when `column` is absent."""
+def _check_column(frame: pd.DataFrame, column: str | None, option: str, file: Path) -> str:
+    """`column`; an error with the file's columns when it is not given or absent."""
     if column is None:
         raise ValueError(
             f"csv: option {option} is required (--data-option {option}=COLUMN); "
@@ -148,6 +148,7 @@ def _check_column(frame: pd.DataFrame, column: str | None, option: str, file: Pa
             f"csv: {option} column {column!r} is not in {file.name}; "
             f"columns: {list(frame.columns)}"
         )
+    return column
 
 
 def _check_distinct_roles(target: str, sensitive: str, domain: str | None) -> None:
@@ -165,7 +166,8 @@ def _labels_canonical(frame: pd.DataFrame, roles: list[str]) -> pd.DataFrame:
     """Label columns without stray spaces, numbers in one spelling (``1`` and ``1.0``)."""
     frame = frame.copy()
     for col in roles:
-        values = frame[col].str.strip().replace("", np.nan)
+        stripped = frame[col].str.strip()
+        values = stripped.where(stripped != "", np.nan)  # an empty cell is a missing label
         numbers = pd.to_numeric(values, errors="coerce")
         if values.notna().any() and numbers.notna().sum() == values.notna().sum():
             values = numbers.map(_number_text, na_action="ignore")
@@ -293,8 +295,8 @@ def load_csv(
     if missing not in ("error", "drop"):
         raise ValueError(f"csv: missing must be 'error' or 'drop', got {missing!r}")
     frame, file = _read(path, root, sep, encoding)
-    _check_column(frame, target, "target", file)
-    _check_column(frame, sensitive, "sensitive", file)
+    target = _check_column(frame, target, "target", file)
+    sensitive = _check_column(frame, sensitive, "sensitive", file)
     if domain is not None:
         _check_column(frame, domain, "domain", file)
     _check_distinct_roles(target, sensitive, domain)
@@ -324,12 +326,12 @@ def load_csv(
     holes = frame[columns].isna()
     if holes.to_numpy().any():
         if missing == "error":
-            col = holes.sum().idxmax()
-            rows = np.flatnonzero(holes[col].to_numpy())[:5].tolist()
+            worst = holes.sum().idxmax()
+            rows = np.flatnonzero(holes[worst].to_numpy())[:5].tolist()
             raise ValueError(
-                f"csv: column {col!r} has {int(holes[col].sum())} missing value(s) "
+                f"csv: column {worst!r} has {int(holes[worst].sum())} missing value(s) "
                 f"(first rows {rows}); fill them, drop the column "
-                f"(drop={col!r}) or pass missing='drop'"
+                f"(drop={worst!r}) or pass missing='drop'"
             )
         frame = frame[~holes.any(axis=1).to_numpy()].reset_index(drop=True)
 

@@ -19,6 +19,7 @@ Pixel values (0-16 in scikit-learn) are scaled to [0, 1].
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -77,7 +78,7 @@ def load_digits(
     order = torch.randperm(len(digit), generator=g)
     is_test = torch.zeros(len(digit), dtype=torch.bool)
     is_test[order[: int(test_fraction * len(digit))]] = True
-    meta = {"source": SOURCE, "variant": variant}
+    meta: dict[str, Any] = {"source": SOURCE, "variant": variant}
     if variant == "inverted":
         domains = [_inverted(x, digit, is_test)]
         classes, groups, sensitive = CLASS_NAMES, ["original", "inverted"], "inverted"

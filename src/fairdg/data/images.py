@@ -151,9 +151,10 @@ def hold_pixels(images: np.ndarray, memory_limit_gb: float = DEFAULT_MEMORY_LIMI
     `images` is the memory-mapped cache array; above the limit the returned tensor shares its
     pages (copy-on-write mapping: nothing is read until a batch needs it).
     """
-    if images.nbytes <= memory_limit_gb * 2**30 or not isinstance(images, np.memmap):
+    filename = getattr(images, "filename", None)  # a file-backed np.memmap
+    if images.nbytes <= memory_limit_gb * 2**30 or filename is None:
         return torch.from_numpy(np.array(images, dtype=np.uint8))
-    mapped = np.load(images.filename, mmap_mode="c")
+    mapped = np.load(filename, mmap_mode="c")
     return torch.from_numpy(mapped)
 
 

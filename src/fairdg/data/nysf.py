@@ -202,7 +202,7 @@ def load_nysf(
         if n_samples < len(frame):
             frame = frame.sample(n=n_samples, random_state=seed).reset_index(drop=True)
     if target == "weapon":
-        y = frame[WEAPONS].eq("Y").any(axis=1).to_numpy(np.int64)
+        y = (frame[WEAPONS] == "Y").any(axis=1).to_numpy(np.int64)
     else:
         y = frame["frisked"].eq("Y").to_numpy(np.int64)
     black = ["B", "P"] if black_hispanic_is_black else ["B"]

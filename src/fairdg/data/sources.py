@@ -196,16 +196,16 @@ def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> list
                 return _move_into(Path(tmp), dest, [m.filename for m in members if not m.is_dir()])
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tf:
-            members = tf.getmembers()
-            for info in members:
-                _safe_target(dest, info.name)
-                if not (info.isfile() or info.isdir()):
+            entries = tf.getmembers()
+            for entry in entries:
+                _safe_target(dest, entry.name)
+                if not (entry.isfile() or entry.isdir()):
                     raise UnsafeArchiveError(
-                        f"archive member {info.name!r} is a link or special file; refusing"
+                        f"archive member {entry.name!r} is a link or special file; refusing"
                     )
             with tempfile.TemporaryDirectory(dir=dest, prefix=".extract-") as tmp:
-                tf.extractall(tmp, members=members, filter="data")
-                return _move_into(Path(tmp), dest, [m.name for m in members if m.isfile()])
+                tf.extractall(tmp, members=entries, filter="data")
+                return _move_into(Path(tmp), dest, [m.name for m in entries if m.isfile()])
     raise ValueError(f"{archive} is neither a zip nor a tar archive")
 
 

@@ -43,12 +43,7 @@ from fairdg.records import (
 ENCODING_FORMAT = 1
 MISSING_POLICIES = ("error", "drop")
 # How fairdg reads a table: every cell as text, these spellings (and nothing else) missing.
-_READ = {
-    "dtype": str,
-    "keep_default_na": False,
-    "skipinitialspace": True,
-    "na_values": ["", "NA", "NaN", "nan", "?"],
-}
+_NA_VALUES = ["", "NA", "NaN", "nan", "?"]
 
 
 class UnknownCategoryWarning(UserWarning):
@@ -61,7 +56,15 @@ class ProxyWarning(UserWarning):
 
 def read_table(source: Any, sep: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
     """Read a CSV file (or buffer) as strings, with fairdg's missing-value markers."""
-    return pd.read_csv(source, sep=sep, encoding=encoding, **_READ)
+    return pd.read_csv(
+        source,
+        sep=sep,
+        encoding=encoding,
+        dtype=str,
+        keep_default_na=False,
+        skipinitialspace=True,
+        na_values=_NA_VALUES,
+    )
 
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +101,7 @@ def fit_encoding(
         ``{"format", "columns": [{"name", "kind": "numeric"|"categorical", "categories"}],
         "feature_names"}``: plain JSON.
     """
-    specs = []
+    specs: list[dict[str, Any]] = []
     for col in columns:
         values = pd.to_numeric(frame[col], errors="coerce")
         is_number = values.notna().sum() == frame[col].notna().sum()
@@ -241,7 +244,7 @@ def missing_rows(
     if missing not in MISSING_POLICIES:
         raise ValueError(f"missing must be 'error' or 'drop', got {short(missing)}")
     holes = frame[list(columns)].isna().to_numpy()
-    keep = ~holes.any(axis=1)
+    keep = np.asarray(~holes.any(axis=1), dtype=bool)
     if missing == "error" and not keep.all():
         row = int(np.flatnonzero(~keep)[0])
         col = columns[int(np.flatnonzero(holes[row])[0])]

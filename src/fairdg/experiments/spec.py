@@ -26,6 +26,24 @@ from fairdg.training.config import SWEEP_BASE, RunConfig
 ALL, NONE, JOINT = "all", "none", "+"
 
 
+def split_joint(item: str, domains: Sequence[str]) -> list[str]:
+    """The domain names in ``"a+b"``; a name that itself holds ``+`` (Adult's ``age45+``)
+    stays whole: known names are matched first, longest first, and a part that matches no
+    name is returned as it is (the caller reports it as unknown)."""
+
+    def parts(rest: str) -> list[str] | None:
+        for name in sorted(domains, key=len, reverse=True):
+            if rest == name:
+                return [name]
+            if rest.startswith(name + JOINT):
+                tail = parts(rest[len(name) + 1 :])
+                if tail is not None:
+                    return [name, *tail]
+        return None
+
+    return parts(item) or item.split(JOINT)
+
+
 def held_out_sets(
     domains: Sequence[str], spec: Sequence[str] = (ALL,), lodo: bool = False
 ) -> list[tuple[str, ...]]:
@@ -56,9 +74,9 @@ def held_out_sets(
         if len(spec) > 1:
             raise ValueError(f"test_domains: 'all' and 'none' stand alone, got {spec}")
         single = ALL in spec and len(domains) > 1
-        sets = [(name,) for name in domains] if single else [()]
+        sets: list[tuple[str, ...]] = [(name,) for name in domains] if single else [()]
     else:
-        sets = [canonical(item.split(JOINT)) for item in spec]
+        sets = [canonical(split_joint(item, domains)) for item in spec]
     for held in sets:
         if held and len(held) == len(domains):
             raise ValueError(

@@ -115,7 +115,7 @@ def _duration(seconds: float) -> str:
 def plan(configs: Sequence[RunConfig | Task]) -> dict[str, list[RunConfig | Task]]:
     """Group the (deduplicated) runs of a sweep by state."""
     unique = {c.run_id(): c for c in configs}
-    groups: dict[str, list[RunConfig]] = {state: [] for state in STATES}
+    groups: dict[str, list[RunConfig | Task]] = {state: [] for state in STATES}
     for config in unique.values():
         groups[run_state(config)].append(config)
     return groups
@@ -193,7 +193,7 @@ def run_sweep(
             print(f"fairdg: {run_line(outcome, finished[0], len(todo), result, started)}",
                   file=sys.stderr, flush=True)  # fmt: skip
 
-    tasks = [c.to_dict() if isinstance(c, RunConfig) else c for c in todo]
+    tasks: list[launchers.Work] = [c.to_dict() if isinstance(c, RunConfig) else c for c in todo]
     try:
         with _sigterm_as_interrupt():
             if launcher == "local":

@@ -130,7 +130,7 @@ def probe_accuracies(
         out[f"{label}_accuracy"] = float(correct.mean())
         if label == "sensitive" and k == 2 and len(torch.unique(test_t)) == 2:
             score = torch.sigmoid(logits[:, 1] - logits[:, 0]).double().numpy()
-            out["sensitive_auc"] = fairness_auc(score, sensitive=test_t.numpy())
+            out["sensitive_auc"] = fairness_auc(None, score, sensitive_features=test_t.numpy())
         for g in range(num_groups):
             members = test_z == g
             if members.any():

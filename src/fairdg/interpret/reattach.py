@@ -80,7 +80,7 @@ def fit_reattachment(
     r_test = (raw_r(test_features) - r_mean) / r_std
     scores = torch.sigmoid(r_std * r_test + _onehot(test_z, num_groups) @ w_groups + b)
     metrics = evaluate_metrics(
-        test_y.numpy(), scores.numpy(), sensitive=test_z.numpy(), on_undefined="ignore"
+        test_y.numpy(), scores.numpy(), sensitive_features=test_z.numpy(), on_undefined="ignore"
     )
     return Reattachment(
         w_r=r_std,

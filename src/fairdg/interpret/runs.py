@@ -51,10 +51,12 @@ def load_run(
         A damaged or inconsistent run file, named with its field.
     """
     model = load_model(run_dir, device=device, **extra)
+    if model.config is None:
+        raise FileNotFoundError(f"{run_dir} holds no config.json: not a run folder")
     config = model.config.replace(device=device)
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)
     if uses_feature_cache(model.hparams, dataset.input_shape):  # trained on frozen features
         dataset = frozen_features(dataset, model.hparams, device, quiet=config.quiet)
-    split = dataset.split(config.seed, config.test_domains)
+    split = config.split_data(dataset)
     return LoadedRun(Path(run_dir), config, dataset, split, dict(model.hparams), model.algorithm)

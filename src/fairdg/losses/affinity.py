@@ -28,7 +28,7 @@ import functools
 import itertools
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 import torch.nn.functional as F
@@ -99,7 +99,8 @@ class MemoryBank:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.capacity = int(state["capacity"])
-        self.cells = {tuple(int(v) for v in k.split(",")): r for k, r in state["cells"].items()}
+        cells = {tuple(int(v) for v in k.split(",")): r for k, r in state["cells"].items()}
+        self.cells = {(c, g): r for (c, g), r in cells.items()}
 
 
 def _spread(rep: torch.Tensor, y: torch.Tensor, distance: str) -> torch.Tensor:
@@ -170,6 +171,42 @@ def _quantile_rows(n: int, m: int, dtype: torch.dtype, device: torch.device) -> 
     `dtype`, as they always were; cached: the same few sizes recur batch after batch)."""
     grid = torch.arange(m, device=device, dtype=dtype) + 0.5
     return (grid * n / m).long()
+
+
+@overload
+def affinity_loss(
+    rep: torch.Tensor,
+    y: torch.Tensor,
+    z: torch.Tensor,
+    *,
+    distance: str = ...,
+    class_conditional: bool = ...,
+    symmetric: bool = ...,
+    paper_normalisation: bool = ...,
+    scale_invariant: bool = ...,
+    bank: MemoryBank | None = ...,
+    matching: str = ...,
+    projections: int = ...,
+    return_stats: Literal[False] = ...,
+) -> torch.Tensor: ...
+
+
+@overload
+def affinity_loss(
+    rep: torch.Tensor,
+    y: torch.Tensor,
+    z: torch.Tensor,
+    *,
+    distance: str = ...,
+    class_conditional: bool = ...,
+    symmetric: bool = ...,
+    paper_normalisation: bool = ...,
+    scale_invariant: bool = ...,
+    bank: MemoryBank | None = ...,
+    matching: str = ...,
+    projections: int = ...,
+    return_stats: Literal[True],
+) -> tuple[torch.Tensor, dict[str, float]]: ...
 
 
 def affinity_loss(

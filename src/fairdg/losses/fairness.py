@@ -81,11 +81,12 @@ def group_rates(
     """
     if metric not in FAIR_METRICS:
         raise ValueError(f"fair_metric must be one of {FAIR_METRICS}, got {metric!r}")
-    if metric != "dp" and y is None:
+    if metric == "dp":
+        kinds = [torch.ones_like(z, dtype=torch.bool)]
+    elif y is None:
         raise ValueError(f"fair_metric={metric!r} compares rows of each label: pass y")
-    kinds = [torch.ones_like(z, dtype=torch.bool)] if metric == "dp" else [y == 1]
-    if metric == "eo":
-        kinds.append(y == 0)
+    else:
+        kinds = [y == 1, y == 0] if metric == "eo" else [y == 1]
     means, present = [], []
     for rows in kinds:
         onehot = F.one_hot(z[rows].long(), num_groups).to(values.dtype)

@@ -66,7 +66,11 @@ def gaussian_kernel(
 ) -> torch.Tensor:
     """``K[i, j] = sum_g exp(-g * ||x_i - y_j||^2)`` over the inverse bandwidths ``g``."""
     d = _squared_distances(x, y)
-    return sum(torch.exp(-g * d) for g in bandwidths)
+    kernels = [torch.exp(-g * d) for g in bandwidths]
+    total = kernels[0]
+    for kernel in kernels[1:]:  # added in order, as sum() did
+        total = total + kernel
+    return total
 
 
 def mmd_penalty(

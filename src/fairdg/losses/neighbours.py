@@ -173,7 +173,7 @@ def _block_argmin(left, right, distance, row_stop, col_stop, mask: Mask | None =
             rows.append(mine.min(1).indices)  # faster than argmin; ties: the first
         if col_stop:
             val, idx = (dist if col_stop == len(right[1]) else dist[:, :col_stop]).min(0)
-            if col_val is None:
+            if col_val is None or col_idx is None:  # the first block (both are set together)
                 col_val, col_idx = val, idx
             else:  # strictly better only: the earlier block keeps a tie
                 better = val < col_val
@@ -309,9 +309,9 @@ def _assemble(layout, segments, pairs, anchors_of, batch, device) -> Terms:
         empty = torch.zeros(0, dtype=torch.long, device=device)
         return Terms(empty, empty, empty, terms, anchors, n_groups, batch_classes)
     slots = [a * n_groups + b for a, b in pairs if (a, b) in by_pair]
-    slot = [torch.full_like(rows, s) for (rows, _), s in zip(parts, slots, strict=True)]
+    slot_ids = [torch.full_like(rows, s) for (rows, _), s in zip(parts, slots, strict=True)]
     anchor, position = (torch.cat(t) if len(t) > 1 else t[0] for t in zip(*parts, strict=True))
-    slot = torch.cat(slot) if len(slot) > 1 else slot[0]
+    slot = torch.cat(slot_ids) if len(slot_ids) > 1 else slot_ids[0]
     return Terms(
         anchor, layout.order.index_select(0, position), slot, terms, anchors, n_groups,
         batch_classes,

@@ -1,4 +1,7 @@
-"""Fairness and accuracy metrics: pure functions of arrays, with keyword-only ``sensitive=``.
+"""Fairness and accuracy metrics: pure functions of arrays with fairlearn's signature,
+``metric(y_true, y_pred, *, sensitive_features=...)`` (demographic parity, selection rates and
+the fairness AUC read no ``y_true`` but take it, as fairlearn does; ``sensitive=`` and the old
+argument order are accepted with a `DeprecationWarning` for one release).
 
 Inputs may be numpy arrays, lists, pandas objects or torch tensors (converted without importing
 torch). An undefined value is NaN with an :class:`UndefinedMetricWarning` by default, never 0;

@@ -7,9 +7,11 @@ recognised by duck typing (``.detach`` and ``.cpu``).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -18,6 +20,58 @@ ON_UNDEFINED = ("warn", "raise", "ignore")
 
 class UndefinedMetricWarning(UserWarning):
     """A metric value is undefined (for example a group without positives); NaN is returned."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def fairlearn_signature(
+    *, took_y_true: bool = True
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Decorator: the metric takes fairlearn's ``(y_true, y_pred, *, sensitive_features=)``
+    and, for one release, the spellings of fairdg 0.1 with a `DeprecationWarning` naming the
+    new one: ``sensitive=`` and, where the metric took no ``y_true`` (``took_y_true=False``:
+    demographic parity, selection rates, fairness AUC), the predictions as its only positional
+    argument."""
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        name = function.__name__
+        second = list(inspect.signature(function).parameters)[1]
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if "sensitive" in kwargs:
+                if "sensitive_features" in kwargs:
+                    raise TypeError(f"{name}() got sensitive= and sensitive_features=; pass one")
+                warnings.warn(
+                    f"{name}(sensitive=...) is deprecated and will be removed in the next "
+                    f"release; use {name}(..., sensitive_features=...) as fairlearn does",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                kwargs["sensitive_features"] = kwargs.pop("sensitive")
+            if not took_y_true and len(args) == 1 and second not in kwargs:
+                warnings.warn(
+                    f"{name}({second}, ...) is deprecated and will be removed in the next "
+                    f"release; pass y_true first as fairlearn does: {name}(y_true, {second}, "
+                    "sensitive_features=...) (y_true may be None: it is not used)",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                args = (None, *args)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def check_unused_y_true(y_true: Any, n: int) -> None:
+    """``y_true`` of a metric that does not read it (fairlearn's signature): None, or one
+    label per sample."""
+    if y_true is not None:
+        check_same_length(y_true=as_1d(y_true, "y_true"), y_pred=np.empty(n))
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -117,32 +171,35 @@ def _integer_codes(arr: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | Non
 
 
 def encode_groups(
-    sensitive: Any, n: int | None = None, other: str = "y_pred"
+    sensitive_features: Any, n: int | None = None, other: str = "y_pred"
 ) -> tuple[list[Any], np.ndarray]:
     """Return ``(groups, codes)``: the sorted distinct labels and each sample's index into them.
 
     Raises a ``ValueError`` for 2-D input, missing labels (NaN / None), a length different from
     ``n`` (the length of the argument ``other``) or fewer than two groups (naming the group).
     """
-    arr = as_1d(sensitive, "sensitive")
+    arr = as_1d(sensitive_features, "sensitive_features")
     if n is not None and arr.shape[0] != n:
         raise ValueError(
             f"inputs must have the same length (n_samples); got {other}={n}, "
-            f"sensitive={arr.shape[0]}"
+            f"sensitive_features={arr.shape[0]}"
         )
     if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError("sensitive must not contain NaN; every sample needs a group label")
+        raise ValueError(
+            "sensitive_features must not contain NaN; every sample needs a group label"
+        )
     try:
         groups, codes = _integer_codes(arr) if arr.dtype.kind in "iu" else (None, None)
-        if groups is None:
+        if groups is None or codes is None:
             groups, codes = np.unique(arr, return_inverse=True)
     except TypeError as err:  # object arrays mixing types (or holding None) cannot be sorted
         raise ValueError(
-            f"sensitive must hold comparable group labels (all ints or all strings); {err}"
+            f"sensitive_features must hold comparable group labels (all ints or all strings); "
+            f"{err}"
         ) from None
     if groups.shape[0] < 2:
         raise ValueError(
-            "sensitive must contain at least two groups to compare; "
+            "sensitive_features must contain at least two groups to compare; "
             f"got a single group {_python_label(groups[0])!r}"
         )
     return [_python_label(g) for g in groups], codes.reshape(-1).astype(np.intp, copy=False)
@@ -175,7 +232,7 @@ def rate_reasons(
     denominators: np.ndarray, groups: Sequence[Any], what: str, condition: str
 ) -> list[str]:
     """Reasons for every group whose rate ``what`` has a zero denominator (``condition``)."""
-    empty = [repr(groups[i]) for i in np.flatnonzero(denominators == 0)]
+    empty = [repr(groups[int(i)]) for i in np.flatnonzero(denominators == 0)]
     if not empty:
         return []
     who = f"groups {', '.join(empty)} have" if len(empty) > 1 else f"group {empty[0]} has"

@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from fairdg.metrics._validation import check_on_undefined, check_scores, encode_groups
+from fairdg.metrics._validation import (
+    check_on_undefined,
+    check_scores,
+    check_unused_y_true,
+    encode_groups,
+    fairlearn_signature,
+)
 
 __all__ = ["fairness_auc"]
 
@@ -49,7 +55,10 @@ def auc_from_codes(scores: np.ndarray, codes: np.ndarray, n_groups: int) -> floa
     return float(best)
 
 
-def fairness_auc(scores: Any, *, sensitive: Any, on_undefined: str = "warn") -> float:
+@fairlearn_signature(took_y_true=False)
+def fairness_auc(
+    y_true: Any, y_score: Any, *, sensitive_features: Any, on_undefined: str = "warn"
+) -> float:
     """Fairness AUC: how well the score separates two groups, folded to [0.5, 1] (0.5 = fair).
 
     For two groups 0 and 1 (the sorted group labels), with ``x1`` drawn from group 1 and ``x0``
@@ -69,9 +78,12 @@ def fairness_auc(scores: Any, *, sensitive: Any, on_undefined: str = "warn") -> 
 
     Parameters
     ----------
-    scores : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or None
+        Not used (the value depends on the scores only); accepted so that every metric takes
+        fairlearn's ``(y_true, y_pred, *, sensitive_features=)``.
+    y_score : array-like of shape (n_samples,)
         Predicted probability of the positive class, finite and in [0, 1].
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels (ints or strings), two or more groups.
     on_undefined : {"warn", "raise", "ignore"}
         Accepted for a uniform signature; the value is always defined once there are two groups
@@ -83,6 +95,7 @@ def fairness_auc(scores: Any, *, sensitive: Any, on_undefined: str = "warn") -> 
         Value in [0.5, 1].
     """
     check_on_undefined(on_undefined)
-    s = check_scores(scores)
-    groups, codes = encode_groups(sensitive, s.shape[0], "scores")
+    s = check_scores(y_score, "y_score")
+    groups, codes = encode_groups(sensitive_features, s.shape[0], "y_score")
+    check_unused_y_true(y_true, s.shape[0])
     return auc_from_codes(s, codes, len(groups))

@@ -48,7 +48,7 @@ def bootstrap(
 
     Each replicate draws ``len(arrays[0])`` row indices with replacement (numpy
     ``default_rng(seed)``) and applies them jointly to every positional array and to every
-    keyword argument that is an array of the same length (such as ``sensitive=``); other keyword
+    keyword argument that is an array of the same length (such as ``sensitive_features=``); other
     arguments (``threshold=``, ``on_undefined=``) are passed through unchanged. The interval is
     the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles of the replicates.
 

@@ -52,6 +52,8 @@ class Metric:
         For a binary-task summary: the function of the per-group confusion counts
         (`fairdg.metrics.group.GroupCounts`) that returns ``(value, reasons undefined)``;
         `evaluate` computes every such entry, in catalogue order.
+    axis : str
+        Axis label of figures where `label` is too terse ("" : `label`).
     """
 
     key: str
@@ -62,6 +64,7 @@ class Metric:
     paper: str = ""
     fairness: bool = False
     from_counts: Callable[[Any], tuple[float, list[str]]] | None = None
+    axis: str = ""
 
 
 _ENTRIES = (
@@ -101,6 +104,7 @@ _ENTRIES = (
         paper='FDDG "DP"',
         fairness=True,
         from_counts=_group.dp_ratio,
+        axis="DP ratio",
     ),
     Metric(
         "eopp_diff",
@@ -145,6 +149,7 @@ _ENTRIES = (
         "AUC",
         paper='FDDG "AUC"',
         fairness=True,
+        axis="fairness AUC",
     ),
     Metric("count", "rows of group g", "none", "count"),
     Metric("selection_rate", "selection rate of group g", "none", "SR"),

@@ -16,6 +16,7 @@ from fairdg.metrics._validation import (
     check_same_length,
     check_scores,
     encode_groups,
+    fairlearn_signature,
     to_numpy,
     undefined,
 )
@@ -29,11 +30,12 @@ __all__ = ["evaluate", "evaluate_with_reasons", "mark_small_groups"]
 _BINARY_SUMMARIES = {m.key: m.from_counts for m in CATALOGUE.values() if m.from_counts}
 
 
+@fairlearn_signature()
 def evaluate(
     y_true: Any,
     scores: Any,
     *,
-    sensitive: Any,
+    sensitive_features: Any,
     threshold: float = 0.5,
     on_undefined: str = "warn",
 ) -> dict[str, float]:
@@ -50,7 +52,7 @@ def evaluate(
         1-D: probability of class 1 (binary task). 2-D: class probabilities; ``C == 2`` is a
         binary task using column 1, ``C > 2`` a multi-class task with ``y_pred = argmax``.
         Finite and in [0, 1].
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels (ints or strings), two or more groups.
     threshold : float
         Binary task: ``y_pred = scores > threshold`` (strictly, as ``argmax`` of two equal
@@ -74,8 +76,8 @@ def evaluate(
     _check_threshold(threshold)
     s = to_numpy(scores)
     if s.ndim == 2 and s.shape[1] > 2:
-        return _evaluate_multiclass(y_true, check_scores(s, ndim=2), sensitive)
-    results, undefined_keys = _evaluate_binary(y_true, s, sensitive, threshold)
+        return _evaluate_multiclass(y_true, check_scores(s, ndim=2), sensitive_features)
+    results, undefined_keys = _evaluate_binary(y_true, s, sensitive_features, threshold)
     if undefined_keys:
         reasons = [f"{', '.join(keys)} ({reason})" for reason, keys in undefined_keys.items()]
         undefined("evaluate", reasons, on_undefined, subject="evaluate: undefined values")
@@ -89,11 +91,12 @@ def _check_threshold(threshold: float) -> None:
         raise ValueError(f"threshold must be a number in [0, 1]; got {threshold!r}")
 
 
+@fairlearn_signature()
 def evaluate_with_reasons(
     y_true: Any,
     scores: Any,
     *,
-    sensitive: Any,
+    sensitive_features: Any,
     threshold: float = 0.5,
     min_group_size: int = 0,
     where: str = "",
@@ -114,10 +117,10 @@ def evaluate_with_reasons(
         raise ValueError(f"min_group_size must be a non-negative integer; got {min_group_size!r}")
     s = to_numpy(scores)
     if s.ndim == 2 and s.shape[1] > 2:
-        results = _evaluate_multiclass(y_true, check_scores(s, ndim=2), sensitive)
+        results = _evaluate_multiclass(y_true, check_scores(s, ndim=2), sensitive_features)
         reasons: dict[str, str] = {}
     else:
-        results, undefined_keys = _evaluate_binary(y_true, s, sensitive, threshold)
+        results, undefined_keys = _evaluate_binary(y_true, s, sensitive_features, threshold)
         reasons = {}
         for reason, keys in undefined_keys.items():
             for key in keys:
@@ -158,7 +161,7 @@ def mark_small_groups(
 
 
 def _evaluate_binary(
-    y_true: Any, s: np.ndarray, sensitive: Any, threshold: float
+    y_true: Any, s: np.ndarray, sensitive_features: Any, threshold: float
 ) -> tuple[dict[str, float], dict[str, list[str]]]:
     """Binary-task metrics and, per reason, the keys it makes undefined."""
     if s.ndim == 2:
@@ -173,7 +176,7 @@ def _evaluate_binary(
 
     true = as_binary(y_true, "y_true")
     n = check_same_length(y_true=true, scores=s)
-    groups, codes = encode_groups(sensitive, n, "scores")
+    groups, codes = encode_groups(sensitive_features, n, "scores")
     pred = (s > threshold).astype(np.int8)
     counts = _group.GroupCounts.from_codes(groups, codes, pred, true)
 
@@ -216,7 +219,7 @@ def _attach_group_keys(
 
 
 def _evaluate_multiclass(
-    y_true: Any, probabilities: np.ndarray, sensitive: Any
+    y_true: Any, probabilities: np.ndarray, sensitive_features: Any
 ) -> dict[str, float]:
     """Accuracy overall and per group for class probabilities of shape (n, C), C > 2."""
     n_classes = probabilities.shape[1]
@@ -229,7 +232,7 @@ def _evaluate_multiclass(
             f"got {true.dtype} values in [{true.min()!r}, {true.max()!r}]"
         )
     n = check_same_length(y_true=true, scores=probabilities)
-    groups, codes = encode_groups(sensitive, n, "scores")
+    groups, codes = encode_groups(sensitive_features, n, "scores")
     correct = np.argmax(probabilities, axis=1) == true
     count = np.bincount(codes, minlength=len(groups))
     group_accuracy = np.bincount(codes[correct], minlength=len(groups)) / count

@@ -25,7 +25,9 @@ from fairdg.metrics._validation import (
     as_binary,
     check_on_undefined,
     check_same_length,
+    check_unused_y_true,
     encode_groups,
+    fairlearn_signature,
     rate_reasons,
     undefined,
 )
@@ -157,7 +159,7 @@ def eodds_ratio(c: GroupCounts) -> Result:
     return min(tpr, fpr), []
 
 
-def _counts(y_true: Any, y_pred: Any, sensitive: Any, on_undefined: str) -> GroupCounts:
+def _counts(y_true: Any, y_pred: Any, sensitive_features: Any, on_undefined: str) -> GroupCounts:
     """Validate binary inputs and count them per group."""
     check_on_undefined(on_undefined)
     pred = as_binary(y_pred, "y_pred")
@@ -165,7 +167,7 @@ def _counts(y_true: Any, y_pred: Any, sensitive: Any, on_undefined: str) -> Grou
     if y_true is not None:
         true = as_binary(y_true, "y_true")
         check_same_length(y_true=true, y_pred=pred)
-    groups, codes = encode_groups(sensitive, pred.shape[0])
+    groups, codes = encode_groups(sensitive_features, pred.shape[0])
     return GroupCounts.from_codes(groups, codes, pred, true)
 
 
@@ -189,14 +191,18 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     return float(np.mean(true == pred))
 
 
-def selection_rate(y_pred: Any, *, sensitive: Any) -> dict[Any, float]:
+@fairlearn_signature(took_y_true=False)
+def selection_rate(y_true: Any, y_pred: Any, *, sensitive_features: Any) -> dict[Any, float]:
     """Selection rate per group, ``SR_a = P(y_hat = 1 | z = a)``.
 
     Parameters
     ----------
+    y_true : array-like of shape (n_samples,) or None
+        Not used (the value depends on the predictions only); accepted, as in fairlearn, so
+        that every metric takes ``(y_true, y_pred, *, sensitive_features=)``.
     y_pred : array-like of shape (n_samples,)
         Binary predictions (0/1).
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels (ints or strings), two or more groups.
 
     Returns
@@ -205,12 +211,14 @@ def selection_rate(y_pred: Any, *, sensitive: Any) -> dict[Any, float]:
         Group label -> selection rate, groups in sorted order. Always defined (every group
         present has at least one sample).
     """
-    c = _counts(None, y_pred, sensitive, "ignore")
+    c = _counts(None, y_pred, sensitive_features, "ignore")
+    check_unused_y_true(y_true, int(c.count.sum()))
     return dict(zip(c.groups, c.selection_rate().tolist(), strict=True))
 
 
+@fairlearn_signature(took_y_true=False)
 def demographic_parity_difference(
-    y_pred: Any, *, sensitive: Any, on_undefined: str = "warn"
+    y_true: Any, y_pred: Any, *, sensitive_features: Any, on_undefined: str = "warn"
 ) -> float:
     """Demographic parity difference, ``max_a SR_a - min_a SR_a`` (0 = fair).
 
@@ -221,9 +229,12 @@ def demographic_parity_difference(
 
     Parameters
     ----------
+    y_true : array-like of shape (n_samples,) or None
+        Not used (the value depends on the predictions only); accepted, as in fairlearn, so
+        that every metric takes ``(y_true, y_pred, *, sensitive_features=)``.
     y_pred : array-like of shape (n_samples,)
         Binary predictions (0/1).
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels, two or more groups.
     on_undefined : {"warn", "raise", "ignore"}
         What to do when the value is undefined.
@@ -233,11 +244,16 @@ def demographic_parity_difference(
     float
         Value in [0, 1].
     """
-    value, reasons = dp_difference(_counts(None, y_pred, sensitive, on_undefined))
+    counts = _counts(None, y_pred, sensitive_features, on_undefined)
+    check_unused_y_true(y_true, int(counts.count.sum()))
+    value, reasons = dp_difference(counts)
     return undefined("demographic_parity_difference", reasons, on_undefined) if reasons else value
 
 
-def demographic_parity_ratio(y_pred: Any, *, sensitive: Any, on_undefined: str = "warn") -> float:
+@fairlearn_signature(took_y_true=False)
+def demographic_parity_ratio(
+    y_true: Any, y_pred: Any, *, sensitive_features: Any, on_undefined: str = "warn"
+) -> float:
     """Demographic parity ratio, ``min_a SR_a / max_a SR_a`` (1 = fair).
 
     Reproduces the FDDG paper's "DP" column (the FDDG code folds the two-group ratio to <= 1,
@@ -249,9 +265,12 @@ def demographic_parity_ratio(y_pred: Any, *, sensitive: Any, on_undefined: str =
 
     Parameters
     ----------
+    y_true : array-like of shape (n_samples,) or None
+        Not used (the value depends on the predictions only); accepted, as in fairlearn, so
+        that every metric takes ``(y_true, y_pred, *, sensitive_features=)``.
     y_pred : array-like of shape (n_samples,)
         Binary predictions (0/1).
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels, two or more groups.
     on_undefined : {"warn", "raise", "ignore"}
         What to do when the value is undefined.
@@ -261,12 +280,15 @@ def demographic_parity_ratio(y_pred: Any, *, sensitive: Any, on_undefined: str =
     float
         Value in [0, 1], or NaN when undefined.
     """
-    value, reasons = dp_ratio(_counts(None, y_pred, sensitive, on_undefined))
+    counts = _counts(None, y_pred, sensitive_features, on_undefined)
+    check_unused_y_true(y_true, int(counts.count.sum()))
+    value, reasons = dp_ratio(counts)
     return undefined("demographic_parity_ratio", reasons, on_undefined) if reasons else value
 
 
+@fairlearn_signature()
 def equal_opportunity_difference(
-    y_true: Any, y_pred: Any, *, sensitive: Any, on_undefined: str = "warn"
+    y_true: Any, y_pred: Any, *, sensitive_features: Any, on_undefined: str = "warn"
 ) -> float:
     """Equal opportunity difference, ``max_a TPR_a - min_a TPR_a`` (0 = fair).
 
@@ -281,7 +303,7 @@ def equal_opportunity_difference(
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         Binary labels and predictions (0/1).
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels, two or more groups.
     on_undefined : {"warn", "raise", "ignore"}
         What to do when the value is undefined.
@@ -291,12 +313,13 @@ def equal_opportunity_difference(
     float
         Value in [0, 1], or NaN when undefined.
     """
-    value, reasons = eopp_difference(_counts(y_true, y_pred, sensitive, on_undefined))
+    value, reasons = eopp_difference(_counts(y_true, y_pred, sensitive_features, on_undefined))
     return undefined("equal_opportunity_difference", reasons, on_undefined) if reasons else value
 
 
+@fairlearn_signature()
 def true_negative_rate_difference(
-    y_true: Any, y_pred: Any, *, sensitive: Any, on_undefined: str = "warn"
+    y_true: Any, y_pred: Any, *, sensitive_features: Any, on_undefined: str = "warn"
 ) -> float:
     """True negative rate difference, ``max_a TNR_a - min_a TNR_a`` (0 = fair).
 
@@ -310,7 +333,7 @@ def true_negative_rate_difference(
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         Binary labels and predictions (0/1).
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels, two or more groups.
     on_undefined : {"warn", "raise", "ignore"}
         What to do when the value is undefined.
@@ -320,12 +343,13 @@ def true_negative_rate_difference(
     float
         Value in [0, 1], or NaN when undefined.
     """
-    value, reasons = tnr_difference(_counts(y_true, y_pred, sensitive, on_undefined))
+    value, reasons = tnr_difference(_counts(y_true, y_pred, sensitive_features, on_undefined))
     return undefined("true_negative_rate_difference", reasons, on_undefined) if reasons else value
 
 
+@fairlearn_signature()
 def equalized_odds_difference(
-    y_true: Any, y_pred: Any, *, sensitive: Any, on_undefined: str = "warn"
+    y_true: Any, y_pred: Any, *, sensitive_features: Any, on_undefined: str = "warn"
 ) -> float:
     """Equalized odds difference, ``max(TPR difference, FPR difference)`` (0 = fair).
 
@@ -338,7 +362,7 @@ def equalized_odds_difference(
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         Binary labels and predictions (0/1).
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels, two or more groups.
     on_undefined : {"warn", "raise", "ignore"}
         What to do when the value is undefined.
@@ -348,12 +372,13 @@ def equalized_odds_difference(
     float
         Value in [0, 1], or NaN when undefined.
     """
-    value, reasons = eodds_difference(_counts(y_true, y_pred, sensitive, on_undefined))
+    value, reasons = eodds_difference(_counts(y_true, y_pred, sensitive_features, on_undefined))
     return undefined("equalized_odds_difference", reasons, on_undefined) if reasons else value
 
 
+@fairlearn_signature()
 def equalized_odds_ratio(
-    y_true: Any, y_pred: Any, *, sensitive: Any, on_undefined: str = "warn"
+    y_true: Any, y_pred: Any, *, sensitive_features: Any, on_undefined: str = "warn"
 ) -> float:
     """Equalized odds ratio, ``min(TPR ratio, FPR ratio)`` (1 = fair).
 
@@ -368,7 +393,7 @@ def equalized_odds_ratio(
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         Binary labels and predictions (0/1).
-    sensitive : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,)
         Group labels, two or more groups.
     on_undefined : {"warn", "raise", "ignore"}
         What to do when the value is undefined.
@@ -378,5 +403,5 @@ def equalized_odds_ratio(
     float
         Value in [0, 1], or NaN when undefined.
     """
-    value, reasons = eodds_ratio(_counts(y_true, y_pred, sensitive, on_undefined))
+    value, reasons = eodds_ratio(_counts(y_true, y_pred, sensitive_features, on_undefined))
     return undefined("equalized_odds_ratio", reasons, on_undefined) if reasons else value

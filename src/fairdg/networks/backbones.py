@@ -17,16 +17,20 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from fairdg.networks.resnet import resnet18, resnet50
-from fairdg.networks.vgg import vgg16, vgg19
+from fairdg.networks.resnet import ResNet, resnet18, resnet50
+from fairdg.networks.vgg import VGG, vgg16, vgg19
 
 log = logging.getLogger("fairdg")
 
-BACKBONES: dict[str, Callable[..., nn.Module]] = {
+# The backbone families: torchvision's layout, `n_features` and `penultimate(x)` (a new family
+# joins this union and `BACKBONES`).
+Backbone = ResNet | VGG
+BACKBONES: dict[str, Callable[..., Backbone]] = {
     "resnet18": resnet18,
     "resnet50": resnet50,
     "vgg16": vgg16,
@@ -50,7 +54,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        state = load_file(str(path))
+        state: Any = load_file(str(path))
     else:
         state = torch.load(path, map_location="cpu", weights_only=True)
         for key in ("state_dict", "model"):
@@ -104,6 +108,9 @@ class BackboneFeaturizer(nn.Module):
         features; 0 for none (the features are the representation).
     """
 
+    mean: torch.Tensor  # ImageNet's, registered buffers
+    std: torch.Tensor
+
     def __init__(self, name: str, pretrained: str | None, freeze: str, rep_dim: int = 0):
         super().__init__()
         self.net = build_backbone(name, pretrained)
@@ -140,9 +147,9 @@ class BackboneFeaturizer(nn.Module):
         return self
 
 
-def drop_head(model: nn.Module) -> None:
+def drop_head(model: Backbone) -> None:
     """Replace the 1,000-class layer by the identity (it is not part of the features)."""
-    if hasattr(model, "fc"):
+    if isinstance(model, ResNet):
         model.fc = nn.Identity()
     else:
         model.classifier[-1] = nn.Identity()
@@ -187,7 +194,7 @@ def check_backbone(name: str) -> str:
     return name
 
 
-def build_backbone(name: str, pretrained: str | None = None) -> nn.Module:
+def build_backbone(name: str, pretrained: str | None = None) -> Backbone:
     """A backbone with its 1,000-class head, loaded from `pretrained` when given."""
     model = BACKBONES[check_backbone(name)]()
     if pretrained:

@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from torch import nn
-
 from fairdg.hparams import Choice, Fixed, HParam, Interval, OneOf
 from fairdg.networks.backbones import (
     BACKBONES,
@@ -62,7 +60,11 @@ NETWORK_HPARAMS = {
 }
 
 
-def build_featurizer(input_shape: tuple[int, ...], hparams: Mapping[str, Any]) -> nn.Module:
+# What `build_featurizer` builds: each has `n_outputs`, the size of the representation.
+Featurizer = MLP | SmallCNN | BackboneFeaturizer | CachedFeatureHead
+
+
+def build_featurizer(input_shape: tuple[int, ...], hparams: Mapping[str, Any]) -> Featurizer:
     """An MLP for 1-D inputs, the small CNN for (C, H, W) images."""
     rep_dim = int(hparams["rep_dim"])
     backbone = str(hparams.get("backbone", "auto"))
@@ -83,7 +85,7 @@ def build_featurizer(input_shape: tuple[int, ...], hparams: Mapping[str, Any]) -
 
 def _backbone_featurizer(
     input_shape: tuple[int, ...], name: str, hparams: Mapping[str, Any]
-) -> nn.Module:
+) -> BackboneFeaturizer | CachedFeatureHead:
     check_backbone(name)
     freeze = check_freeze(str(hparams.get("freeze", "none")))
     rep = int(hparams["rep_dim"]) if hparams.get("rep_layer", False) else 0

@@ -86,7 +86,7 @@ class ResNet(nn.Module):
         self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.n_features = 512 * block.expansion
-        self.fc = nn.Linear(self.n_features, num_classes)
+        self.fc: nn.Module = nn.Linear(self.n_features, num_classes)
         for m in self.modules():  # torchvision's initialisation
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -39,6 +39,8 @@ why). Ties: the earliest step, then the lowest hyperparameter seed. Pure pandas,
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -114,7 +116,8 @@ def fold_metrics(evals: pd.DataFrame) -> pd.DataFrame:
     accuracy (``found``)."""
     aux = evals[(evals["status"] == "done") & (evals["n_test"] == 2)]
     pieces = []
-    for pair, part in aux.groupby("test_domains", sort=False):
+    for key, part in aux.groupby("test_domains", sort=False):
+        pair = cast(tuple[str, str], key)  # the stubs type a group key as a scalar
         for target, held in ((pair[0], pair[1]), (pair[1], pair[0])):
             piece = part[["experiment", "algorithm", "candidate", "trial", "step"]].copy()
             piece["target"], piece["val_domain"] = target, held

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -105,7 +106,8 @@ def lodo_scores(main: pd.DataFrame, evals: pd.DataFrame) -> pd.Series:
     """Leave-one-domain-out score of every evaluation in `main` (NaN when incomplete)."""
     aux = evals[(evals["status"] == "done") & (evals["n_test"] == 2)]
     pieces = []
-    for pair, part in aux.groupby("test_domains", sort=False):
+    for key, part in aux.groupby("test_domains", sort=False):
+        pair = cast(tuple[str, str], key)  # the stubs type a group key as a scalar
         for target, held in ((pair[0], pair[1]), (pair[1], pair[0])):
             piece = part[["experiment", "algorithm", "candidate", "trial", "step"]].copy()
             piece["target"], piece["val_domain"] = target, held

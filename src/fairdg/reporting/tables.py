@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import cast
 
 import pandas as pd
 
@@ -55,11 +56,11 @@ def is_fairness(metric: str) -> bool:
     return found is not None and found.fairness
 
 
-def _target_order(targets: Sequence[str], domain_order: Sequence[str]) -> list[str]:
+def _target_order(targets: Iterable[str], domain_order: Sequence[str]) -> list[str]:
     rank = {name: i for i, name in enumerate(domain_order)}
 
     def key(target: str) -> tuple:
-        parts = target.split("+")
+        parts = [target] if target in rank else target.split("+")  # Adult's "age45+"
         return (target != IID, len(parts), [rank.get(p, len(rank)) for p in parts], target)
 
     return sorted(set(targets), key=key)
@@ -84,7 +85,8 @@ def summarize(
     columns.append("degenerate")
     rows = []
     for (experiment, selection), part in selected.groupby(["experiment", "selection"], sort=True):
-        targets = _target_order(part["target"], (domain_order or {}).get(experiment, []))
+        order = (domain_order or {}).get(str(experiment), [])
+        targets = _target_order(part["target"].astype(str), order)
         domain_targets = [t for t in targets if t != IID]
         for algorithm, runs in part.groupby("algorithm", sort=True):
             for metric in metrics:
@@ -98,10 +100,10 @@ def summarize(
                         "flag": _flags(runs, test_set),
                     }
                 )
-                cells = [
-                    (t, *(by_trial.loc[by_trial["target"] == t, c] for c in ("value", "flag")))
-                    for t in targets
-                ]
+                cells: list[tuple[str, pd.Series, pd.Series]] = []
+                for t in targets:
+                    of_t = by_trial[by_trial["target"] == t]
+                    cells.append((t, of_t["value"], of_t["flag"]))
                 if domain_targets:
                     mine = by_trial[by_trial["target"].isin(domain_targets)]
                     wide = mine.pivot_table(
@@ -165,10 +167,10 @@ def format_value(
 def _cell_value(stats: pd.DataFrame, metric: str, digits: int, pm: str) -> str:
     if metric not in stats.index:
         return "–"
-    flagged = stats.at[metric, "degenerate"] if "degenerate" in stats.columns else 0
-    return format_value(
-        stats.at[metric, "mean"], stats.at[metric, "std"], metric, digits, pm, flagged
-    )
+    # the stubs type a cell as any scalar; these columns hold numbers
+    mean, std = (cast(float, stats.at[metric, c]) for c in ("mean", "std"))
+    flagged = cast(int, stats.at[metric, "degenerate"]) if "degenerate" in stats.columns else 0
+    return format_value(mean, std, metric, digits, pm, flagged)
 
 
 def _grid(
@@ -178,7 +180,7 @@ def _grid(
     targets = list(dict.fromkeys(summary["target"]))
     rows = []
     for algorithm, part in summary.groupby("algorithm", sort=True):
-        cells = [algorithm]
+        cells = [str(algorithm)]
         for target in targets:
             stats = part[part["target"] == target].set_index("metric")
             cells.append(" / ".join(_cell_value(stats, m, digits, pm) for m in metrics))
@@ -307,7 +309,7 @@ def render(
     blocks = []
     for (selection, experiment), part in summary.groupby(["selection", "experiment"], sort=False):
         header, rows = _grid(part, metrics, digits, " ± ")
-        criterion = part["criterion"].iloc[0] if "criterion" in part else label(selection)
+        criterion = part["criterion"].iloc[0] if "criterion" in part else label(str(selection))
         title = f"{experiment}: {criterion}"
         caption = _caption(part, metrics)
         if any("–" in cell for row in rows for cell in row[1:]):

@@ -96,7 +96,8 @@ def bootstrap_differences(
                          f"{n_resamples}")  # fmt: skip
     rng = np.random.default_rng(seed)
     q = [(1 - confidence) / 2, (1 + confidence) / 2]
-    out, replicates = {}, []
+    out: dict[str, Interval] = {}
+    replicates: list[np.ndarray | None] = []
     for key in a:
         x, y = np.asarray(a[key], dtype=float), np.asarray(b[key], dtype=float)
         seeds = min(len(x), len(y))
@@ -111,10 +112,11 @@ def bootstrap_differences(
         replicates.append(rep)
     seeds = min(i.seeds for i in out.values())
     diff = float(np.mean([i.diff for i in out.values()]))
-    if any(r is None for r in replicates):
+    drawn = [r for r in replicates if r is not None]
+    if len(drawn) < len(replicates):
         out[AVG] = Interval(diff, math.nan, math.nan, seeds)
     else:
-        low, high = np.quantile(np.mean(replicates, axis=0), q)
+        low, high = np.quantile(np.mean(drawn, axis=0), q)
         out[AVG] = Interval(diff, float(low), float(high), seeds)
     return out
 

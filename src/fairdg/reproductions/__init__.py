@@ -16,7 +16,8 @@ from fairdg.registry import Registry
 @dataclass(frozen=True)
 class ReproOptions:
     """The options of ``fairdg reproduce``: where, how small, how many seeds, on what device,
-    how many training processes at once (``workers``), and ``extra`` (``--option KEY=VALUE``:
+    how many training processes at once (``workers``; None: one per core for a quick run on
+    the CPU, else 1), and ``extra`` (``--option KEY=VALUE``:
     the reproduction's own options, or RunConfig fields for all its runs)."""
 
     output: str = "fairdg-runs/reproduce"
@@ -24,7 +25,7 @@ class ReproOptions:
     seeds: int | None = None
     device: str = "cpu"
     quiet: bool = False
-    workers: int = 1
+    workers: int | None = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from fairdg.interpret import (
     pooled,
 )
 from fairdg.metrics import evaluate as evaluate_metrics
-from fairdg.records import write_atomically
+from fairdg.reporting.figures import legend_below, metric_label, new_figure, save, scaled, styled
 from fairdg.reproductions.protocol import (
     BaseSpec,
     Plan,
@@ -46,10 +47,13 @@ from fairdg.reproductions.protocol import (
 )
 from fairdg.training.evaluate import predict_proba
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 HPARAMS = {"batch_size": 512, "mlp_width": 128, "mlp_depth": 1, "rep_dim": 20, "lr": 1e-3}
 METRICS = ("accuracy", "dp_diff", "eopp_diff", "tnr_diff")
 ACCURACY_LEVEL = 0.81
-Z = {"include_sensitive": True}  # the data of "baseline with z"
+Z: dict[str, Any] = {"include_sensitive": True}  # the data of "baseline with z"
 # Variants of the loss tried (full mode, first two seeds): name: (hyperparameters, lambdas)
 VARIANT_LAMBDAS = (0.1, 1.0)
 SORTED_LAMBDAS = (1.0, 3.0, 10.0)  # the sliced matching is ~sqrt(rep_dim) smaller than L1
@@ -168,7 +172,11 @@ def _threshold_curve(run) -> list[tuple[float, float, float, float]]:
     curve = []
     for t in np.linspace(0.05, 0.95, 19):
         m = evaluate_metrics(
-            y.numpy(), scores, sensitive=z.numpy(), threshold=float(t), on_undefined="ignore"
+            y.numpy(),
+            scores,
+            sensitive_features=z.numpy(),
+            threshold=float(t),
+            on_undefined="ignore",
         )
         curve.append((float(t), m["accuracy"], m["dp_diff"], m["eopp_diff"]))
     return curve
@@ -186,30 +194,38 @@ def _figures(spec: Spec, kept, picked, fits) -> dict[str, Path]:
 
 
 def _sweep_plot(spec: Spec, test, erm_curve) -> Path:
-    """Plot the accuracy-fairness trade-off of the lambda sweep, ERM's threshold curve beside."""
-    from matplotlib.figure import Figure
-
+    """The lambda sweep's figure (PNG and PDF) from the test metrics of every run."""
     erm = [test[("erm", s, None)] for s in range(spec.seeds)]
-    fig = Figure(figsize=(10, 4), dpi=110)
-    for ax, metric, label in zip(fig.subplots(1, 2), ("dp_diff", "eopp_diff"),
-                                 ("parity gap", "equality gap"), strict=True):  # fmt: skip
-        column = 2 if metric == "dp_diff" else 3
-        ax.plot([c[1] for c in erm_curve], [c[column] for c in erm_curve], ":", color="grey",
-                label="ERM, moving the threshold (seed 0)")  # fmt: skip
-        runs = [[test[("affinity", s, lam)] for s in range(spec.seeds)] for lam in spec.sweep]
-        accs = [mean([m["accuracy"] for m in ms]) for ms in runs]
+    runs = [[test[("affinity", s, lam)] for s in range(spec.seeds)] for lam in spec.sweep]
+    return save(sweep_figure(spec.sweep, runs, erm, erm_curve), spec.out / "lambda_sweep.png")
+
+
+@styled
+def sweep_figure(sweep, runs, erm, erm_curve) -> Figure:
+    """Accuracy-fairness trade-off of the lambda sweep (mean test metrics over seeds: `runs`
+    per lambda, `erm` per seed) with ERM's curve as its threshold moves (`erm_curve` of
+    ``(threshold, accuracy, parity gap, equality gap)``): the paper's parity gap and equality
+    gap side by side, both axes shared."""
+    fig, axes = new_figure(1, 2, sharex=True, sharey=True)
+    for ax, (column, metric, title) in zip(
+        axes[0], ((2, "dp_diff", "parity gap"), (3, "eopp_diff", "equality gap")), strict=True
+    ):
+        ax.plot(scaled("accuracy", [c[1] for c in erm_curve]), [c[column] for c in erm_curve],
+                ":", color="grey", label="ERM, moving the threshold (seed 0)")  # fmt: skip
+        accs = scaled("accuracy", [mean([m["accuracy"] for m in ms]) for ms in runs])
         gaps = [mean([m[metric] for m in ms]) for ms in runs]
         ax.plot(accs, gaps, "o-", color="tab:blue", label="Affinity, lambda sweep")
-        for lam, a, g in zip(spec.sweep, accs, gaps, strict=True):
-            ax.annotate(f"{lam:g}", (a, g), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        ax.plot([mean([m["accuracy"] for m in erm])], [mean([m[metric] for m in erm])], "s",
-                color="tab:red", label="ERM (threshold 0.5)")  # fmt: skip
-        ax.set_xlabel("test accuracy")
-        ax.set_ylabel(f"test {label}")
-        ax.legend(fontsize=7, frameon=False)
-    fig.suptitle("Adult: accuracy-fairness trade-off (mean over seeds)", fontsize=10)
-    fig.tight_layout()
-    return write_atomically(spec.out / "lambda_sweep.png", fig.savefig)
+        for lam, a, g in zip(sweep, accs, gaps, strict=True):
+            ax.annotate(f"{lam:g}", (a, g), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax.plot(scaled("accuracy", [mean([m["accuracy"] for m in erm])]),
+                [mean([m[metric] for m in erm])], "s", color="tab:red",
+                label="ERM (threshold 0.5)")  # fmt: skip
+        ax.set_title(f"{title} (paper's name)")
+        ax.set_xlabel(metric_label("accuracy", "test"))
+        ax.set_ylabel(metric_label(metric, "test"))
+    legend_below(fig, axes[0, 0])
+    fig.suptitle("Adult: accuracy-fairness trade-off (mean over seeds)")
+    return fig
 
 
 @dataclass(frozen=True)

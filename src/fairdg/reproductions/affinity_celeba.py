@@ -108,7 +108,7 @@ def plan(spec: Spec) -> Plan:
     result = Plan(notes={"group_names": features.group_names, "features": features})
     for with_z, data in ((False, features), (True, _with_z(features))):
         result.datasets[dataset_key(data.name, {**identity, "with_z": with_z})] = data
-    runs = [("erm", seed, None) for seed in range(spec.seeds)]
+    runs: list[tuple[str, int, float | None]] = [("erm", seed, None) for seed in range(spec.seeds)]
     runs += [("erm+z", seed, None) for seed in range(spec.seeds)]
     runs += [("affinity", seed, lam) for lam in spec.sweep for seed in range(spec.seeds)]
     for kind, seed, lam in runs:
@@ -187,7 +187,7 @@ def _header(spec: Spec) -> list[str]:
 
 
 def _table4(spec: Spec, records) -> list[str]:
-    cols = [("baseline", "erm", None)]
+    cols: list[tuple[str, str, float | None]] = [("baseline", "erm", None)]
     cols += [(f"lambda = {lam:g}", "affinity", lam) for lam in spec.sweep]
     rows = []
     for index, (label, key) in enumerate(ROWS4):

@@ -29,7 +29,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -40,12 +40,16 @@ from fairdg.algorithms.affinity import FORMS, Affinity, loss_options
 from fairdg.algorithms.augment import random_affine
 from fairdg.data import load_dataset
 from fairdg.data import svhn as svhn_data
+from fairdg.data.base import Domain
 from fairdg.experiments.tasks import Task
 from fairdg.losses import affinity_loss
 from fairdg.networks import MLP
 from fairdg.networks.svhn_cnn import SVHNCNN
-from fairdg.records import write_atomically
+from fairdg.reporting.figures import metric_label, new_figure, save, scaled, styled
 from fairdg.reproductions.protocol import BaseSpec, option
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 METHODS = ("source", "target", "augment", "affinity", "augment-only")
 # lambda of the affinity method: picked on 3,000 rotated MNIST *training* images (not the test
@@ -94,6 +98,7 @@ class DASpec(BaseSpec):
     lambda_: float = option(LAMBDA, help="the affinity loss's weight")
     form: str = option("eq3", help="the affinity loss's form", choices=tuple(FORMS))
     root: str = option("", help="folder of the data files (default: $FAIRDG_DATA/...)")
+    steps: int = option(2000, 800, "Adam steps")  # each reproduction sets its own
 
     def task(self, table, method, n_source, per_class, seed, n_test, **where) -> Task:
         """One run: what changes its result is in its id (the old ``runs.json`` key); `where`
@@ -123,7 +128,7 @@ def _draw(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
 def train_one(
     data: DAData,
     method: str,
-    make_featurizer: Callable[[], nn.Module],
+    make_featurizer: Callable[[], MLP | SVHNCNN],
     settings: DASettings,
     seed: int,
 ) -> nn.Module:
@@ -133,7 +138,9 @@ def train_one(
     torch.manual_seed(seed)
     featurizer = make_featurizer()
     model = nn.Sequential(featurizer, nn.Linear(featurizer.n_outputs, 10)).to(settings.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    # multi-tensor Adam: the same operations as the per-tensor loop (the same weights, bit for
+    # bit, on a CPU), one call each for all parameters
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, foreach=True)
     g = torch.Generator().manual_seed(10_000 + seed)
     options = affinity_options(settings.form)
     dev = settings.device
@@ -189,6 +196,7 @@ def da_run(table, method, seed, root=None, mnist_root=None, device="cpu", **p) -
         degrees=p["degrees"] or 15.0, translate=p["translate"] or 0.1, device=device,
     )  # fmt: skip
     key = (p["n_source"], p["per_class"], seed, p["n_test"])
+    make: Callable[[], MLP | SVHNCNN]
     if table == "rotated":
         data, make = _rotated(root, *key), lambda: MLP(784, 20, 128, 2, 0.0)
     else:
@@ -204,15 +212,23 @@ def _rotated(root, n_source: int, per_class: int, seed: int, n_test: int | None)
         flatten=False, seed=seed,
     )  # fmt: skip
     (d,) = ds.domains
-    test = d.test_mask.nonzero().flatten()
+    test_mask, train_mask = _masks(d)
+    test = test_mask.nonzero().flatten()
     if n_test is not None:
         g = torch.Generator().manual_seed(seed)
         test = test[torch.randperm(len(test), generator=g)[:n_test]]
-    source = ((d.z == 0) & ~d.test_mask).nonzero().flatten()
-    target = d.train_mask.nonzero().flatten()
+    source = ((d.z == 0) & ~test_mask).nonzero().flatten()
+    target = train_mask.nonzero().flatten()
     return DAData(
         d.x[source], d.y[source], d.x[target], d.y[target], {"target": (d.x[test], d.y[test])}
     )
+
+
+def _masks(d: Domain) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed test rows and the labelled target rows of an adaptation dataset's domain."""
+    if d.test_mask is None or d.train_mask is None:
+        raise ValueError(f"domain {d.name!r} lacks its test rows or labelled target rows")
+    return d.test_mask, d.train_mask
 
 
 @functools.lru_cache(maxsize=1)
@@ -237,9 +253,10 @@ def _svhn(root, mnist_root, n_source, per_class: int, seed: int, n_test) -> DADa
         target_labeled_per_class=per_class, n_test=n_test, seed=seed,
     )  # fmt: skip
     (d,) = ds.domains
+    test_mask, train_mask = _masks(d)
     source = (d.z == 0).nonzero().flatten()
-    target = d.train_mask.nonzero().flatten()
-    test = d.test_mask.nonzero().flatten()
+    target = train_mask.nonzero().flatten()
+    test = test_mask.nonzero().flatten()
     return DAData(
         d.x[source], d.y[source], d.x[target], d.y[target],
         {"svhn": _svhn_test(root, n_test), "mnist": (d.x[test], d.y[test])},
@@ -253,29 +270,37 @@ def plot_figure7(
     title: str,
     reference: tuple[str, float] | None = None,
 ) -> Path:
-    """Target accuracy (mean and min-max band over seeds) against labelled target samples per
-    class, one line per method, log-scaled x axis, and an optional horizontal `reference`
-    ``(label, accuracy)``; written through matplotlib's Agg canvas."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """`figure7` written as PNG and PDF (`path` with each suffix); the PNG's path."""
+    return save(figure7(per_class, curves, title, reference), path)
 
-    fig = Figure(figsize=(5.5, 3.8))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
+
+@styled
+def figure7(
+    per_class: list[int],
+    curves: dict[str, list[list[float]]],
+    title: str,
+    reference: tuple[str, float] | None = None,
+) -> Figure:
+    """Target accuracy in % (mean and min-max band over seeds) against labelled target samples
+    per class, one line per method, log-scaled x axis, and an optional horizontal `reference`
+    ``(label, accuracy)``; one paper column wide."""
+    fig, axes = new_figure(1, 1, panel_height=2.6)
+    ax = axes[0, 0]
     for method, runs in curves.items():
-        means = [sum(r) / len(r) for r in runs]
+        means = scaled("accuracy", [sum(r) / len(r) for r in runs])
         ax.plot(per_class, means, marker="o", label=LABELS.get(method, method))
-        ax.fill_between(per_class, [min(r) for r in runs], [max(r) for r in runs], alpha=0.2)
+        band = [scaled("accuracy", [bound(r) for r in runs]) for bound in (min, max)]
+        ax.fill_between(per_class, *band, alpha=0.2)
     if reference is not None:
-        ax.axhline(reference[1], color="grey", linestyle="--", label=reference[0])
+        ax.axhline(
+            float(scaled("accuracy", reference[1])), color="grey", ls="--", label=reference[0]
+        )
     ax.set_xscale("log")
-    ax.set_xticks(per_class)
-    ax.set_xticklabels([str(k) for k in per_class])
+    ax.set_xticks(per_class, [str(k) for k in per_class])
+    ax.minorticks_off()
     ax.set_xlabel("labelled target samples per class")
-    ax.set_ylabel("target test accuracy")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return write_atomically(path, functools.partial(fig.savefig, dpi=120))
+    ax.set_ylabel(metric_label("accuracy", "target test"))
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return fig

@@ -20,7 +20,9 @@ for the methods.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from fairdg.experiments.tasks import Task
 from fairdg.reproductions.affinity_da import LABELS, DASpec, plot_figure7
 from fairdg.reproductions.protocol import (
     Plan,
@@ -34,6 +36,7 @@ from fairdg.reproductions.protocol import (
     quick_note,
     target_line,
 )
+from fairdg.training.config import RunConfig
 
 PAPER_TABLE6 = {  # source samples: (only source, + aug, affinity)
     1000: (0.52, 0.76, 0.78),
@@ -82,7 +85,9 @@ def plan(spec: Spec) -> Plan:
         for method in spec.figure_methods
         if (method, spec.figure_source, k, seed) not in keys
     ]
-    runs = {key: spec.task("rotated", *key, spec.n_test) for key in keys}
+    runs: dict[Any, RunConfig | Task] = {
+        key: spec.task("rotated", *key, spec.n_test) for key in keys
+    }
     return Plan(runs=runs)
 
 
@@ -147,13 +152,14 @@ def _report(spec: Spec, results, figure) -> str:
     lines.append(markdown_table(header, rows))
     if figure is not None:
         lines += ["", f"## Figure 7 ({spec.figure_source:,} source images)", ""]
-        rows = [
+        figure_rows = [
             [k, *(mean_std(_acc(results, m, spec.figure_source, k)) for m in spec.figure_methods)]
             for k in spec.per_class
         ]
         lines.append(
             markdown_table(
-                ["target samples per class", *(LABELS[m] for m in spec.figure_methods)], rows
+                ["target samples per class", *(LABELS[m] for m in spec.figure_methods)],
+                figure_rows,
             )
         )
         lines += ["", f"Figure: `{figure}`"]

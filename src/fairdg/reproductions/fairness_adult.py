@@ -40,7 +40,7 @@ METHODS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("fairlearn-threshold", {}),
 )
 # experiment: (data options, held-out domains of its runs, in table order; () = none)
-EXPERIMENTS = {
+EXPERIMENTS: dict[str, tuple[dict[str, Any], list[tuple[str, ...]]]] = {
     "adult": ({}, [()]),
     "adult[domain=age]": ({"domain": "age"}, [("age<30",), ("age30-44",), ("age45+",)]),
 }

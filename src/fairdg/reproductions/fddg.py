@@ -27,13 +27,13 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
 from fairdg.experiments.spec import held_out_sets
-from fairdg.records import canonical_json, write_atomically
+from fairdg.records import canonical_json
+from fairdg.reporting.figures import metric_label, new_figure, save, styled
 from fairdg.reproductions.fddg_paper import BASELINES, ROW_OF
 from fairdg.reproductions.fddg_select import (
     CELL,
@@ -61,6 +61,9 @@ from fairdg.transformation import (
     objective_changes,
     save_transformation,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ABLATIONS = ("fddg-no-sf", "fddg-no-t", "fddg-no-fc")
 TABLE6 = (*BASELINES, *ABLATIONS, "fddg")  # the 17 baselines, the ablations, FDDG
@@ -327,21 +330,22 @@ def table6_checks(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def plot_dp_vs_dependence(
+@styled
+def dp_vs_dependence_figure(
     rows: list[dict[str, Any]],
     dependence: dict[str, float],
-    path: str | Path,
     methods: Sequence[str] = ("erm", "fddg"),
     title: str = "",
-) -> Path:
-    """Per-target DP ratio against the target's dependence score (mean and std over trials)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4.5, 3.6), dpi=150)
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="DP of the true labels")
+) -> Figure:
+    """Per-target DP ratio against the target's dependence score (mean and std over trials),
+    one paper column wide."""
+    fig, axes = new_figure(1, 1, panel_height=2.6)
+    ax = axes[0, 0]
+    ax.plot([0, 1], [0, 1], color="0.7", lw=1, ls="--", label="DP ratio of the true labels")
     for i, method in enumerate(methods):
-        xs, ys, es = [], [], []
+        xs: list[float] = []
+        ys: list[float] = []
+        es: list[float] = []
         for target, score in dependence.items():
             m, s = mean_and_std(
                 [r["dp_ratio"] for r in rows if r["method"] == method and r["target"] == target]
@@ -349,19 +353,15 @@ def plot_dp_vs_dependence(
             if not math.isnan(m):
                 xs, ys, es = [*xs, score], [*ys, m], [*es, s]
         offset = (i - (len(methods) - 1) / 2) * 0.01  # keep error bars apart
-        ax.errorbar([x + offset for x in xs], ys, yerr=es, fmt="o", capsize=3,
+        ax.errorbar([x + offset for x in xs], ys, yerr=es, fmt="o", capsize=2,
                     label=LABELS.get(method, method))  # fmt: skip
         for target, x, y in zip(dependence, xs, ys, strict=False) if i == 0 else ():
-            ax.annotate(target, (x, y), textcoords="offset points", xytext=(6, -10), fontsize=7)
+            ax.annotate(target, (x, y), textcoords="offset points", xytext=(5, -9), fontsize=6)
     ax.set_xlabel("dependence score of the target domain")
-    ax.set_ylabel("DP ratio on the target domain")
-    ax.set_xlim(0, 1.05)
-    ax.set_ylim(0, 1.05)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    write_atomically(path, fig.savefig)
-    return Path(path)
+    ax.set_ylabel(metric_label("dp_ratio", "target"))
+    ax.set(xlim=(0, 1.05), ylim=(0, 1.05), title=title)
+    ax.legend(loc="lower right")
+    return fig
 
 
 def fddg_report(results: Results, spec: FDDGSpec, paper, title: str, suffix: str = "", **table):
@@ -376,7 +376,7 @@ def fddg_report(results: Results, spec: FDDGSpec, paper, title: str, suffix: str
     methods, targets = notes["methods"], notes["targets"]
     text = results_table(rows, methods, targets, dependence, paper, suffix, **table)
     scores = {t: dependence[t] for t in targets}
-    plot = plot_dp_vs_dependence(rows, scores, out / "dp-vs-dependence.png", title=title)
+    plot = save(dp_vs_dependence_figure(rows, scores, title=title), out / "dp-vs-dependence.png")
     records.write_json(out / "rows.json", rows)
     flagged = [DAGGER_NOTE, *degenerate_lines(rows, LABELS)]
     flagged = flagged if any(map(degenerate_row, rows)) else []

@@ -31,8 +31,10 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 
 from fairdg.data import load_dataset
 from fairdg.data.base import Domain, MultiDomainDataset
@@ -52,9 +54,8 @@ from fairdg.reproductions.protocol import Plan, Results, option
 from fairdg.transformation import load_transformation
 from fairdg.transformation.diagnostics import (
     augmentation_report,
-    figure_grid,
     fit_probes,
-    save_png,
+    save_grid,
 )
 
 # Hue diagnostic: styles from T's prior N(0, I), then from N(0, 4 I) and N(0, 16 I)
@@ -143,7 +144,7 @@ def classifier_name(hparams: dict) -> str:
 def plan(spec: Spec) -> Plan:
     """The runs of the reproduction (full or quick, with ``--option`` changes)."""
     started = time.perf_counter()
-    options = {"subsample": spec.subsample}
+    options: dict[str, Any] = {"subsample": spec.subsample}
     data = load_dataset("ccmnist", **options)
     data = grayscale(data) if spec.gray else data
     methods = spec.rows((*TABLE6, "fddg:paper-t") + (("fddg:max",) if spec.max_variant else ()))
@@ -172,7 +173,8 @@ def diagnose(data, t_paths: dict[str, Path], folder: Path, probe_steps: int) -> 
         "|---|---|---|---|---|---|---|",
     ]
     colour = data.input_shape[0] == 3
-    probes_of: dict[str, object] = {}  # one pair of probes per target, shared by its Ts
+    # one pair of probes per target, shared by its Ts
+    probes_of: dict[str, tuple[nn.Module, nn.Module]] = {}
     for key, path in sorted(t_paths.items()):
         target, variant, *rest = key.split("/")
         if variant != "sf" or "+" in target:  # leave-one-domain-out pair runs' Ts: not shown
@@ -201,7 +203,7 @@ def diagnose(data, t_paths: dict[str, Path], folder: Path, probe_steps: int) -> 
             )
         grid_rows = cat(sets["source val"], "x")[::97][:8]  # spread over both sources
         grid_z = cat(sets["source val"], "z")[::97][:8]
-        save_png(figure_grid(model, grid_rows, grid_z), str(folder / f"grid-{slug}.png"))
+        save_grid(model, grid_rows, folder / f"grid-{slug}.png", grid_z, data.group_names)
         if colour:
             sources = [p.x[:500] for p in sets["source val"]]
             z = torch.cat([p.z[:500] for p in sets["source val"]])

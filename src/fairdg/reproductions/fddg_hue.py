@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from fairdg.algorithms.augment import rgb_to_hsv
-from fairdg.records import write_atomically
+from fairdg.reporting.figures import legend_below, new_figure, save, styled
 from fairdg.transformation.model import TransformationModel
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BINS = 36  # 10 degrees each
 
@@ -96,21 +100,23 @@ def hue_report(
 
 
 def plot_hue_histograms(report: dict[str, object], path: str | Path, title: str = "") -> Path:
-    """Bar plot of the three hue histograms (source, target, x'')."""
-    import matplotlib
+    """`hue_figure` written as PNG and PDF (`path` with each suffix); the PNG's path."""
+    return save(hue_figure(report, title), path)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+@styled
+def hue_figure(report: dict[str, Any], title: str = "") -> Figure:
+    """The three hue histograms (source domains, target domain, x'' = DataAug(x)), one paper
+    column wide."""
     centres = [(i + 0.5) * 360 / BINS for i in range(BINS)]
-    fig, ax = plt.subplots(figsize=(5, 3), dpi=150)
+    fig, axes = new_figure(1, 1)
+    ax = axes[0, 0]
     for name, colour in (("source", "0.5"), ("target", "tab:red"), ("augmented", "tab:blue")):
-        ax.step(centres, report[name].tolist(), where="mid", color=colour, label=name)
+        label = {"source": "source domains", "target": "target domain"}.get(name, "x'' (DataAug)")
+        percent = [100 * v for v in report[name].tolist()]
+        ax.step(centres, percent, where="mid", color=colour, label=label)
     ax.set_xlabel("hue of digit pixels (degrees)")
-    ax.set_ylabel("share of pixels")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    write_atomically(path, fig.savefig)
-    plt.close(fig)
-    return Path(path)
+    ax.set_ylabel("share of digit pixels (%)")
+    ax.set(xlim=(0, 360), xticks=range(0, 361, 60), title=title)
+    legend_below(fig, ax)
+    return fig

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from fairdg.data import DATASETS, load_dataset
 from fairdg.reproductions.fddg import (
@@ -53,7 +54,8 @@ class Spec(FDDGSpec):
 def plan(spec: Spec) -> Plan:
     """The NYSF data when available, else the synthetic stand-in (the report says which)."""
     started = time.perf_counter()
-    data, options, note = None, {}, "no `nysf` dataset is registered; "
+    data, note = None, "no `nysf` dataset is registered; "
+    options: dict[str, Any] = {}
     if "nysf" in DATASETS:
         try:
             data, note = load_dataset("nysf"), "real NYSF data"

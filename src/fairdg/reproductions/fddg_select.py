@@ -152,7 +152,7 @@ def _selected(results: Results, rows: list[dict], rule: str) -> list[dict[str, A
     for method in {r["method"] for r in rows}:
         ids = {c.run_id() for k, c in results.plan.runs.items() if k[1] == method}
         mine = evals[evals["run_id"].isin(ids)] if len(evals) else evals
-        chosen = {}
+        chosen: dict[tuple[Any, int], tuple[str, Any]] = {}
         for name in dict.fromkeys(("training", rule)):  # the rule, where it finds something
             for _, found in pick(mine, name).iterrows():
                 chosen[(found["target"], int(found["trial"]))] = (name, found)
@@ -160,13 +160,14 @@ def _selected(results: Results, rows: list[dict], rule: str) -> list[dict[str, A
         for row in rows:
             if row["method"] != method or "error" in row:
                 continue
-            name, found = chosen.get((row["target"], row["seed"]), (None, None))
-            if found is None:
+            picked = chosen.get((row["target"], row["seed"]))
+            if picked is None:
                 where = (row["target"], row["seed"])
                 row["degenerate" if where in done else "error"] = (
                     NOTHING if where in done else "no complete run to select from"
                 )
                 continue
+            name, found = picked
             row.update({m: number(found.get(f"test.{m}")) for m in CELL})
             row.update(positive_rate=number(found.get("test.positive_rate")))
             row["test_degenerate"] = bool(number(found.get("test.degenerate")) > 0)

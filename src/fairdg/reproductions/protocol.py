@@ -38,7 +38,7 @@ import pandas as pd
 
 from fairdg import records
 from fairdg.data.base import MultiDomainDataset
-from fairdg.experiments.launchers import dataset_key
+from fairdg.experiments.launchers import dataset_key, torch_threads, usable_cores
 from fairdg.experiments.sweep import run_sweep
 from fairdg.experiments.tasks import Task, task_result
 from fairdg.interpret import (
@@ -150,7 +150,11 @@ def parse_spec(spec: type[BaseSpec], name: str, options: ReproOptions) -> BaseSp
 
 
 def _default(f: dataclasses.Field) -> Any:
-    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise TypeError(f"option {f.name} has no default")
 
 
 def positive(values: Sequence[int], what: str) -> tuple[int, ...]:
@@ -179,7 +183,7 @@ class Plan:
         Whatever else the reproduction's report needs from its plan.
     """
 
-    runs: dict[Hashable, RunConfig | Task] = field(default_factory=dict)
+    runs: dict[Any, RunConfig | Task] = field(default_factory=dict)  # keys: tuples, mostly
     datasets: dict[str, MultiDomainDataset] = field(default_factory=dict)
     transformations: dict[Path, Callable[[], None]] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
@@ -216,7 +220,10 @@ class Results:
         if error is not None:
             raise RuntimeError(f"run {self.folder(key)} has no result: {error}")
         if isinstance(self.plan.runs[key], Task):
-            return task_result(self.folder(key))
+            result = task_result(self.folder(key))
+            if result is None:
+                raise RuntimeError(f"task {self.folder(key)} holds no result")
+            return result
         return records.read_json(self.folder(key) / "done.json")
 
     def last(self, key: Hashable) -> dict[str, Any]:
@@ -239,6 +246,8 @@ class Results:
     def load(self, key: Hashable) -> LoadedRun:
         """Run `key`'s trained model, from its folder (`fairdg.interpret.load_run`)."""
         config = self.plan.runs[key]
+        if not isinstance(config, RunConfig):
+            raise TypeError(f"{key!r} is a task, not a training run: it has no model to load")
         return load_run(self.folder(key), device=self.device, dataset=self.plan.dataset(config))
 
 
@@ -258,12 +267,28 @@ def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu
     return Results(plan, device)
 
 
+def default_workers(options: ReproOptions) -> int:
+    """``--workers`` when not given: one process per core, of one torch thread each, for a
+    quick run on the CPU (its small models gain nothing from a second thread, whose work is
+    mostly waiting for the first, and the runs are many); 1 otherwise, one process with all of
+    torch's threads, as the full results were measured (a CNN's last digits depend on its
+    number of threads)."""
+    if options.workers is not None:
+        return options.workers
+    return usable_cores() if options.quick and options.device == "cpu" else 1
+
+
 def run_reproduction(name: str, options: ReproOptions) -> str:
-    """Run a registered reproduction and return its markdown report."""
+    """Run a registered reproduction and return its markdown report. A quick one with workers
+    keeps this process (data, plan, report) to one torch thread too, as every worker: its
+    narrow networks gain nothing from a second thread. A full one keeps all of torch's threads
+    here, as its results were measured."""
     module = import_module(REPRODUCTIONS.get(name))
     spec = parse_spec(module.Spec, name, options)
-    results = execute(module.plan(spec), options.workers, options.quiet, options.device)
-    return module.report(results, spec)
+    workers = default_workers(options)
+    with torch_threads(1 if options.quick and workers > 1 else None):
+        results = execute(module.plan(spec), workers, options.quiet, options.device)
+        return module.report(results, spec)
 
 
 def probe_runs(results: Results, seeds: int, lam: float):
@@ -319,32 +344,32 @@ def write_results(spec: BaseSpec, fits: dict[str, list] | None = None, **data: A
 
 
 # -- cells and tables --------------------------------------------------------------------------
-def defined(values: Sequence[Any]) -> list[float]:
+def defined(values: Sequence[float | None]) -> list[float]:
     """The values that are numbers (None and NaN, undefined metrics, left out)."""
     return [float(v) for v in values if v is not None and not math.isnan(v)]
 
 
-def mean(values: Sequence[float]) -> float:
+def mean(values: Sequence[float | None]) -> float:
     """The mean of the defined values; NaN when none is defined."""
-    values = defined(values)
-    return statistics.fmean(values) if values else math.nan
+    numbers = defined(values)
+    return statistics.fmean(numbers) if numbers else math.nan
 
 
-def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
+def mean_and_std(values: Sequence[float | None]) -> tuple[float, float]:
     """Mean and sample standard deviation of the defined values (0 for one, NaN for none)."""
-    values = defined(values)
-    if not values:
+    numbers = defined(values)
+    if not numbers:
         return math.nan, math.nan
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+    return statistics.fmean(numbers), statistics.stdev(numbers) if len(numbers) > 1 else 0.0
 
 
-def mean_std(values: Sequence[float], digits: int = 3) -> str:
+def mean_std(values: Sequence[float | None], digits: int = 3) -> str:
     """``"m ± s"`` with the sample standard deviation (``"m"`` for one value, "-" for none)."""
-    values = defined(values)
-    if not values:
+    numbers = defined(values)
+    if not numbers:
         return "-"
-    m, s = mean_and_std(values)
-    return f"{m:.{digits}f}" + (f" ± {s:.{digits}f}" if len(values) > 1 else "")
+    m, s = mean_and_std(numbers)
+    return f"{m:.{digits}f}" + (f" ± {s:.{digits}f}" if len(numbers) > 1 else "")
 
 
 def number(value: Any) -> float:

@@ -39,6 +39,8 @@ _HASHED_UNLESS_DEFAULT = {
     "min_group_size": MIN_GROUP_SIZE,
     "min_positive_rate": DEFAULT_MIN_POSITIVE_RATE,
     "precision": "fp32",  # bf16 changes results (fairness figures most), so it is its own run
+    "val_fraction": 0.2,
+    "test_fraction": 0.2,
 }
 # The algorithm names, read from the registry's entry list without importing it (torch).
 _ALGORITHMS_FILE = Path(__file__).resolve().parents[1] / "algorithms" / "__init__.py"
@@ -68,6 +70,11 @@ class RunConfig:
         test on each domain's test split.
     seed
         Trial seed: data split, initialisation and minibatch order.
+    val_fraction, test_fraction
+        Shares of each domain's rows held out for validation (selection) and test, stratified
+        by (y, z); a domain with a fixed test set (Adult's) splits only the rest, by
+        `val_fraction`. ``test_fraction=0``: no test rows (`FairClassifier` trains on all but
+        the validation rows). Enter the run's hash only when not the defaults (0.2, 0.2).
     steps, eval_every
         Training steps (None: the dataset's default) and evaluation period (None: steps / 10).
     selection
@@ -105,6 +112,8 @@ class RunConfig:
     hparams_seed: int = _field(0, "draw hyperparameters from their search spaces (0: defaults)")
     test_domains: tuple[str, ...] = _field((), "domains held out from training")
     seed: int = _field(0, "trial seed: split, initialisation, minibatches")
+    val_fraction: float = _field(0.2, "share of each domain's rows for validation (selection)")
+    test_fraction: float = _field(0.2, "share of each domain's rows for test (0: none)")
     steps: int | None = _field(None, "training steps (none: the dataset's default)")
     eval_every: int | None = _field(None, "evaluate every N steps (none: steps / 10)")
     selection: str = _field("val.accuracy", "checkpoint selection criterion <set>.<metric>")
@@ -150,6 +159,7 @@ class RunConfig:
         object.__setattr__(
             self, "min_positive_rate", check_min_positive_rate(self.min_positive_rate)
         )
+        self._check_fractions()
         if "." not in self.selection:
             raise ValueError(
                 f"selection must look like 'val.accuracy' (<set>.<metric>), got {self.selection!r}"
@@ -157,6 +167,24 @@ class RunConfig:
         check_tracker(self.tracker)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    def _check_fractions(self) -> None:
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.val_fraction == 0 or self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                "val_fraction must be above 0 (selection reads the validation rows) and "
+                "val_fraction + test_fraction below 1 (rows left to train on), got "
+                f"{self.val_fraction} and {self.test_fraction}"
+            )
+
+    def split_data(self, dataset: Any) -> Any:
+        """`dataset` (a `fairdg.data.MultiDomainDataset`) split as this run splits it: seed,
+        held-out domains, validation and test fractions."""
+        return dataset.split(self.seed, self.test_domains, self.val_fraction, self.test_fraction)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

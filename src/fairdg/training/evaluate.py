@@ -174,7 +174,11 @@ def _metrics(
             out["positive_rate"] = float((probs[:, 1] > 0.5).double().mean())
     else:
         results, reasons = evaluate_with_reasons(
-            y.numpy(), probs.numpy(), sensitive=groups, min_group_size=min_group_size, where=where
+            y.numpy(),
+            probs.numpy(),
+            sensitive_features=groups,
+            min_group_size=min_group_size,
+            where=where,
         )
         out = dict(results)
         if reasons:
@@ -231,11 +235,11 @@ def small_group_warnings(metrics: dict[str, dict], sets=("val", "test", "oracle"
     return lines
 
 
-def check_evaluable(split: Split) -> None:
-    """Refuse a split whose pooled validation or test set is empty (every metric would be
-    NaN), before training."""
+def check_evaluable(split: Split, test: bool = True) -> None:
+    """Refuse a split whose pooled validation set (or, with `test`, test set) is empty (every
+    metric would be NaN), before training."""
     _, pooled = evaluation_sets(split)
-    for key in ("val", "test"):
+    for key in ("val", "test") if test else ("val",):
         if not sum(len(split.parts[n][p].y) for n, p in pooled[key]):
             rows = {n: sum(len(d.y) for d in split.parts[n].values()) for n in split.parts}
             raise ValueError(

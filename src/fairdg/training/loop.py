@@ -118,6 +118,8 @@ def load_run_transformation(config: RunConfig, dataset: MultiDomainDataset, spli
             f"algorithm {config.algorithm!r} uses no transformation model; "
             "drop --transformation (RunConfig.transformation)"
         )
+    if config.transformation is None:
+        raise ValueError("RunConfig.transformation names no transformation model")
     model = load_transformation(config.transformation, map_location=config.device)
     check_compatible(model, dataset.name, dataset.input_shape, split.test_domains)
     return model
@@ -129,11 +131,11 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
     check_overrides(ALGORITHMS.get(config.algorithm).declared_hparams(), config.hparams)
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.data_options)
-    split = dataset.split(config.seed, config.test_domains)
+    split = config.split_data(dataset)
     hparams = resolve_hparams(config, dataset)
     if uses_feature_cache(hparams, dataset.input_shape):  # frozen backbone: features once
         dataset = frozen_features(dataset, hparams, config.device, quiet=config.quiet)
-        split = dataset.split(config.seed, config.test_domains)
+        split = config.split_data(dataset)
     if config.transformation is not None and "transformation" not in extra:
         extra["transformation"] = load_run_transformation(config, dataset, split)
     if ALGORITHMS.get(config.algorithm).USES_TRAINING_DATA:  # EIIL's pooled inference
@@ -321,7 +323,7 @@ def _train(
 
     # -- data, hyperparameters, model -------------------------------------------------------
     dataset, split, hparams, algorithm = prepare(config, dataset, **extra)
-    check_evaluable(split)
+    check_evaluable(split, test=config.test_fraction > 0 or bool(config.test_domains))
     check_selection(config.selection, split, dataset.num_classes, dataset.num_groups)
     steps = config.steps or dataset.default_steps
     if algorithm.FITS_ONCE:  # scikit-learn models: every training row in one update, one eval
@@ -340,7 +342,8 @@ def _train(
     ckpt_path = run_dir / "checkpoint.pt"
 
     # -- resume ------------------------------------------------------------------------------
-    step, n_evals, best = 0, 0, {"value": None, "step": None, "metrics": None, "state": None}
+    best: dict[str, Any] = {"value": None, "step": None, "metrics": None, "state": None}
+    step, n_evals = 0, 0
     if ckpt_path.exists() and not fresh:
         step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
     elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
@@ -472,7 +475,7 @@ def evaluation_line(name, step, steps, running, metrics, record) -> str:
 def preprocessing(dataset: MultiDomainDataset, split: Split) -> dict[str, Any]:
     """The dataset's encoding of raw columns plus the training split's standardisation."""
     spec = dict(dataset.preprocessing or {})
-    if split.mean is not None and dataset.standardize is not None:
+    if split.mean is not None and split.std is not None and dataset.standardize is not None:
         spec = with_statistics(spec, dataset.standardize, split.mean.tolist(), split.std.tolist())
     return spec
 

@@ -74,8 +74,9 @@ class DomainSampler:
             return [self._gather_pooled(indices)]
         # torch.index_select: the rows x[idx] gathers, in a third of the time (and an `ImageRows`
         # of uint8 images reads only these rows); not the method, which ImageRows lacks
+        select = torch.index_select
         return [
-            Batch(*(torch.index_select(t, 0, idx) for t in (x, y, z)), d)
+            Batch(select(x, 0, idx), select(y, 0, idx), select(z, 0, idx), d)
             for (x, y, z), idx, d in zip(self.tensors, indices, self.domain_index, strict=True)
         ]
 
@@ -89,7 +90,8 @@ class DomainSampler:
             for i, (tensors, idx) in enumerate(zip(self.tensors, indices, strict=True)):
                 torch.index_select(tensors[k], 0, idx, out=out[i * size : (i + 1) * size])
             parts.append(out)
-        return Batch(*parts, self.pooled_index)
+        x, y, z = parts
+        return Batch(x, y, z, self.pooled_index)
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}

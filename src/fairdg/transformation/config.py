@@ -39,9 +39,10 @@ DEFAULT_WEIGHTS = {
 # additions above switched on) and "paper" (the paper's terms only: an unconditional image
 # discriminator, no sensitive cycle, no prior matching). The T-using competitors (MBDG, DDG,
 # FATDM) and "FDDG w/o sf" are described by their papers with the paper's objective.
-OBJECTIVES = {
-    "ours": {"conditional_gan": True, "weights": {"sensitive_cycle": 1.0, "prior": 1.0}},
-    "paper": {"conditional_gan": False, "weights": {"sensitive_cycle": 0.0, "prior": 0.0}},
+# objective -> (conditional image discriminator, loss weights of our additions)
+OBJECTIVES: dict[str, tuple[bool, dict[str, float]]] = {
+    "ours": (True, {"sensitive_cycle": 1.0, "prior": 1.0}),
+    "paper": (False, {"sensitive_cycle": 0.0, "prior": 0.0}),
 }
 
 
@@ -49,8 +50,8 @@ def objective_changes(objective: str) -> dict[str, Any]:
     """The `TransformationConfig` fields of a named objective (``"ours"`` or ``"paper"``)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}, got {objective!r}")
-    changes = OBJECTIVES[objective]
-    return {"conditional_gan": changes["conditional_gan"], "weights": dict(changes["weights"])}
+    conditional_gan, weights = OBJECTIVES[objective]
+    return {"conditional_gan": conditional_gan, "weights": dict(weights)}
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,9 @@ class TransformationConfig:
             raise ValueError(f"images must be at least 8 x 8 pixels, got {shape}")
         if self.n_downsample is not None and self.n_downsample not in (1, 2, 3):
             raise ValueError(f"n_downsample must be 1, 2, 3 or None, got {self.n_downsample!r}")
-        if (self.x_low is None) != (self.x_high is None) or (
-            self.x_low is not None and not self.x_high > self.x_low
+        low, high = self.x_low, self.x_high
+        if (low is None) != (high is None) or (
+            low is not None and high is not None and not high > low
         ):
             raise ValueError(
                 f"x_low < x_high (or both None) required, got {self.x_low!r}, {self.x_high!r}"

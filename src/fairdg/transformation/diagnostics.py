@@ -1,4 +1,5 @@
-"""Does T do what DataAug needs? Measurements on real data, and the figure-4 image grid.
+"""Does T do what DataAug needs? Measurements on real data, and the figure-4 image grid
+(`grid_figure`: a header over each column).
 
 `augmentation_report` trains two small probes on real source data, one for the target y and
 one for the sensitive attribute z (the featurizer of `fairdg.networks` + a linear head, each
@@ -16,15 +17,21 @@ attribute), then augments held-out rows and reports:
 
 from __future__ import annotations
 
-from typing import Any
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fairdg.networks import NETWORK_HPARAMS, build_classifier, build_featurizer
-from fairdg.records import write_atomically
+from fairdg.reporting.figures import ONE_COLUMN, new_figure, save, styled
 from fairdg.transformation.model import TransformationModel
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def fit_probe(
@@ -66,7 +73,7 @@ def _predict(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Te
 
 
 def fit_probes(
-    train: tuple[torch.Tensor, ...],
+    train: Sequence[torch.Tensor],
     num_classes: int,
     num_groups: int,
     steps: int = 300,
@@ -83,8 +90,8 @@ def fit_probes(
 @torch.no_grad()
 def augmentation_report(
     model: TransformationModel,
-    train: tuple[torch.Tensor, ...] | None,
-    test: tuple[torch.Tensor, ...],
+    train: Sequence[torch.Tensor] | None,
+    test: Sequence[torch.Tensor],
     num_classes: int,
     num_groups: int,
     probe_steps: int = 300,
@@ -95,6 +102,8 @@ def augmentation_report(
     given ``probes``, from `fit_probes`)."""
     x, y, z = test
     if probes is None:
+        if train is None:
+            raise ValueError("augmentation_report needs the training rows or fitted probes")
         with torch.enable_grad():
             probes = fit_probes(train, num_classes, num_groups, probe_steps, seed)
     probe_y, probe_z = probes
@@ -123,6 +132,29 @@ def augmentation_report(
 
 
 @torch.no_grad()
+def grid_columns(
+    model: TransformationModel,
+    x: torch.Tensor,
+    z: torch.Tensor | None = None,
+    samples: int = 3,
+    seed: int = 0,
+) -> list[tuple[str, torch.Tensor]]:
+    """The columns of figure 4, each ``(header, images in [0, 1])``: the real images x, T's
+    reconstruction and `samples` draws x'' = DataAug(x) (new style and sensitive factor)."""
+    if x.dim() != 4:
+        raise ValueError(f"figure_grid needs images (N, C, H, W), got shape {tuple(x.shape)}")
+    g = torch.Generator(device=x.device).manual_seed(seed)
+    columns = [("x", x), ("recon.", model.reconstruct(x))]
+    subscript = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")  # x''₁: no mathtext font in the PDF
+    columns += [
+        (f"x''{str(i + 1).translate(subscript)}", model.augment(x, z, generator=g)[0])
+        for i in range(samples)
+    ]
+    lo = model.config.x_low if model.config.x_low is not None else float(x.min())
+    hi = model.config.x_high if model.config.x_high is not None else float(x.max())
+    return [(h, ((c - lo) / max(hi - lo, 1e-12)).clamp(0, 1).cpu()) for h, c in columns]
+
+
 def figure_grid(
     model: TransformationModel,
     x: torch.Tensor,
@@ -131,15 +163,8 @@ def figure_grid(
     seed: int = 0,
 ) -> torch.Tensor:
     """Rows of [original, reconstruction, `samples` x DataAug], as one (C, H', W') image in
-    [0, 1] (figure 4 of the paper). Inputs must be images."""
-    if x.dim() != 4:
-        raise ValueError(f"figure_grid needs images (N, C, H, W), got shape {tuple(x.shape)}")
-    g = torch.Generator(device=x.device).manual_seed(seed)
-    columns = [x, model.reconstruct(x)]
-    columns += [model.augment(x, z, generator=g)[0] for _ in range(samples)]
-    lo = model.config.x_low if model.config.x_low is not None else float(x.min())
-    hi = model.config.x_high if model.config.x_high is not None else float(x.max())
-    cells = [((c - lo) / max(hi - lo, 1e-12)).clamp(0, 1) for c in columns]
+    [0, 1] (figure 4 of the paper, without headers: `grid_figure` draws it with them)."""
+    cells = [c for _, c in grid_columns(model, x, z, samples, seed)]
     n, ch, h, w = x.shape
     pad = 2
     grid = torch.ones(ch, n * (h + pad) + pad, len(cells) * (w + pad) + pad)
@@ -150,14 +175,41 @@ def figure_grid(
     return grid
 
 
-def save_png(image: torch.Tensor, path: str, scale: int = 4) -> None:
-    """Write a (C, H, W) image in [0, 1] to a PNG, enlarged `scale` times (nearest)."""
-    from PIL import Image
+@styled
+def grid_figure(
+    model: TransformationModel,
+    x: torch.Tensor,
+    z: torch.Tensor | None = None,
+    samples: int = 3,
+    seed: int = 0,
+    group_names: Sequence[str] | None = None,
+) -> Figure:
+    """Figure 4 of the paper: one row per image, one column per `grid_columns` entry under its
+    header, each row named by its sensitive group where `z` is given; one paper column wide."""
+    columns = grid_columns(model, x, z, samples, seed)
+    cell = ONE_COLUMN / len(columns)
+    fig, axes = new_figure(len(x), len(columns), width=ONE_COLUMN, panel_height=cell, packed=True)
+    for j, (header, images) in enumerate(columns):
+        axes[0, j].set_title(header)
+        for i in range(len(x)):
+            picture = images[i].permute(1, 2, 0).numpy()
+            gray = picture.shape[2] == 1
+            axes[i, j].imshow(picture[..., 0] if gray else picture, cmap="gray" if gray else None,
+                              vmin=0, vmax=1, interpolation="nearest")  # fmt: skip
+            axes[i, j].set(xticks=[], yticks=[])
+            axes[i, j].grid(False)
+    for i, group in enumerate(z.tolist() if z is not None else []):
+        name = group_names[group] if group_names else f"z = {group}"
+        axes[i, 0].set_ylabel(textwrap.fill(name, 11), fontsize=6)  # "black\nbackground"
+    return fig
 
-    if image.shape[0] == 1:
-        image = image.expand(3, -1, -1)
-    array = (image.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
-    picture = Image.fromarray(array)
-    if scale > 1:
-        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    write_atomically(path, picture.save)
+
+def save_grid(
+    model: TransformationModel,
+    x: torch.Tensor,
+    path: str | Path,
+    z: torch.Tensor | None = None,
+    group_names: Sequence[str] | None = None,
+) -> Path:
+    """`grid_figure` written as PNG and PDF (`path` with each suffix); the PNG's path."""
+    return save(grid_figure(model, x, z, group_names=group_names), path)

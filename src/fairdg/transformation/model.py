@@ -30,6 +30,16 @@ class TransformationModel(nn.Module):
     training and held-out domains, seed, steps and validation metrics.
     """
 
+    # built by one family (conv.py or mlp.py); the inner level only with the sensitive factor
+    enc_semantic: nn.Module
+    enc_style: nn.Module
+    dec_outer: nn.Module
+    dis_outer: nn.Module
+    enc_content: nn.Module
+    enc_sensitive: nn.Module
+    dec_inner: nn.Module
+    dis_inner: nn.Module
+
     def __init__(self, config: TransformationConfig) -> None:
         super().__init__()
         self.config = config
@@ -93,11 +103,11 @@ class TransformationModel(nn.Module):
     # -- scaling between data space and the decoder's range ---------------------------------
     def to_model(self, x: torch.Tensor) -> torch.Tensor:
         lo, hi = self.config.x_low, self.config.x_high
-        return x if lo is None else (x - lo) * (2.0 / (hi - lo)) - 1.0
+        return x if lo is None or hi is None else (x - lo) * (2.0 / (hi - lo)) - 1.0
 
     def to_data(self, x: torch.Tensor) -> torch.Tensor:
         lo, hi = self.config.x_low, self.config.x_high
-        return x if lo is None else (x + 1.0) * ((hi - lo) / 2.0) + lo
+        return x if lo is None or hi is None else (x + 1.0) * ((hi - lo) / 2.0) + lo
 
     # -- the factors (model space) ------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,10 +117,19 @@ class TransformationModel(nn.Module):
     def decode(self, m: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return self.dec_outer(m, s)
 
-    def split(self, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def split(self, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """m -> (content factor c, sensitive code a); without the inner level (m, None)."""
         if not self.config.use_sensitive:
             return m, None
+        return self.split_sensitive(m)
+
+    def split_sensitive(self, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """m -> (content factor c, sensitive code a) of a T with the sensitive factor."""
+        if not self.config.use_sensitive:
+            raise ValueError(
+                "this transformation model has no sensitive factor (trained with "
+                "use_sensitive=False)"
+            )
         return self.enc_content(m), self.enc_sensitive(m)
 
     def merge(self, c: torch.Tensor, a: torch.Tensor | None) -> torch.Tensor:
@@ -147,7 +166,7 @@ class TransformationModel(nn.Module):
                 "this transformation model has no sensitive factor (trained with "
                 "use_sensitive=False), so it cannot predict z"
             )
-        _, a = self.split(self.encode(self.to_model(x))[0])
+        _, a = self.split_sensitive(self.encode(self.to_model(x))[0])
         return self.sensitive_logits(a).argmax(1)
 
     @torch.no_grad()
@@ -183,7 +202,7 @@ class TransformationModel(nn.Module):
             a_new, z_new = a, z
         else:
             z_new = self.sensitive_logits(a_new).argmax(1)
-        x_new = self.decode(self.merge(c, a_new), s_new if resample_style else s)
+        x_new = self.decode(self.merge(c, a_new), s_new if s is None else s)
         return self.to_data(x_new), z_new
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None = None):

@@ -39,20 +39,29 @@ Without the sensitive factor the inner terms vanish and m_f = m.
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 
 from fairdg.transformation.model import TransformationModel
 
 
+def total_of(values: Iterable[torch.Tensor]) -> torch.Tensor:
+    """The sum of `values` (at least one), added in order as the builtin `sum` adds them."""
+    return functools.reduce(operator.add, values)
+
+
 def lsgan_real(outputs: list[torch.Tensor]) -> torch.Tensor:
     """Least-squares loss pushing every score of every scale towards 1."""
-    return sum(((o - 1.0) ** 2).mean() for o in outputs)
+    return total_of(((o - 1.0) ** 2).mean() for o in outputs)
 
 
 def lsgan_fake(outputs: list[torch.Tensor]) -> torch.Tensor:
     """Least-squares loss pushing every score towards 0."""
-    return sum((o**2).mean() for o in outputs)
+    return total_of((o**2).mean() for o in outputs)
 
 
 def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -113,9 +122,9 @@ def generator_loss(
     z_fake = _fake_labels(model, a_new, z)
     terms["recon_s"] = _l1(s_back, s_new)
     terms["gan_x"] = lsgan_real(_judge(model, x_fake, z_fake))
-    if model.config.use_sensitive:
+    if a is not None:  # the inner level: T has the sensitive factor
         terms["recon_m"] = _l1(model.merge(c, a), m) + _l1(m_back, m_fake)
-        c_back, a_back = model.split(m_back)
+        c_back, a_back = model.split_sensitive(m_back)
         terms["recon_c"] = _l1(c_back, c)
         terms["recon_a"] = _l1(a_back, a_new)
         terms["sensitive"] = F.cross_entropy(model.sensitive_logits(a), z)
@@ -123,7 +132,7 @@ def generator_loss(
         terms["gan_m"] = lsgan_real(model.dis_inner(m_fake))
     else:
         terms["recon_m"] = _l1(m_back, m)
-    total = sum(w[name] * value for name, value in terms.items())
+    total = total_of(w[name] * value for name, value in terms.items())
     stats = {name: float(value.detach()) for name, value in terms.items()}
     stats["gen_loss"] = float(total.detach())
     return total, stats
