@@ -195,8 +195,9 @@ def resolve(
     for name, value in (dataset_overrides or {}).items():
         if name in declared:  # a dataset may tune knobs only some algorithms have
             values[name] = value
-    if hparams_seed:
-        values.update(sample(declared, hparams_seed))
+    if hparams_seed:  # a fixed knob is not searched: it keeps the dataset's value
+        drawn = sample(declared, hparams_seed)
+        values.update({k: v for k, v in drawn.items() if not isinstance(declared[k].space, Fixed)})
     check_keys(declared, overrides)
     for name, value in (overrides or {}).items():
         values[name] = _coerce(name, value, declared[name].default)

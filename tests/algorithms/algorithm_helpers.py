@@ -39,7 +39,10 @@ def build(name: str, dataset: MultiDomainDataset, seed: int = 0, **overrides: An
 def extras(cls: type[Algorithm], dataset: MultiDomainDataset) -> dict[str, Any]:
     """Extra constructor arguments a registry-driven test passes to build `cls` on a tiny
     `dataset`: a small untrained transformation model (fixed seed) for the FDDG variants that
-    use one, nothing for the others."""
+    use one, the domains as training rows for those that take them (EIIL), nothing for the
+    others."""
+    if cls.USES_TRAINING_DATA:
+        return {"train_domains": list(dataset.domains)}
     if not cls.USES_TRANSFORMATION:
         return {}
     small = {

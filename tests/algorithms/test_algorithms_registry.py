@@ -20,7 +20,13 @@ from fairdg.algorithms import ALGORITHMS
 
 NAMES = ALGORITHMS.names()
 # Switch annealed penalties on early so that optimiser resets happen inside the tests.
-ANNEAL = {"irm_penalty_anneal_iters": 1, "vrex_penalty_anneal_iters": 1, "eiil_ref_steps": 1}
+ANNEAL = {
+    "irm_penalty_anneal_iters": 1,
+    "vrex_penalty_anneal_iters": 1,
+    "eiil_ref_steps": 1,
+    "eiil_ei_steps": 50,
+    "farcon_vae_steps": 1,
+}
 
 
 @pytest.mark.parametrize("name", NAMES)

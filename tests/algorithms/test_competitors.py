@@ -84,7 +84,8 @@ def test_environment_inference_separates_a_planted_spurious_feature():
 
 def test_eiil_trains_a_reference_then_irm_on_environments_that_follow_the_spurious_feature():
     data = spurious_dataset()
-    algorithm = build("eiil", data, eiil_ref_steps=150, lr=1e-2)
+    algorithm = build("eiil", data, eiil_ref_steps=150, lr=1e-2, eiil_ei_steps=300)
+    algorithm.hparams["eiil_ei_lr"] = 0.05  # fewer, larger EI steps than the authors' (speed)
     stats = train_steps(algorithm, data, 150)
     assert all("ref_ce" in s for s in stats) and stats[-1]["ref_ce"] < stats[0]["ref_ce"]
     x, y, _ = pooled(data)
@@ -99,6 +100,70 @@ def test_eiil_trains_a_reference_then_irm_on_environments_that_follow_the_spurio
     assert all(torch.equal(v, algorithm.reference.state_dict()[k]) for k, v in ref.items())
 
 
+def test_eiil_defaults_are_the_authors_schedule():
+    hp = build("eiil", spurious_dataset()).hparams
+    assert (hp["eiil_irm_anneal"], hp["eiil_irm_lambda"], hp["eiil_l2"]) == (100, 1e4, 1e-3)
+    inference = (hp["eiil_inference"], hp["eiil_ei_steps"], hp["eiil_ei_lr"])
+    assert inference == ("pooled", 10_000, 1e-3)
+
+
+def _count_inferences(monkeypatch) -> list[int]:
+    import fairdg.algorithms.eiil as eiil
+
+    calls, original = [], eiil.infer_environments
+
+    def counting(grads, steps, lr):
+        calls.append(len(grads))
+        return original(grads, steps, lr)
+
+    monkeypatch.setattr(eiil, "infer_environments", counting)
+    return calls
+
+
+def test_eiil_infers_environments_once_on_the_pooled_rows_then_switches_the_penalty(
+    monkeypatch,
+):
+    data = spurious_dataset()
+    calls = _count_inferences(monkeypatch)
+    algorithm = build(
+        "eiil", data, eiil_ref_steps=2, eiil_irm_anneal=3, eiil_ei_steps=20, eiil_l2=0.0
+    )
+    stats = train_steps(algorithm, data, 8)
+    n_pooled = sum(len(d) for d in data.domains)
+    assert calls == [n_pooled]  # once, on every pooled training row, not per minibatch
+    pairs = torch.cat(algorithm.env_rows)  # every (domain, row) pair exactly once
+    assert len(pairs) == n_pooled and len({tuple(p) for p in pairs.tolist()}) == n_pooled
+    weights = [s.get("penalty_weight") for s in stats]
+    assert weights == [None, None, 1.0, 1.0, 1.0, 1e4, 1e4, 1e4]  # 2 ERM, 3 annealed, then
+    last = stats[-1]  # the whole loss divided by the weight once it exceeds 1
+    assert last["loss"] == pytest.approx(last["nll"] / 1e4 + last["penalty"], rel=1e-4)
+    # resumed from extra_state, the environments are not inferred again
+    state = algorithm.extra_state()
+    again = build("eiil", data, eiil_ref_steps=2, eiil_irm_anneal=3, eiil_ei_steps=20)
+    again.load_state_dict(algorithm.state_dict())
+    again.load_extra(state)
+    train_steps(again, data, 1)
+    assert len(calls) == 1
+
+
+def test_eiil_per_minibatch_inference_is_an_option(monkeypatch):
+    data = spurious_dataset()
+    calls = _count_inferences(monkeypatch)
+    algorithm = build(
+        "eiil", data, eiil_ref_steps=1, eiil_inference="batch", eiil_ei_steps=5, batch_size=16
+    )
+    train_steps(algorithm, data, 4, batch_size=16)
+    assert calls == [32, 32, 32]  # every stage-3 minibatch (two domains of 16 rows)
+
+
+def test_eiil_pooled_inference_needs_the_training_rows():
+    data = spurious_dataset()
+    algorithm = build("eiil", data, eiil_ref_steps=0)
+    algorithm.train_domains = None
+    with pytest.raises(ValueError, match="train_domains=split.train"):
+        train_steps(algorithm, data, 1)
+
+
 # -- MBDG / DDG: the primal-dual constraint ---------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "margin", "eta", "init"),
@@ -110,8 +175,11 @@ def test_eiil_trains_a_reference_then_irm_on_environments_that_follow_the_spurio
 def test_violated_constraint_raises_the_multiplier_and_lowers_the_constraint(
     name, margin, eta, init, tiny_image
 ):
+    option = {"ddg_invariance": "kl"} if name == "ddg" else {}  # DDG's KL term is our option
+
     def run(step_size: float, start: float | None):
         extra = {init: start} if init and start is not None else {}
+        extra.update(option)
         algorithm = build(name, tiny_image, seed=0, **{margin: 1e-6, eta: step_size}, **extra)
         if start is not None and init is None:
             algorithm.multipliers[0] = start
@@ -131,6 +199,26 @@ def test_ddg_reconstruction_weight_is_clipped_to_one(tiny_tabular):
     stats = train_steps(algorithm, tiny_tabular, 3, batch_size=8)
     assert all(s["lambda_recon"] == 1.0 for s in stats)
     assert {"swap_ce", "recon_error"} <= set(stats[0])
+
+
+def test_ddg_stage_one_is_the_authors_loss_with_one_dual_variable(tiny_image):
+    algorithm = build("ddg", tiny_image, ddg_recon_init=0.3)
+    stats = train_steps(algorithm, tiny_image, 3, batch_size=8)
+    # no KL invariance term and no multiplier of its own: CE (x and its positive pair) + 0.5 CE
+    # on swapped samples + lambda_rec * hinge; lambda_inv's slot never moves
+    assert all("inv_constraint" not in s and "lambda_inv" not in s for s in stats)
+    assert float(algorithm.multipliers[0]) == 1.0
+    assert stats[0]["lambda_recon"] != 0.3  # the reconstruction weight is the dual variable
+
+
+@pytest.mark.parametrize(("dataset", "margin"), [("ccmnist", 0.025), ("synthetic", 0.25)])
+@pytest.mark.parametrize("hparams_seed", [0, 3])
+def test_ddg_margin_is_the_authors_per_dataset_value(dataset, margin, hparams_seed):
+    from fairdg.training.config import RunConfig
+    from fairdg.training.loop import resolve_hparams
+
+    config = RunConfig(dataset=dataset, algorithm="ddg", hparams_seed=hparams_seed)
+    assert resolve_hparams(config)["ddg_margin"] == margin  # a fixed knob keeps the dataset's
 
 
 # -- the -FC variants -------------------------------------------------------------------------
@@ -174,18 +262,58 @@ def _probe_z_accuracy(features: torch.Tensor, z: torch.Tensor) -> float:
     return float(probe.score(f[half:], t[half:]))
 
 
-def test_farconvae_nonsensitive_latent_predicts_z_worse_than_erm_representation():
+def test_farconvae_row_pairing_hides_z_from_the_nonsensitive_latent():
+    # ours: partners are other rows (same y, other z), so zx must not carry what differs
     data = spurious_dataset(agree=0.6)
     x, _, z = pooled(data)
     accuracy = {}
-    for name in ("erm", "farconvae"):
-        algorithm = build(name, data, seed=0, lr=3e-3)
+    for name, extra in (("erm", {}), ("farconvae", {"farcon_pairing": "row"})):
+        algorithm = build(name, data, seed=0, lr=3e-3, **extra)
         torch.manual_seed(0)
         train_steps(algorithm, data, 150)
         algorithm.eval()
         with torch.no_grad():
             accuracy[name] = _probe_z_accuracy(algorithm.featurize(x), z)
     assert accuracy["farconvae"] < accuracy["erm"] - 0.05
+
+
+def test_farconvae_flip_pairing_makes_zx_ignore_the_z_it_is_given():
+    # the authors': the partner is the same x with z flipped, so zx learns to ignore the z
+    # input (z information that x itself carries is untouched: docs/algorithms.md)
+    data = spurious_dataset(agree=0.6)
+    x, _, z = pooled(data)
+    algorithm = build("farconvae", data, seed=0, lr=3e-3)
+    torch.manual_seed(0)
+    algorithm.eval()
+
+    def gap() -> float:
+        with torch.no_grad():
+            a, b = algorithm.encode(x, z)[0][0], algorithm.encode(x, 1 - z)[0][0]
+        return ((a - b).abs().mean() / a.abs().mean()).item()
+
+    before = gap()
+    train_steps(algorithm, data, 150)
+    algorithm.eval()
+    assert gap() < 0.5 * before
+
+
+def test_farconvae_frozen_evaluation_trains_a_separate_classifier_on_a_frozen_vae():
+    data = spurious_dataset()
+    algorithm = build("farconvae", data, seed=0, farcon_vae_steps=3)
+    train_steps(algorithm, data, 3)
+    vae = {k: v.clone() for k, v in algorithm.state_dict().items() if "evaluator" not in k}
+    head = algorithm.evaluator.weight.detach().clone()
+    stats = train_steps(algorithm, data, 4)
+    assert all(set(s) >= {"eval_ce"} and "contrast" not in s for s in stats)
+    after = algorithm.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in vae.items() if k != "update_count")
+    assert not torch.equal(head, algorithm.evaluator.weight)
+    x = data.domains[0].x[:5]
+    with torch.no_grad():
+        expected = algorithm.evaluator(algorithm.featurize(x))
+        assert torch.equal(algorithm.predict(x), expected)
+    joint = build("farconvae", data, seed=0, farcon_eval="joint")
+    assert not hasattr(joint, "evaluator")
 
 
 # -- FATDM ------------------------------------------------------------------------------------

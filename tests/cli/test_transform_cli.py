@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fairdg.cli import main
 
 SMALL = ["--steps", "2", "--set", "width=4", "--set", "batch_size=8", "--quiet"]
@@ -46,3 +48,23 @@ def test_run_with_a_transformation_compares_with_erm_without_it(tmp_path, capsys
     out = capsys.readouterr().out
     assert "note: erm runs without --transformation" in out
     assert "fddg on digits" in out and "erm on digits" in out
+
+
+def test_paper_objective_flag(tmp_path, capsys):
+    artifact = tmp_path / "paper.pt"
+    args = ["transform", "train", "--dataset", "digits", "--no-sensitive", "--objective", "paper"]
+    assert main([*args, "--output", str(artifact), *SMALL]) == 0
+    assert main(["transform", "show", str(artifact), "--dataset", "digits"]) == 0
+    assert "sensitive factor: no, objective: paper" in capsys.readouterr().out
+    # --set applies after the named objective
+    from fairdg.cli.transform import config_from_flags
+    from fairdg.data import load_dataset
+
+    digits = load_dataset("digits")
+    config = config_from_flags(digits, ["weights.prior=0.5"], True, "paper")
+    assert not config.conditional_gan and config.weights["sensitive_cycle"] == 0.0
+    assert config.weights["prior"] == 0.5 and config.objective == "mixed"
+    assert config_from_flags(digits, [], False).objective == "ours"
+    with pytest.raises(SystemExit) as exit_:  # argparse: one usage line, exit status 2
+        main([*args[:-1], "nope", "--output", str(tmp_path / "x.pt"), *SMALL])
+    assert exit_.value.code == 2

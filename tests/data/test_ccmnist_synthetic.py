@@ -40,6 +40,94 @@ def test_ccmnist_options(fake_mnist):
         load_dataset("ccmnist", root=fake_mnist, subsample=0)
 
 
+def _ink(domain) -> float:
+    """Share of digit pixels on black backgrounds (any channel lit)."""
+    black = domain.x[domain.z == 0]
+    return float((black.sum(1) > 0).float().mean())
+
+
+def test_ccmnist_image_options(fake_mnist):
+    paper = load_dataset("ccmnist", root=fake_mnist)
+    tinted = load_dataset("ccmnist", root=fake_mnist, tint=0.35)
+    red = tinted.domains[0]
+    black = red.x[red.z == 0]
+    lit = black.sum(1) > 0  # digit pixels: red (1, t, t), every channel lit
+    assert torch.allclose(black[:, 0][lit], torch.tensor(1.0))
+    assert torch.allclose(black[:, 1][lit], torch.tensor(0.35))
+    assert torch.allclose(black[:, 2][lit], torch.tensor(0.35))
+    assert torch.equal(lit, paper.domains[0].x[paper.domains[0].z == 0].sum(1) > 0)
+    # shade < 1: on white the digit shows in its own channel too (red = (s, t, t))
+    muted = load_dataset("ccmnist", root=fake_mnist, tint=0.25, shade=0.75)
+    red = muted.domains[0]
+    white = red.x[red.z == 1]
+    dark = white.sum(1) < 3
+    assert torch.allclose(white[:, 0][dark], torch.tensor(0.75))
+    assert torch.allclose(white[:, 1][dark], torch.tensor(0.25))
+    # any nonzero pixel (the authors' binarisation) and dilation: thicker strokes
+    nonzero = load_dataset("ccmnist", root=fake_mnist, threshold=0.0)
+    dilated = load_dataset("ccmnist", root=fake_mnist, dilate=1)
+    assert _ink(nonzero.domains[0]) > _ink(paper.domains[0])
+    assert _ink(dilated.domains[0]) > _ink(paper.domains[0])
+    assert dilated.meta["dilate"] == 1 and nonzero.meta["threshold"] == 0.0
+    # labels, backgrounds and dependence do not depend on the image options
+    for other in (tinted, nonzero, dilated):
+        for a, b in zip(paper.domains, other.domains, strict=True):
+            assert torch.equal(a.y, b.y) and torch.equal(a.z, b.z)
+
+
+def test_ccmnist_six_colours(fake_mnist):
+    ds = load_dataset("ccmnist", root=fake_mnist, colours=6)
+    assert ds.domain_names == ["red", "green", "blue", "cyan", "magenta", "yellow"]
+    assert [len(d) for d in ds.domains] == [134, 134, 133, 133, 133, 133]
+    assert ds.meta["p"] == pytest.approx([0.1, 0.3, 0.465] * 2)
+    magenta = ds.domains[4]
+    black = magenta.x[magenta.z == 0]
+    lit = black.sum(1) > 0
+    assert (black[:, 0][lit] == 1).all() and (black[:, 1] == 0).all()
+    with pytest.raises(ValueError, match="p must be a number or 6 numbers"):
+        load_dataset("ccmnist", root=fake_mnist, colours=6, p=[0.1, 0.2, 0.3])
+
+
+def test_ccmnist_colour_pairs(fake_mnist):
+    paper = load_dataset("ccmnist", root=fake_mnist)
+    ds = load_dataset("ccmnist", root=fake_mnist, pairs=True)
+    assert ds.domain_names == ["red-cyan", "green-magenta", "blue-yellow"]
+    first = ds.domains[0]
+    black = first.x[first.z == 0]
+    colours = {tuple(c) for c in black.permute(0, 2, 3, 1)[black.sum(1) > 0].tolist()}
+    assert colours == {(1.0, 0.0, 0.0), (0.0, 1.0, 1.0)}  # red and cyan digits
+    cyan = (black[:, 1] > 0).flatten(1).any(1).float().mean()
+    assert 0.3 < cyan < 0.7  # about half of them cyan
+    for a, b in zip(paper.domains, ds.domains, strict=True):  # same labels and backgrounds
+        assert torch.equal(a.y, b.y) and torch.equal(a.z, b.z)
+    with pytest.raises(ValueError, match="pairs=true makes three domains"):
+        load_dataset("ccmnist", root=fake_mnist, pairs=True, colours=6)
+
+
+def test_ccmnist_cpu_palette_is_tinted_colour_pairs(fake_mnist):
+    cpu = load_dataset("ccmnist", root=fake_mnist, palette="cpu")
+    explicit = load_dataset("ccmnist", root=fake_mnist, pairs=True, tint=0.35)
+    assert cpu.domain_names == explicit.domain_names
+    assert all(torch.equal(a.x, b.x) for a, b in zip(cpu.domains, explicit.domains, strict=True))
+    assert load_dataset("ccmnist", root=fake_mnist, palette="cpu", tint=0.0).meta["tint"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"tint": 1.0}, "tint must be in \\[0, 1\\)"),
+        ({"threshold": -0.1}, "threshold must be in \\[0, 1\\)"),
+        ({"dilate": 4}, "dilate must be an integer in \\[0, 3\\]"),
+        ({"tint": 0.5, "shade": 0.5}, "shade must be in \\(tint, 1\\]"),
+        ({"colours": 4}, "colours must be 3 or 6"),
+        ({"palette": "nope"}, "palette must be one of"),
+    ],
+)
+def test_ccmnist_bad_image_options(fake_mnist, option, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset("ccmnist", root=fake_mnist, **option)
+
+
 @pytest.mark.slow
 def test_ccmnist_reference_dependence_within_002(reference_data):
     ds = load_dataset("ccmnist", root=reference_data / "mnist")

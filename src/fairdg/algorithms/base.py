@@ -122,6 +122,10 @@ class Algorithm(nn.Module):
     }
     # Whether the constructor takes a trained transformation model (``transformation=``, FDDG).
     USES_TRANSFORMATION: ClassVar[bool] = False
+    # Whether the constructor takes the sources' training rows (``train_domains=``, a list of
+    # `Domain`): for a method that needs the whole training set once (EIIL's environment
+    # inference); the training loop passes them, a model rebuilt for prediction gets none.
+    USES_TRAINING_DATA: ClassVar[bool] = False
     # Names (as in named_parameters) of trainable parameters that legitimately never receive a
     # gradient from `update`; the registry-driven tests exempt them. Keep this tiny.
     UNUSED_PARAMETERS: ClassVar[tuple[str, ...]] = ()

@@ -19,9 +19,9 @@ synthetic ones, instead of the gap of the pooled set: on the synthetic shift dat
 constraint was met by scoring synthetic samples against their label z' (gap -0.045) to cancel
 the real gap (0.067), pooled 0.011.
 
-Ablations (Table 4): ``fddg-no-sf`` uses a T trained without the sensitive factor (x' keeps
-z); ``fddg-no-t`` uses no T (fairness constraint on real samples only, no invariance term);
-``fddg-no-fc`` drops the fairness constraint.
+Ablations (Table 4 on FairFace, Table 10 on ccMNIST): ``fddg-no-sf`` uses a T trained without
+the sensitive factor (x' keeps z); ``fddg-no-t`` uses no T (fairness constraint on real samples
+only, no invariance term); ``fddg-no-fc`` drops the fairness constraint.
 """
 
 from __future__ import annotations

@@ -219,7 +219,7 @@ def positive(value: str) -> int:
     return number
 
 
-def workers(p: Parser, *, default: int, help: str) -> None:
+def workers(p: Parser, *, default: int | None, help: str) -> None:
     """``--workers N``: training processes at once; `help` says which and the default."""
     p.add_argument("--workers", type=positive, default=default, metavar="N", help=help)
 

@@ -20,10 +20,12 @@ from fairdg.cli import flags
 from fairdg.data import load_dataset
 from fairdg.hparams import parse_assignments
 from fairdg.transformation import (
+    OBJECTIVES,
     TransformationConfig,
     default_config,
     fit_transformation,
     load_transformation,
+    objective_changes,
     save_transformation,
 )
 from fairdg.transformation.diagnostics import augmentation_report, save_grid
@@ -60,6 +62,14 @@ def add_parser(sub) -> None:
         "--no-sensitive",
         action="store_true",
         help="no sensitive factor (content and style only): the FDDG w/o sf ablation",
+    )
+    t.add_argument(
+        "--objective",
+        choices=sorted(OBJECTIVES),
+        default="ours",
+        help="T's loss: 'ours' (default: conditional image discriminator, sensitive cycle, "
+        "prior matching added to the paper's terms) or 'paper' (the paper's terms only, as "
+        "the T-using competitors MBDG, DDG, FATDM describe it); --set changes apply after it",
     )
     t.add_argument(
         "--set",
@@ -101,8 +111,11 @@ def _data_flags(p: argparse.ArgumentParser) -> None:
     flags.data_options(p, help="e.g. subsample=4000")
 
 
-def config_from_flags(dataset, assignments: list[str], no_sensitive: bool) -> TransformationConfig:
-    """The default config for `dataset` with ``--set KEY=VALUE`` changes applied."""
+def config_from_flags(
+    dataset, assignments: list[str], no_sensitive: bool, objective: str = "ours"
+) -> TransformationConfig:
+    """The default config for `dataset` with the named `objective`, then ``--set KEY=VALUE``
+    changes applied."""
     values = parse_assignments(assignments, "--set")
     weights = {k.split(".", 1)[1]: float(v) for k, v in values.items() if k.startswith("weights.")}
     fields = {k: v for k, v in values.items() if not k.startswith("weights.")}
@@ -112,8 +125,10 @@ def config_from_flags(dataset, assignments: list[str], no_sensitive: bool) -> Tr
         raise ValueError(
             f"--set: unknown field(s) {unknown}; valid: {sorted(known)} and weights.<name>"
         )
-    config = default_config(dataset, use_sensitive=not no_sensitive, **fields)
-    return config.replace(weights={**config.weights, **weights}) if weights else config
+    base = objective_changes(objective)
+    weights = {**base.pop("weights"), **weights}
+    config = default_config(dataset, use_sensitive=not no_sensitive, **{**base, **fields})
+    return config.replace(weights={**config.weights, **weights})
 
 
 def train_command(args: argparse.Namespace) -> int:
@@ -122,7 +137,7 @@ def train_command(args: argparse.Namespace) -> int:
             f"{args.output} already exists; pass --force to replace it or choose another --output"
         )
     dataset = load_dataset(args.dataset, **flags.data_options_of(args))
-    config = config_from_flags(dataset, args.set, args.no_sensitive)
+    config = config_from_flags(dataset, args.set, args.no_sensitive, args.objective)
     model = fit_transformation(
         dataset,
         config,
@@ -150,7 +165,8 @@ def show_command(args: argparse.Namespace) -> int:
     meta = model.meta
     print(
         f"{args.path}: {model.config.family} transformation model, "
-        f"sensitive factor: {'yes' if model.config.use_sensitive else 'no'}"
+        f"sensitive factor: {'yes' if model.config.use_sensitive else 'no'}, "
+        f"objective: {model.config.objective}"
     )
     print(
         f"  trained on {meta.get('dataset')} domains {meta.get('train_domains')} "

@@ -10,8 +10,16 @@ import math
 import torch
 import torch.nn.functional as F
 
-# RGB of the digit colour per domain of coloured variants (ccMNIST: red, green, blue).
-COLOURS = {"red": (1.0, 0.0, 0.0), "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0)}
+# RGB of the digit colour per domain of coloured variants (ccMNIST: red, green, blue; its
+# six-colour option adds cyan, magenta, yellow).
+COLOURS = {
+    "red": (1.0, 0.0, 0.0),
+    "green": (0.0, 1.0, 0.0),
+    "blue": (0.0, 0.0, 1.0),
+    "cyan": (0.0, 1.0, 1.0),
+    "magenta": (1.0, 0.0, 1.0),
+    "yellow": (1.0, 1.0, 0.0),
+}
 
 
 def invert(images: torch.Tensor) -> torch.Tensor:

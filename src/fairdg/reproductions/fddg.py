@@ -55,7 +55,12 @@ from fairdg.reproductions.protocol import (
     number,
     option,
 )
-from fairdg.transformation import default_config, fit_transformation, save_transformation
+from fairdg.transformation import (
+    default_config,
+    fit_transformation,
+    objective_changes,
+    save_transformation,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -74,7 +79,7 @@ LABELS = {
 VARIANTS = {"fddg:max": {"fddg_fair_sets": "max"}}
 # ... or with a T trained with these TransformationConfig changes: the paper's objective alone,
 # without our three additions (conditional discriminator, prior matching, sensitive cycle).
-PAPER_T = {"conditional_gan": False, "weights": {"sensitive_cycle": 0.0, "prior": 0.0}}
+PAPER_T = objective_changes("paper")  # `fairdg transform train --objective paper`
 T_VARIANTS = {"fddg:paper-t": PAPER_T}
 # algorithm -> whether its T has the sensitive factor (MBDG, DDG, FATDM: one level, none)
 NEEDS_T = {
@@ -116,14 +121,16 @@ class FDDGSpec(BaseSpec):
 
 
 def staged_overrides(steps: int) -> dict[str, dict[str, Any]]:
-    """Methods whose penalty switches on after a number of updates (500 by default: IRM's and
-    V-REx's annealing, EIIL's reference model) switch at half of a short run, so that the
-    second stage happens at all (the reproductions run 100 to 1,000 steps)."""
+    """Methods whose second stage starts after a number of updates (500 by default: IRM's and
+    V-REx's annealing, EIIL's reference model, FarconVAE's frozen evaluation) switch at half
+    of a short run, so that the second stage happens at all (the reproductions run 100 to
+    1,000 steps)."""
     half = max(1, steps // 2)
     return {
         "irm": {"irm_penalty_anneal_iters": half},
         "vrex": {"vrex_penalty_anneal_iters": half},
         "eiil": {"eiil_ref_steps": half},
+        "farconvae": {"farcon_vae_steps": half},
     }
 
 

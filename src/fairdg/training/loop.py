@@ -138,6 +138,8 @@ def prepare(config: RunConfig, dataset: MultiDomainDataset | None = None, **extr
         split = config.split_data(dataset)
     if config.transformation is not None and "transformation" not in extra:
         extra["transformation"] = load_run_transformation(config, dataset, split)
+    if ALGORITHMS.get(config.algorithm).USES_TRAINING_DATA:  # EIIL's pooled inference
+        extra.setdefault("train_domains", split.train())
     torch.manual_seed(config.seed)
     algorithm = build_algorithm(
         config.algorithm,

@@ -10,7 +10,12 @@ from fairdg.transformation.artifact import (
     load_transformation,
     save_transformation,
 )
-from fairdg.transformation.config import DEFAULT_WEIGHTS, TransformationConfig
+from fairdg.transformation.config import (
+    DEFAULT_WEIGHTS,
+    OBJECTIVES,
+    TransformationConfig,
+    objective_changes,
+)
 from fairdg.transformation.model import TransformationModel
 from fairdg.transformation.trainer import (
     default_config,
@@ -20,6 +25,7 @@ from fairdg.transformation.trainer import (
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "OBJECTIVES",
     "TransformationConfig",
     "TransformationModel",
     "check_compatible",
@@ -27,5 +33,6 @@ __all__ = [
     "evaluate_transformation",
     "fit_transformation",
     "load_transformation",
+    "objective_changes",
     "save_transformation",
 ]

@@ -35,6 +35,24 @@ DEFAULT_WEIGHTS = {
     "prior": 1.0,
 }
 
+# The objective variants of `TransformationConfig.objective`: "ours" (the default, the three
+# additions above switched on) and "paper" (the paper's terms only: an unconditional image
+# discriminator, no sensitive cycle, no prior matching). The T-using competitors (MBDG, DDG,
+# FATDM) and "FDDG w/o sf" are described by their papers with the paper's objective.
+# objective -> (conditional image discriminator, loss weights of our additions)
+OBJECTIVES: dict[str, tuple[bool, dict[str, float]]] = {
+    "ours": (True, {"sensitive_cycle": 1.0, "prior": 1.0}),
+    "paper": (False, {"sensitive_cycle": 0.0, "prior": 0.0}),
+}
+
+
+def objective_changes(objective: str) -> dict[str, Any]:
+    """The `TransformationConfig` fields of a named objective (``"ours"`` or ``"paper"``)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {sorted(OBJECTIVES)}, got {objective!r}")
+    conditional_gan, weights = OBJECTIVES[objective]
+    return {"conditional_gan": conditional_gan, "weights": dict(weights)}
+
 
 @dataclass(frozen=True)
 class TransformationConfig:
@@ -165,6 +183,17 @@ class TransformationConfig:
             scales += 1
             size = (size + 1) // 2
         return scales
+
+    @property
+    def objective(self) -> str:
+        """``"paper"`` when none of our three additions is on, ``"ours"`` when all are (the
+        defaults), ``"mixed"`` otherwise."""
+        on = [
+            self.conditional_gan,
+            self.weights["sensitive_cycle"] > 0,
+            self.weights["prior"] > 0,
+        ]
+        return "ours" if all(on) else "paper" if not any(on) else "mixed"
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
