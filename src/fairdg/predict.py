@@ -33,7 +33,7 @@ from fairdg import records
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import load_checkpoint
 from fairdg.data.csv import parse_table
-from fairdg.data.tabular import as_text, check_encoding, check_unique_columns, encode_rows
+from fairdg.data.tabular import as_text, check_encoding, encode_rows
 from fairdg.hparams import ResolvedHParams, resolve
 from fairdg.records import COUNT, OBJECT, CorruptRunError, Fields, Is, ListOf
 from fairdg.training.config import RunConfig
@@ -344,10 +344,7 @@ def _encoding(run_dir: Path, state: dict) -> dict[str, Any] | None:
 def read_rows(source: Path, sep: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
     """A CSV file of new rows as text cells; a read error or a column named twice is one line
     naming the file (and the ``--encoding`` option)."""
-    frame = parse_table(source, source, sep, encoding, option="--")
-    header = pd.read_csv(source, sep=sep, encoding=encoding, header=None, nrows=1, dtype=str)
-    check_unique_columns(list(header.iloc[0]) if len(header) else [], str(source))
-    return frame
+    return parse_table(source, source, sep, encoding, option="--")
 
 
 def predict_file(

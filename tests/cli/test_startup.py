@@ -44,7 +44,14 @@ def _fake_runs(root: Path, n: int = 2) -> Path:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["algorithms", "--help"], ["report", "RUNS"], ["datasets"]]
+    "argv",
+    [
+        ["--help"],
+        ["algorithms", "--help"],
+        ["report", "RUNS"],
+        ["datasets"],
+        ["transform", "train", "--help"],
+    ],
 )
 def test_commands_without_a_model_do_not_import_torch(tmp_path, argv):
     argv = [str(_fake_runs(tmp_path / "runs")) if a == "RUNS" else a for a in argv]

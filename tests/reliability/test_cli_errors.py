@@ -161,6 +161,13 @@ def test_csv_not_utf8(tmp_path, capsys):
     assert main(argv + ["--data-option", "encoding=latin-1"]) == 0
 
 
+def test_csv_column_named_twice_is_refused_not_renamed(tmp_path, capsys):
+    path = _people(tmp_path)
+    path.write_text(path.read_text().replace("a,b,sex,y", "a,a,sex,y", 1))
+    needles = ("p.csv: column 'a' appears twice (columns 1 and 2)", "rename or remove")
+    _fails(capsys, _run(tmp_path, *_csv_args(path)), *needles)
+
+
 def test_csv_infinite_value_names_the_column(tmp_path, capsys):
     path = _people(tmp_path)
     path.write_text(path.read_text().replace("\n7,", "\ninf,"))

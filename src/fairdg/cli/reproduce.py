@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from fairdg.cli import flags
 from fairdg.hparams import parse_assignments
@@ -46,7 +45,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
             print(f"{entry.name:24s} {entry.description} [{entry.paper}]")
         return 0
     REPRODUCTIONS.entry(args.name)  # before torch
-    from fairdg.reproductions.protocol import run_reproduction
+    from fairdg.reproductions.protocol import report_path, run_reproduction
 
     options = ReproOptions(
         output=args.output,
@@ -58,7 +57,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
         extra=parse_assignments(args.option, "--option"),
     )
     report = run_reproduction(args.name, options)
-    path = Path(args.output) / f"{args.name}{'-quick' if args.quick else ''}.md"
+    path = report_path(args.name, options)
     atomic_write_text(path, report)
     print(report)
     print(f"\nwritten to {path}")

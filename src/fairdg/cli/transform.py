@@ -14,21 +14,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-import torch
-
 from fairdg.cli import flags
-from fairdg.data import load_dataset
 from fairdg.hparams import parse_assignments
-from fairdg.transformation import (
-    OBJECTIVES,
-    TransformationConfig,
-    default_config,
-    fit_transformation,
-    load_transformation,
-    objective_changes,
-    save_transformation,
-)
-from fairdg.transformation.diagnostics import augmentation_report, save_grid
+from fairdg.transformation import OBJECTIVES, TransformationConfig, objective_changes
 
 
 def add_parser(sub) -> None:
@@ -116,6 +104,8 @@ def config_from_flags(
 ) -> TransformationConfig:
     """The default config for `dataset` with the named `objective`, then ``--set KEY=VALUE``
     changes applied."""
+    from fairdg.transformation import default_config
+
     values = parse_assignments(assignments, "--set")
     weights = {k.split(".", 1)[1]: float(v) for k, v in values.items() if k.startswith("weights.")}
     fields = {k: v for k, v in values.items() if not k.startswith("weights.")}
@@ -136,6 +126,9 @@ def train_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.output} already exists; pass --force to replace it or choose another --output"
         )
+    from fairdg.data import load_dataset
+    from fairdg.transformation import fit_transformation, save_transformation
+
     dataset = load_dataset(args.dataset, **flags.data_options_of(args))
     config = config_from_flags(dataset, args.set, args.no_sensitive, args.objective)
     model = fit_transformation(
@@ -161,6 +154,12 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def show_command(args: argparse.Namespace) -> int:
+    import torch
+
+    from fairdg.data import load_dataset
+    from fairdg.transformation import load_transformation
+    from fairdg.transformation.diagnostics import augmentation_report, save_grid
+
     model = load_transformation(args.path)
     meta = model.meta
     print(

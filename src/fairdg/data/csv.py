@@ -32,7 +32,14 @@ import pandas as pd
 import torch
 
 from fairdg.data.base import Domain, MultiDomainDataset
-from fairdg.data.tabular import ProxyWarning, encode, fit_encoding, proxy_columns, read_table
+from fairdg.data.tabular import (
+    ProxyWarning,
+    check_unique_columns,
+    encode,
+    fit_encoding,
+    proxy_columns,
+    read_table,
+)
 from fairdg.datasets_info import DATASET_INFO
 
 
@@ -55,6 +62,7 @@ def _read(
     """The table as strings (NaN for missing); a DataFrame is parsed exactly like a file."""
     if isinstance(path, pd.DataFrame):
         file = Path("DataFrame")
+        check_unique_columns(list(path.columns), "csv: the DataFrame")
         frame = parse_table(io.StringIO(path.to_csv(index=False, sep=sep)), file, sep, encoding)
     else:
         if not path:
@@ -79,9 +87,16 @@ def parse_table(
     source: Any, file: Path, sep: str, encoding: str, option: str = "--data-option "
 ) -> pd.DataFrame:
     """`read_table` with each parsing failure as one line naming the file and the fix
-    (`option` spells the command's encoding option: ``--data-option encoding=...``)."""
+    (`option` spells the command's encoding option: ``--data-option encoding=...``); a file
+    whose header names a column twice is refused (pandas would rename the copy ``age.1``)."""
     try:
-        return read_table(source, sep, encoding)
+        frame = read_table(source, sep, encoding)
+        if isinstance(source, str | Path):
+            header = pd.read_csv(
+                source, sep=sep, encoding=encoding, header=None, nrows=1, dtype=str
+            )
+            check_unique_columns(list(header.iloc[0]) if len(header) else [], str(file))
+        return frame
     except pd.errors.EmptyDataError:
         raise ValueError(f"csv: {file} is empty; it needs a header row and data rows") from None
     except UnicodeDecodeError as err:

@@ -20,9 +20,10 @@ The paper's Table 6 protocol (`fairdg.reproductions.fddg`: each domain held out 
 rows are printed beside ours labelled as a different setting (ResNet-50 on the paper's pure
 colours), never as comparable. ``--option grayscale=true`` is the same verdict on the
 channel-mean view of the regime (dependence shift only). The full settings are those at which
-the regime met the criterion (8,000 images per domain, 1,000 steps): about 7.5 hours of wall time
-on two cores with ``--workers 2`` by docs/fddg.md's arithmetic, over the 3-hour target; ``--quick`` is a smoke test
-of the pipeline (the first domain held out unless ``targets`` says otherwise).
+the regime met the criterion (8,000 images per domain, 1,000 steps): about 7.5 hours of wall
+time on two cores with ``--workers 2`` by docs/fddg.md's arithmetic, over the 3-hour target;
+``--quick`` is a smoke test of the pipeline (the first domain held out unless ``targets`` says
+otherwise).
 """
 
 from __future__ import annotations

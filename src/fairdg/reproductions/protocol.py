@@ -255,7 +255,7 @@ def execute(plan: Plan, workers: int = 1, quiet: bool = True, device: str = "cpu
     """The missing transformation models (`fit_transformations`), then the runs not done yet
     (failed ones again) on the sweep engine: in this process, or in `workers` processes of one
     torch thread each."""
-    fit_transformations(plan.transformations, workers, device)
+    fit_transformations(plan.transformations, workers, device, quiet)
     run_sweep(
         list(plan.runs.values()),
         "local" if workers == 1 else "processes",
@@ -289,6 +289,13 @@ def run_reproduction(name: str, options: ReproOptions) -> str:
     with torch_threads(1 if options.quick and workers > 1 else None):
         results = execute(module.plan(spec), workers, options.quiet, options.device)
         return module.report(results, spec)
+
+
+def report_path(name: str, options: ReproOptions) -> Path:
+    """Where ``fairdg reproduce`` writes the report: ``<output>/<name>[<suffix>][-quick].md``,
+    beside the folder of its runs, so a variant (e.g. grayscale) keeps its own report."""
+    spec = parse_spec(import_module(REPRODUCTIONS.get(name)).Spec, name, options)
+    return spec.out.with_name(spec.out.name + ".md")
 
 
 def probe_runs(results: Results, seeds: int, lam: float):
