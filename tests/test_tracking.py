@@ -34,14 +34,14 @@ def _history(result):
 def _kill_after_evaluation(monkeypatch, at_step):
     """Kill the run after the tracker received the evaluation of `at_step`, before that
     evaluation's checkpoint: the resumed run evaluates that step again."""
-    original = loop_module._save_state
+    original = loop_module.save_state
 
     def save(path, algorithm, sampler, step, *rest):
         if step == at_step:
             raise KeyboardInterrupt
         return original(path, algorithm, sampler, step, *rest)
 
-    monkeypatch.setattr(loop_module, "_save_state", save)
+    monkeypatch.setattr(loop_module, "save_state", save)
     return original
 
 
@@ -102,7 +102,7 @@ def test_tensorboard_receives_every_evaluation_once_after_resume(
     original = _kill_after_evaluation(monkeypatch, at_step=15)
     with pytest.raises(KeyboardInterrupt):
         train(config, dataset=tiny_tabular)
-    monkeypatch.setattr(loop_module, "_save_state", original)
+    monkeypatch.setattr(loop_module, "save_state", original)
     result = train(config, dataset=tiny_tabular)
 
     events = _tensorboard_scalars(tmp_path / "runs" / "tensorboard" / config.run_id())
@@ -131,7 +131,7 @@ def test_mlflow_file_store_round_trips_the_run(tmp_path, tiny_tabular, monkeypat
     original = _kill_after_evaluation(monkeypatch, at_step=15)
     with pytest.raises(KeyboardInterrupt):
         train(config, dataset=tiny_tabular)
-    monkeypatch.setattr(loop_module, "_save_state", original)
+    monkeypatch.setattr(loop_module, "save_state", original)
     result = train(config, dataset=tiny_tabular)
 
     client = mlflow.MlflowClient((tmp_path / "runs" / "mlruns").resolve().as_uri())

@@ -19,7 +19,8 @@ from fairdg.checkpoint import (
 from fairdg.cli import main
 from fairdg.reproductions.fddg import NEEDS_T
 from fairdg.training import RunConfig, train
-from fairdg.training.loop import _save_state, prepare
+from fairdg.training.loop import prepare
+from fairdg.training.run_files import save_state
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import default_config, fit_transformation, save_transformation
 
@@ -110,7 +111,7 @@ def test_every_algorithm_checkpoint_loads_weights_only(name, tmp_path, tiny_tabu
     takes_step = "step" in inspect.signature(algorithm.update).parameters
     algorithm.update(sampler(), *([0] if takes_step else []))
     best = {"value": 0.5, "step": 1, "metrics": {"val": {"accuracy": 0.5}}}
-    _save_state(tmp_path / "c.pt", algorithm, sampler, 1, 1, {**best, "state": None})
+    save_state(tmp_path / "c.pt", algorithm, sampler, 1, 1, {**best, "state": None})
     state = load_checkpoint(tmp_path / "c.pt")
     algorithm.load_state_dict(state["model"])
     algorithm.load_extra(state["extra"])

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from fairdg.experiments.launchers import side_by_side, start_method
-from fairdg.training.loop import progress_line
+from fairdg.training.progress import progress_line
 from fairdg.transformation import load_transformation
 
 

@@ -13,7 +13,6 @@ import copy
 import errno
 import json
 import logging
-import math
 import platform
 import sys
 import time
@@ -27,14 +26,11 @@ from tqdm.auto import tqdm
 from fairdg import records, replacement, tracking
 from fairdg.algorithms import ALGORITHMS, Algorithm, build_algorithm
 from fairdg.checkpoint import (
-    CorruptCheckpointError,
-    load_checkpoint,
     remove_checkpoint,
     save_checkpoint,
 )
 from fairdg.data import DATASETS, dataset_info, load_dataset
 from fairdg.data.base import Batch, Domain, MultiDomainDataset, Split
-from fairdg.data.tabular import with_statistics
 from fairdg.hparams import ResolvedHParams, check_overrides, resolve
 from fairdg.networks.feature_cache import frozen_features, uses_feature_cache
 from fairdg.runlock import run_lock
@@ -49,7 +45,16 @@ from fairdg.training.evaluate import (
     lookup,
     small_group_warnings,
 )
-from fairdg.training.run_files import CHECKPOINT_FORMAT, model_state, read_done
+from fairdg.training.progress import evaluation_line, progress_line
+from fairdg.training.run_files import (
+    append_summary,
+    model_state,
+    preprocessing,
+    read_done,
+    resume_state,
+    save_state,
+    summary_record,
+)
 from fairdg.training.sampler import DomainSampler
 from fairdg.transformation import check_compatible, load_transformation
 from fairdg.version import __version__
@@ -184,60 +189,6 @@ def environment(device: str) -> dict[str, Any]:
     }
 
 
-def _save_state(path: Path, algorithm, sampler, step, n_evals, best) -> None:
-    save_checkpoint(  # its sha256 goes to checkpoint.pt.sha256, checked on resume
-        path,
-        {
-            "format": CHECKPOINT_FORMAT,
-            "step": step,
-            "n_evals": n_evals,
-            "model": algorithm.state_dict(),
-            "extra": algorithm.extra_state(),
-            "sampler": sampler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "best": best,
-        },
-        sidecar=True,
-    )
-
-
-def _resume(path: Path, run_dir: Path, algorithm, sampler, device) -> tuple[int, int, dict]:
-    """Restore a checkpoint; drop evaluation records written after it."""
-    state = load_checkpoint(path, map_location=device)
-    missing = [k for k in ("model", "extra", "sampler", "torch_rng", "n_evals") if k not in state]
-    if missing:
-        raise CorruptCheckpointError(
-            f"{path} is not a training checkpoint (no {', '.join(missing)}; a model.pt or "
-            "another file put in its place?); delete it to start the run again from step 0"
-        )
-    algorithm.load_state_dict(state["model"])
-    algorithm.load_extra(state["extra"])
-    sampler.load_state_dict(state["sampler"])
-    torch.set_rng_state(state["torch_rng"])
-    _check_history(run_dir / "results.jsonl", state["n_evals"])
-    records.truncate_jsonl(run_dir / "results.jsonl", state["n_evals"])
-    log.info("resumed %s at step %d", run_dir, state["step"])
-    return state["step"], state["n_evals"], state["best"]
-
-
-def _check_history(path: Path, n_evals: int) -> None:
-    """Say so when the history of a resumed run has unreadable lines or lost evaluations."""
-    history, problems = records.load_jsonl(path) if path.exists() else ([], [])
-    if problems:
-        log.warning(
-            "%s has %d unreadable line(s), skipped (first: %s)", path, len(problems), problems[0]
-        )
-    if len(history) < n_evals:
-        log.warning(
-            "%s holds %d readable evaluation(s) of the %d made before the checkpoint; the "
-            "history of this run misses %d (its selected result is unaffected)",
-            path,
-            len(history),
-            n_evals,
-            n_evals - len(history),
-        )
-
-
 def _start_run_dir(config: RunConfig, run_dir: Path) -> None:
     """Write config.json and env.json; refuse a folder that holds a different run."""
     config_path = run_dir / "config.json"
@@ -283,7 +234,7 @@ def train(
         work = replacement.fresh_folder(run_dir)
         result = _train(config, work, dataset, fresh=True, **extra)
         replacement.replace(work, run_dir)
-        _append_summary(config, result.record, replace=True)
+        append_summary(config, result.record, replace=True)
         result.run_dir = run_dir
         return result
 
@@ -298,7 +249,7 @@ def _finished(config: RunConfig, run_dir: Path, dataset: MultiDomainDataset | No
         check_stale_defaults(config, dataset, record, run_dir)
     try:
         remove_checkpoint(run_dir / "checkpoint.pt")  # left by a kill after done.json
-        _append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
+        append_summary(config, record, replace=False)  # a kill after a --force swap skipped it
     except OSError as err:  # read-only storage: shown, not tidied
         if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
@@ -345,7 +296,7 @@ def _train(
     best: dict[str, Any] = {"value": None, "step": None, "metrics": None, "state": None}
     step, n_evals = 0, 0
     if ckpt_path.exists() and not fresh:
-        step, n_evals, best = _resume(ckpt_path, run_dir, algorithm, sampler, config.device)
+        step, n_evals, best = resume_state(ckpt_path, run_dir, algorithm, sampler, config.device)
     elif main:  # a fresh start: drop evaluations of an earlier attempt that left no checkpoint
         (run_dir / "results.jsonl").unlink(missing_ok=True)
         remove_checkpoint(ckpt_path)
@@ -410,7 +361,7 @@ def _train(
                     "metrics": metrics,
                     "state": copy.deepcopy(algorithm.state_dict()),
                 }
-            _save_state(ckpt_path, algorithm, sampler, step, n_evals, best)
+            save_state(ckpt_path, algorithm, sampler, step, n_evals, best)
     bar.close()
     if not main:  # the other ranks end once rank 0 has written the results
         distributed.barrier()
@@ -432,7 +383,7 @@ def _train(
     record.update(selection.note(best["metrics"]))
     record = json.loads(records.dumps(record))  # the JSON form (NaN as null) everywhere
     if not fresh:
-        _append_summary(config, record, replace=False)
+        append_summary(config, record, replace=False)
     remove_checkpoint(ckpt_path)
     records.write_json(run_dir / "done.json", record)
     tracker.finish(record)
@@ -452,41 +403,6 @@ def whole(domains: list[Domain], device: str) -> list[Batch]:
     return out
 
 
-def progress_line(text: str) -> None:
-    """One line of progress on stderr, flushed at once (a pipe or a cluster log sees it)."""
-    print(f"fairdg: {text}", file=sys.stderr, flush=True)
-
-
-def evaluation_line(name, step, steps, running, metrics, record) -> str:
-    """``<run>: step 40/200, train loss 0.512, val accuracy 0.812, val DP difference 0.051,
-    12.3 s`` (values the evaluation lacks are left out)."""
-    val = metrics.get("val", {})
-    parts = [f"{name}: step {step}/{steps}"]
-    for label, value in (
-        ("train loss", running.get("loss")),
-        ("val accuracy", val.get("accuracy")),
-        ("val DP difference", val.get("dp_diff")),
-    ):
-        if isinstance(value, int | float) and math.isfinite(value):
-            parts.append(f"{label} {value:.4f}")
-    return ", ".join(parts) + f", {record['wall_seconds']:.1f} s"
-
-
-def preprocessing(dataset: MultiDomainDataset, split: Split) -> dict[str, Any]:
-    """The dataset's encoding of raw columns plus the training split's standardisation."""
-    spec = dict(dataset.preprocessing or {})
-    if split.mean is not None and split.std is not None and dataset.standardize is not None:
-        spec = with_statistics(spec, dataset.standardize, split.mean.tolist(), split.std.tolist())
-    return spec
-
-
-def _append_summary(config: RunConfig, record: dict[str, Any], replace: bool) -> None:
-    """Append `record` to ``<output>/results.jsonl`` unless it holds the run (or `replace`)."""
-    summary_path = Path(config.output_dir) / "results.jsonl"
-    if replace or not _summary_has(summary_path, record["run_id"]):
-        records.append_jsonl(summary_path, record)
-
-
 def check_precision(config: RunConfig) -> None:
     """``bf16`` autocast runs on CUDA and CPU devices (`RunConfig` checks the value itself)."""
     if config.precision == "bf16" and torch.device(config.device).type not in ("cuda", "cpu"):
@@ -500,33 +416,3 @@ def autocast(config: RunConfig):
     if config.precision == "bf16":
         return torch.autocast(torch.device(config.device).type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-def _summary_has(path: Path, run_id: str) -> bool:
-    """Whether the summary file already holds a record of `run_id`."""
-    if not path.exists():
-        return False
-    return any(r.get("run_id") == run_id for r in records.load_jsonl(path)[0])
-
-
-def summary_record(config, split, hparams, steps, best, wall) -> dict[str, Any]:
-    """The one-line result of a run: metrics at the checkpoint chosen by the selection rule."""
-    value = best["value"]
-    return {
-        "run_id": config.run_id(),
-        "dataset": config.dataset,
-        "data_options": config.data_options,
-        "algorithm": config.algorithm,
-        "hparams": hparams,
-        "hparams_seed": config.hparams_seed,
-        "seed": config.seed,
-        "steps": steps,
-        "train_domains": split.train_domains,
-        "test_domains": split.test_domains,
-        "selection": config.selection,
-        "selected_step": best["step"],
-        "selection_value": None if value is None or math.isnan(value) else value,
-        "metrics": best["metrics"],
-        "wall_seconds": wall,
-        "fairdg_version": __version__,
-    }
