@@ -50,9 +50,13 @@ cpu = f"{float(sys.argv[3]):.0f} s CPU, {last['wall_seconds']:.0f} s wall"
 if sys.argv[2] == "time":
     print(f"    {cpu} (cost probe: time only)")
 else:
-    print(f"    last step: DP {test['dp_ratio']:.2f} / AUC {test['fairness_auc']:.2f} / "
-          f"accuracy {100 * test['accuracy']:.2f} % (positive rate {test['positive_rate']:.2f}), "
-          f"{cpu}")
+    def fmt(key, scale=1.0, digits=2):  # None: undefined (e.g. a DP ratio with no positives)
+        value = test.get(key)
+        return "n/a" if value is None else f"{scale * value:.{digits}f}"
+
+    flag = f" DEGENERATE: {test['degenerate']}" if test.get("degenerate") else ""
+    print(f"    last step: DP {fmt('dp_ratio')} / AUC {fmt('fairness_auc')} / accuracy "
+          f"{fmt('accuracy', 100)} % (positive rate {fmt('positive_rate')}), {cpu}{flag}")
 PY
 }
 
