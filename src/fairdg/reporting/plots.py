@@ -144,7 +144,9 @@ def _curves(run: pd.DataFrame, run_id: str, metrics: Sequence[str]) -> Figure:
             loss.plot(run["step"], run[column], marker=".", label=column.removeprefix("stats."))
     loss.set_ylabel("loss terms (update statistics)")
     if loss.get_legend_handles_labels()[0]:
-        loss.legend(fontsize=6)
+        # a white box: with several terms there is no empty corner, and a line under the
+        # bare labels made them hard to read
+        loss.legend(fontsize=6, frameon=True, framealpha=0.85, edgecolor="none")
     constant = degenerate(run, "val").to_numpy()
     for i, (ax, metric) in enumerate(zip(panels, metrics, strict=True)):
         for set_name, style in (("val", "-"), ("test", ":")):
